@@ -1,0 +1,3 @@
+from credira.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Voice agents: who calls the debtor, with which voice, number and script."""

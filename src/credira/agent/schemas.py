@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+from credira.kit.validation import Metadata, Name, Phone
+
+PROVIDERS = ("simulator",)
+Provider = Literal["simulator"]
+AgentStatus = Literal["active", "inactive"]
+
+# What a script may refer to; the worker renders it with the invoice and the contact.
+SCRIPT_VARIABLES = frozenset(
+    {
+        "customer_name",
+        "invoice_number",
+        "amount",
+        "currency",
+        "due_date",
+        "days_overdue",
+        "company_name",
+        "agent_name",
+        "payment_link",
+    }
+)
+_PLACEHOLDER = re.compile(r"\{\{\s*([^}]*?)\s*\}\}")
+
+DEFAULT_SCRIPT = (
+    "Hello {{customer_name}}, this is {{agent_name}} calling on behalf of {{company_name}} "
+    "about invoice {{invoice_number}} for {{amount}}, which was due on {{due_date}}. "
+    "Could we talk about when you can pay it?"
+)
+
+
+def check_script(value: str) -> str:
+    for name in _PLACEHOLDER.findall(value):
+        if name not in SCRIPT_VARIABLES:
+            raise ValueError(
+                f"unknown placeholder {{{{{name}}}}}; known: {', '.join(sorted(SCRIPT_VARIABLES))}"
+            )
+    return value
+
+
+def check_language(value: str) -> str:
+    if not re.fullmatch(r"[a-z]{2,3}(-[A-Z]{2})?", value):
+        raise ValueError("must be a language tag such as en or en-US")
+    return value
+
+
+Script = Annotated[StrictStr, Field(min_length=1, max_length=20000), AfterValidator(check_script)]
+Language = Annotated[StrictStr, AfterValidator(check_language)]
+Duration = Annotated[StrictInt, Field(ge=30, le=3600)]
+Voice = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+
+
+class VoiceAgentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    provider: Provider = "simulator"
+    voice: Voice = "default"
+    language: Language = "en-US"
+    from_number: Phone | None = None
+    script: Script = DEFAULT_SCRIPT
+    max_duration: Duration = 600
+    status: AgentStatus = "active"
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class VoiceAgentUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    provider: Provider | None = None
+    voice: Voice | None = None
+    language: Language | None = None
+    from_number: Phone | None = None
+    script: Script | None = None
+    max_duration: Duration | None = None
+    status: AgentStatus | None = None
+    metadata: Metadata | None = None

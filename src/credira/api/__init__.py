@@ -1,0 +1,1 @@
+"""HTTP edge: middleware, error rendering, dependencies shared by every router."""

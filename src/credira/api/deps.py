@@ -1,0 +1,111 @@
+"""Dependencies every router shares: the session, the principal, permission checks, context."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from credira.api import idempotency
+from credira.api.idempotency import IdempotencyIntent
+from credira.auth.principal import Principal
+from credira.auth.service import authenticate
+from credira.config import Settings
+from credira.errors import Forbidden, Unauthorized
+from credira.kit.clock import Clock
+
+
+@dataclass
+class Runtime:
+    """What ``create_app`` wires once and every request reads."""
+
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+    clock: Clock
+    env_admin_hash: str | None
+
+
+def runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with runtime(request).sessionmaker() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > 200:
+        return None
+    return token
+
+
+@dataclass
+class Ctx:
+    """One request's context: who is calling, its session, the clock and its request id."""
+
+    principal: Principal
+    session: AsyncSession
+    runtime: Runtime
+    request_id: str
+    request: Request
+    idempotency: IdempotencyIntent | None = None
+
+    @property
+    def account_id(self) -> str:
+        if self.principal.account_id is None:
+            raise Forbidden("The admin key manages users only; use a user's API key")
+        return self.principal.account_id
+
+    @property
+    def clock(self) -> Clock:
+        return self.runtime.clock
+
+
+def require(
+    permission: str | None,
+    action: str,
+    *,
+    unauthorized_message: str | None = None,
+    allow_admin: bool = False,
+) -> Callable[..., Coroutine[Any, Any, Ctx]]:
+    """A dependency that authenticates and checks one permission.
+
+    ``action`` completes the documented sentence "You don't have permission to <action>".
+    """
+
+    async def dependency(request: Request, session: SessionDep, rt: RuntimeDep) -> Ctx:
+        token = _bearer(request)
+        principal = None
+        if token is not None:
+            principal = await authenticate(
+                session, token, env_admin_hash=rt.env_admin_hash, clock=rt.clock
+            )
+        if principal is None:
+            raise Unauthorized(unauthorized_message)
+        if principal.is_admin and not allow_admin:
+            raise Forbidden(
+                f"You don't have permission to {action}: the admin key manages users only"
+            )
+        if permission is not None and not principal.can(permission):
+            raise Forbidden(f"You don't have permission to {action}")
+        request_id = str(request.scope.get("state", {}).get("request_id", ""))
+        intent = None
+        if request.method == "POST":
+            intent = await idempotency.begin(session, principal.scope, request)
+        return Ctx(principal, session, rt, request_id, request, intent)
+
+    return dependency

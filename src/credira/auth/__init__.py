@@ -1,0 +1,1 @@
+"""API keys, the admin key, permissions and the principal a request acts as."""

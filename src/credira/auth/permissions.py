@@ -1,0 +1,11 @@
+"""Permission names (``<resource>:<read|write>``) and the defaults a new user gets."""
+
+from __future__ import annotations
+
+RESOURCES = ("calls", "emails", "callouts", "invoices", "voice_agents", "users")
+ALL_PERMISSIONS = tuple(f"{r}:{a}" for r in RESOURCES for a in ("read", "write"))
+DEFAULT_PERMISSIONS = tuple(
+    f"{r}:{a}"
+    for r in ("calls", "emails", "callouts", "invoices", "voice_agents")
+    for a in ("read", "write")
+)

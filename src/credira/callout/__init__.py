@@ -1,0 +1,1 @@
+"""Callouts: timed outreach to a debtor about one invoice, by call and email."""

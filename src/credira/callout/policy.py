@@ -1,0 +1,64 @@
+"""The callout's state rules, free of SQL, HTTP and the clock."""
+
+from __future__ import annotations
+
+from credira.errors import Conflict, ValidationFailed
+
+FINISHED = ("completed", "failed", "cancelled")
+PENDING = ("scheduled", "active")
+PRIORITY_RANK = {"urgent": 0, "high": 1, "medium": 2, "low": 3}
+
+
+def assert_updatable(status: str) -> None:
+    if status == "active":
+        raise Conflict("Cannot update callout that is currently active")
+    if status in FINISHED:
+        raise Conflict(f"Cannot update callout that is already {status}")
+
+
+def assert_deletable(status: str) -> None:
+    if status == "active":
+        raise Conflict(
+            "Cannot delete callout that is currently active; cancel it or wait for it to finish"
+        )
+
+
+def assert_cancellable(status: str) -> None:
+    if status in FINISHED:
+        raise Conflict(f"Cannot cancel callout that is already {status}")
+
+
+def assert_invoice_open(invoice_status: str) -> None:
+    if invoice_status != "open":
+        raise Conflict(f"Cannot schedule a callout for a {invoice_status} invoice")
+
+
+def _invalid(field: str, details: str) -> ValidationFailed:
+    error = ValidationFailed(f"Invalid value for {field}", details=details)
+    error.field = field  # type: ignore[attr-defined]
+    return error
+
+
+def check_plan(
+    *,
+    calls_enabled: bool,
+    emails_enabled: bool,
+    voice_agent_id: str | None,
+    phone: str | None,
+    email: str | None,
+) -> None:
+    """A callout must be able to do what it is set to do."""
+    if not calls_enabled and not emails_enabled:
+        raise _invalid("actions", "At least one of calls_enabled and emails_enabled must be true")
+    if calls_enabled and voice_agent_id is None:
+        raise _invalid("actions.voice_agent_id", "A voice agent is required when calls are enabled")
+    if calls_enabled and phone is None:
+        raise _invalid(
+            "target_contact.phone",
+            "A phone number is required when calls are enabled (none on the invoice's customer)",
+        )
+    if emails_enabled and email is None:
+        raise _invalid(
+            "target_contact.email",
+            "An email address is required when emails are enabled (none on the invoice's customer)",
+        )

@@ -1,0 +1,176 @@
+"""Creating, updating, cancelling and deleting callouts under the state rules of policy.py."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from credira.agent import service as agent_service
+from credira.auth.principal import Principal
+from credira.callout import policy, repository
+from credira.callout.schemas import CalloutCreate, CalloutUpdate
+from credira.errors import NotFound
+from credira.invoice import service as invoice_service
+from credira.kit.clock import format_time
+from credira.kit.ids import check_id, new_id
+from credira.models import Callout
+from credira.user.service import merge_metadata
+
+
+async def get(session: AsyncSession, account_id: str, callout_id: str) -> Callout:
+    check_id("callout", callout_id)
+    callout = await repository.get(session, account_id, callout_id)
+    if callout is None:
+        raise NotFound("Callout not found")
+    return callout
+
+
+async def _check_agent(session: AsyncSession, account_id: str, agent_id: str | None) -> None:
+    if agent_id is not None:
+        await agent_service.get(session, account_id, agent_id)
+
+
+async def create(
+    session: AsyncSession, principal: Principal, account_id: str, body: CalloutCreate, now: datetime
+) -> Callout:
+    check_id("invoice", body.invoice_id)
+    invoice = await invoice_service.get(session, account_id, body.invoice_id)
+    policy.assert_invoice_open(invoice.status)
+    contact = body.target_contact.model_dump(exclude_unset=True) if body.target_contact else {}
+    actions = body.actions.model_dump(exclude_unset=True) if body.actions else {}
+    callout = Callout(
+        id=new_id("callout"),
+        account_id=account_id,
+        invoice_id=invoice.id,
+        status="scheduled",
+        type=body.type,
+        priority=body.priority,
+        priority_rank=policy.PRIORITY_RANK[body.priority],
+        scheduled_time=body.scheduled_time or now,
+        contact_name=contact.get("name", invoice.customer_name),
+        contact_email=contact.get("email", invoice.customer_email),
+        contact_phone=contact.get("phone", invoice.customer_phone),
+        calls_enabled=_flag(actions.get("calls_enabled"), default=True),
+        emails_enabled=_flag(actions.get("emails_enabled"), default=False),
+        voice_agent_id=actions.get("voice_agent_id"),
+        metadata_=body.metadata,
+        created_by=principal.user_id,
+        created_time=now,
+        updated_time=now,
+    )
+    _check_plan(callout)
+    await _check_agent(session, account_id, callout.voice_agent_id)
+    session.add(callout)
+    await session.flush()
+    return callout
+
+
+def _flag(value: bool | None, *, default: bool) -> bool:
+    return default if value is None else value
+
+
+def _check_plan(callout: Callout) -> None:
+    policy.check_plan(
+        calls_enabled=callout.calls_enabled,
+        emails_enabled=callout.emails_enabled,
+        voice_agent_id=callout.voice_agent_id,
+        phone=callout.contact_phone,
+        email=callout.contact_email,
+    )
+
+
+async def update(
+    session: AsyncSession, callout: Callout, body: CalloutUpdate, now: datetime
+) -> Callout:
+    policy.assert_updatable(callout.status)
+    fields = body.model_dump(exclude_unset=True)
+    if fields.get("scheduled_time") is not None:
+        callout.scheduled_time = fields["scheduled_time"]
+    if fields.get("priority") is not None:
+        callout.priority = fields["priority"]
+        callout.priority_rank = policy.PRIORITY_RANK[fields["priority"]]
+    actions = fields.get("actions") or {}
+    if actions.get("calls_enabled") is not None:
+        callout.calls_enabled = actions["calls_enabled"]
+    if actions.get("emails_enabled") is not None:
+        callout.emails_enabled = actions["emails_enabled"]
+    if "voice_agent_id" in actions:
+        callout.voice_agent_id = actions["voice_agent_id"]
+    contact = fields.get("target_contact") or {}
+    for name in ("name", "email", "phone"):
+        if name in contact:
+            setattr(callout, f"contact_{name}", contact[name])
+    if fields.get("metadata") is not None:
+        callout.metadata_ = merge_metadata(callout.metadata_, fields["metadata"])
+    _check_plan(callout)
+    if "voice_agent_id" in actions:
+        await _check_agent(session, callout.account_id, callout.voice_agent_id)
+    callout.updated_time = max(now, callout.created_time)
+    await session.flush()
+    return callout
+
+
+async def cancel(
+    session: AsyncSession, callout: Callout, reason: str | None, now: datetime
+) -> Callout:
+    policy.assert_cancellable(callout.status)
+    callout.status = "cancelled"
+    callout.status_reason = reason or "cancelled by request"
+    callout.completed_time = now
+    callout.updated_time = max(now, callout.created_time)
+    await session.flush()
+    return callout
+
+
+async def delete(session: AsyncSession, callout: Callout) -> dict[str, Any]:
+    policy.assert_deletable(callout.status)
+    await session.delete(callout)
+    await session.flush()
+    # Calls, recordings and transcriptions are deleted with the callout once they exist.
+    return {"callout": True, "recordings": 0, "transcriptions": 0, "analytics": True}
+
+
+async def set_status(
+    session: AsyncSession, callout: Callout, status: str, now: datetime, reason: str | None = None
+) -> Callout:
+    """Move a callout along its life cycle (the worker's entry point)."""
+    callout.status = status
+    callout.status_reason = reason
+    if status in policy.FINISHED:
+        callout.completed_time = now
+    callout.updated_time = max(now, callout.created_time)
+    await session.flush()
+    return callout
+
+
+def to_read(callout: Callout) -> dict[str, Any]:
+    """The documented callout object, key for key; extra keys appear only when they apply."""
+    data: dict[str, Any] = {
+        "id": callout.id,
+        "invoice_id": callout.invoice_id,
+        "status": callout.status,
+        "type": callout.type,
+        "scheduled_time": format_time(callout.scheduled_time),
+        "created_time": format_time(callout.created_time),
+        "updated_time": format_time(callout.updated_time),
+        "target_contact": {
+            "name": callout.contact_name,
+            "email": callout.contact_email,
+            "phone": callout.contact_phone,
+        },
+        "actions": {
+            "calls_enabled": callout.calls_enabled,
+            "emails_enabled": callout.emails_enabled,
+            "voice_agent_id": callout.voice_agent_id,
+        },
+        "account_id": callout.account_id,
+        "priority": callout.priority,
+        "metadata": callout.metadata_,
+    }
+    if callout.status_reason is not None:
+        data["status_reason"] = callout.status_reason
+    if callout.completed_time is not None:
+        data["completed_time"] = format_time(callout.completed_time)
+    return data

@@ -1,0 +1,149 @@
+"""The ``credira`` command: serve | migrate | admin ..."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+
+from credira import __version__
+from credira.config import Settings
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as exc:
+        raise click.ClickException(f"invalid settings: {exc}") from exc
+
+
+@click.group()
+@click.version_option(__version__, prog_name="credira")
+def main() -> None:
+    """Credira: debt-recovery outreach by scheduled voice calls and emails."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind (default CREDIRA_HOST or 127.0.0.1)")
+@click.option("--port", default=None, type=int, help="Port (default CREDIRA_PORT or 8000)")
+def serve(host: str | None, port: int | None) -> None:
+    """Run the HTTP API (migrating an empty database first)."""
+    import uvicorn
+
+    from credira.app import create_app
+    from credira.bootstrap import SchemaOutOfDate, ensure_admin_key, prepare_schema
+    from credira.logging import configure
+
+    settings = _settings()
+    configure(settings.log_level, json=settings.log_json)
+    try:
+        done = prepare_schema(settings)
+    except SchemaOutOfDate as exc:
+        raise click.ClickException(str(exc)) from exc
+    key = ensure_admin_key(settings)
+    host = host or settings.host
+    port = port or settings.port
+    click.echo(
+        f"credira {__version__}: database {_redact(settings.resolved_database_url)} ({done})"
+    )
+    if key is not None:
+        click.echo(f"admin key (shown once, stored only as a hash): {key}")
+    elif settings.admin_key:
+        click.echo("admin key: from CREDIRA_ADMIN_KEY")
+    else:
+        click.echo(
+            "admin key: already stored (hashed); `credira admin rotate-admin-key` makes a new one"
+        )
+    click.echo(f"listening on http://{host}:{port} (API under /v1, docs at /docs)")
+    sys.stdout.flush()
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+    )
+
+
+@main.command()
+def migrate() -> None:
+    """Apply every pending schema migration."""
+    from credira.db import migrate as migrations
+
+    settings = _settings()
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrations.upgrade(settings.resolved_database_url)
+    click.echo(f"database at {migrations.head_revision(settings.resolved_database_url)}")
+
+
+@main.group()
+def admin() -> None:
+    """Operator commands that need no admin key."""
+
+
+@admin.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--company", required=True)
+@click.option("--account-id", default=None, help="Existing account (default: a new one)")
+@click.option("--role", default=None)
+def create_user(
+    email: str, name: str, company: str, account_id: str | None, role: str | None
+) -> None:
+    """Create a user and print its API key (shown once)."""
+    from pydantic import ValidationError
+
+    from credira.api.errors import validation_error
+    from credira.user.schemas import UserCreate
+
+    settings = _settings()
+    try:
+        body = UserCreate(email=email, name=name, company=company, account_id=account_id, role=role)
+    except ValidationError as exc:
+        error = validation_error(exc.errors())
+        raise click.ClickException(f"{error.message}: {error.details or ''}".rstrip(": ")) from exc
+    user_id, acc, key = asyncio.run(_create_user(settings, body))
+    click.echo(f"user {user_id} in account {acc}")
+    click.echo(f"api key (shown once): {key}")
+
+
+async def _create_user(settings: Settings, body: object) -> tuple[str, str, str]:
+    from credira.auth.principal import Principal
+    from credira.db.engine import create_engine, create_sessionmaker
+    from credira.errors import CrediraError
+    from credira.kit.clock import SystemClock
+    from credira.user import service
+    from credira.user.schemas import UserCreate
+
+    assert isinstance(body, UserCreate)
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            admin = Principal(None, None, frozenset(), is_admin=True)
+            try:
+                user, key = await service.create_user(session, admin, body, SystemClock().now())
+            except CrediraError as exc:
+                raise click.ClickException(exc.message) from exc
+            await session.commit()
+            return user.id, user.account_id, key
+    finally:
+        await engine.dispose()
+
+
+@admin.command("rotate-admin-key")
+def rotate_admin_key() -> None:
+    """Revoke the stored admin key and print a new one (shown once)."""
+    from credira.bootstrap import ensure_admin_key
+
+    key = ensure_admin_key(_settings(), rotate=True)
+    click.echo(f"admin key (shown once): {key}")
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url

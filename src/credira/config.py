@@ -1,0 +1,61 @@
+"""Settings, read from the environment once and passed down (never read at import time)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob an operator can turn, each named ``CREDIRA_<FIELD>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="CREDIRA_", extra="ignore", frozen=True)
+
+    data_dir: Path = Path("./credira-data")
+    database_url: str | None = None
+    admin_key: str | None = None
+    smtp_url: str | None = None
+    redis_url: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_json_depth: int = Field(default=32, ge=4)
+    log_level: str = "info"
+    log_json: bool = False
+    db_pool_size: int = Field(default=10, ge=1)
+
+    @field_validator("admin_key")
+    @classmethod
+    def _refuse_weak_admin_key(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if len(value) < 24 or value in {"changeme", "admin", "secret"}:
+            raise ValueError("CREDIRA_ADMIN_KEY must be at least 24 characters of real secret")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy async URL: the configured one, or a SQLite file under ``data_dir``."""
+        if self.database_url:
+            return to_async_url(self.database_url)
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'credira.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+
+def to_async_url(url: str) -> str:
+    """Accept the URLs operators write (``postgresql://``, ``sqlite:///``); pick async drivers."""
+    for plain, driver in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql+psycopg://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url

@@ -1,0 +1,1 @@
+"""Engine, sessions, column types and the few dialect differences, behind named helpers."""

@@ -1,0 +1,1 @@
+"""Invoices: the debts callouts are about."""

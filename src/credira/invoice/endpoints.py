@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from credira.api.deps import Ctx, require
+from credira.api.respond import check_if_match, respond
+from credira.api.responses import errors_for
+from credira.invoice import repository, service
+from credira.invoice.schemas import InvoiceCreate, InvoiceStatus, InvoiceUpdate
+from credira.kit.envelope import JSONResponse
+from credira.kit.pagination import Page, page_params
+from credira.kit.validation import normalize_email
+
+router = APIRouter(prefix="/invoices", tags=["Invoices"])
+
+
+@router.post(
+    "", status_code=201, summary="Create Invoice", responses=errors_for(400, 401, 403, 409, 422)
+)
+async def create_invoice(
+    body: InvoiceCreate,
+    ctx: Annotated[Ctx, Depends(require("invoices:write", "create invoices"))],
+) -> JSONResponse:
+    """Record an unpaid invoice and its customer. ``amount`` is kept exact (decimal string or
+    number, at most the currency's decimal places); ``number`` is unique per account."""
+    invoice = await service.create(
+        ctx.session, ctx.principal, ctx.account_id, body, ctx.clock.now()
+    )
+    return await respond(
+        ctx,
+        service.to_read(invoice),
+        status=201,
+        message="Invoice created successfully",
+        version=invoice.version,
+    )
+
+
+@router.get("", summary="List Invoices", responses=errors_for(400, 401, 403, 422))
+async def list_invoices(
+    ctx: Annotated[Ctx, Depends(require("invoices:read", "list invoices"))],
+    page: Annotated[Page, Depends(page_params("invoice"))],
+    status: Annotated[InvoiceStatus | None, Query(description="Filter by status")] = None,
+    number: Annotated[str | None, Query(max_length=64, description="Filter by number")] = None,
+    customer_email: Annotated[
+        str | None, Query(max_length=320, description="Filter by customer email")
+    ] = None,
+) -> JSONResponse:
+    """The caller's invoices, oldest first, filtered and paginated."""
+    email = None
+    if customer_email is not None:
+        try:
+            email = normalize_email(customer_email)
+        except ValueError:
+            email = customer_email
+    items, more, total = await repository.list_invoices(
+        ctx.session, ctx.account_id, status=status, number=number, customer_email=email, page=page
+    )
+    return await respond(
+        ctx, [service.to_read(i) for i in items], total_invoices=total, has_more=more
+    )
+
+
+@router.get("/{invoice_id}", summary="Get Invoice", responses=errors_for(400, 401, 403, 404))
+async def get_invoice(
+    invoice_id: str,
+    ctx: Annotated[Ctx, Depends(require("invoices:read", "access this invoice"))],
+) -> JSONResponse:
+    """One invoice of the caller's account."""
+    invoice = await service.get(ctx.session, ctx.account_id, invoice_id)
+    return await respond(ctx, service.to_read(invoice), version=invoice.version)
+
+
+@router.put(
+    "/{invoice_id}",
+    summary="Update Invoice",
+    responses=errors_for(400, 401, 403, 404, 409, 412, 422),
+)
+async def update_invoice(
+    invoice_id: str,
+    body: InvoiceUpdate,
+    ctx: Annotated[Ctx, Depends(require("invoices:write", "update this invoice"))],
+) -> JSONResponse:
+    """Update an invoice. Setting ``status`` to paid, void or disputed cancels its pending
+    callouts at once, so nobody is chased for a settled debt. A void invoice stays void."""
+    invoice = await service.get(ctx.session, ctx.account_id, invoice_id)
+    check_if_match(ctx, invoice.version)
+    invoice = await service.update(ctx.session, invoice, body, ctx.clock.now())
+    return await respond(
+        ctx,
+        service.to_read(invoice),
+        message="Invoice updated successfully",
+        version=invoice.version,
+    )

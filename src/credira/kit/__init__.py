@@ -1,0 +1,1 @@
+"""Domain-free helpers: ids, time, envelopes, pagination, validation types."""

@@ -1,0 +1,130 @@
+"""Input types validated with the libraries made for them (phonenumbers, email-validator,
+zoneinfo, babel), each failing with an error type that the envelope maps to a documented message.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import phonenumbers
+from babel.numbers import get_currency_precision, list_currencies
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BeforeValidator, Field, StrictStr
+from pydantic_core import PydanticCustomError
+
+PHONE_DETAILS = "Phone number must be in E.164 format (e.g., +1234567890)"
+EMAIL_DETAILS = "Email address must be a valid format"
+
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def normalize_phone(value: str) -> str:
+    """Accept E.164 numbers with a real country calling code.
+
+    Validity of the national part (``is_valid_number``) is not required here: the documented
+    examples (``+1234567890``) are well-formed E.164 but not assigned numbers, and clients
+    written against the docs send them. Dialling decides separately whether a number can be
+    called.
+    """
+    if not _E164.fullmatch(value):
+        raise PydanticCustomError("phone_format", PHONE_DETAILS)
+    try:
+        parsed = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        raise PydanticCustomError("phone_format", PHONE_DETAILS) from None
+    if phonenumbers.region_code_for_country_code(parsed.country_code or 0) == "ZZ":
+        raise PydanticCustomError("phone_format", PHONE_DETAILS)
+    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+
+
+def normalize_email(value: str) -> str:
+    try:
+        result = validate_email(value, check_deliverability=False)
+    except EmailNotValidError:
+        raise PydanticCustomError("email_format", EMAIL_DETAILS) from None
+    return str(result.normalized)
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def check_timezone(value: str) -> str:
+    if value not in _zones():
+        raise PydanticCustomError(
+            "timezone_name", "Time zone must be an IANA name such as America/New_York"
+        )
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise PydanticCustomError(
+            "timezone_name", "Time zone must be an IANA name such as America/New_York"
+        ) from None
+    return value
+
+
+@cache
+def _currencies() -> frozenset[str]:
+    return frozenset(list_currencies())
+
+
+def check_currency(value: str) -> str:
+    code = value.upper()
+    if code not in _currencies():
+        raise PydanticCustomError("currency_code", "Currency must be an ISO 4217 code such as USD")
+    return code
+
+
+def currency_precision(code: str) -> int:
+    return int(get_currency_precision(code))
+
+
+def parse_amount(value: Any) -> Decimal:
+    """A money amount from a decimal string or a JSON number, kept exact."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise PydanticCustomError("amount", "Amount must be a decimal string or number")
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise PydanticCustomError("amount", "Amount must be a decimal string or number") from None
+    if not amount.is_finite() or amount <= 0:
+        raise PydanticCustomError("amount", "Amount must be a positive number")
+    if amount.as_tuple().exponent < -4 or amount >= Decimal(10) ** 14:  # type: ignore[operator]
+        raise PydanticCustomError(
+            "amount", "Amount must be below 10^14 with at most 4 decimal places"
+        )
+    return amount
+
+
+def to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+def reject_naive(value: Any) -> Any:
+    """Refuse times without a zone before pydantic parses them."""
+    if isinstance(value, str) and value and not _has_zone(value):
+        raise PydanticCustomError(
+            "naive_time", "Time must carry a zone (Z or an offset), e.g. 2024-01-25T14:00:00Z"
+        )
+    return value
+
+
+def _has_zone(text: str) -> bool:
+    return text.endswith(("Z", "z")) or re.search(r"[+-]\d{2}:?\d{2}$", text) is not None
+
+
+Phone = Annotated[StrictStr, AfterValidator(normalize_phone)]
+Email = Annotated[StrictStr, Field(max_length=320), AfterValidator(normalize_email)]
+TimeZoneName = Annotated[StrictStr, AfterValidator(check_timezone)]
+Currency = Annotated[StrictStr, AfterValidator(check_currency)]
+Amount = Annotated[Decimal, BeforeValidator(parse_amount)]
+UTCTime = Annotated[datetime, BeforeValidator(reject_naive), AfterValidator(to_utc)]
+Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+ShortText = Annotated[StrictStr, Field(max_length=200)]
+Metadata = Annotated[dict[str, Any], Field(max_length=50)]

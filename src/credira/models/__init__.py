@@ -1,0 +1,21 @@
+"""ORM tables, one module each. Importing this package registers every table on ``Base``."""
+
+from credira.models.account import Account, AdminKey
+from credira.models.agent import VoiceAgent
+from credira.models.base import Base
+from credira.models.callout import Callout
+from credira.models.idempotency import IdempotencyRecord
+from credira.models.invoice import Invoice
+from credira.models.user import ApiKey, User
+
+__all__ = [
+    "Account",
+    "AdminKey",
+    "ApiKey",
+    "Base",
+    "Callout",
+    "IdempotencyRecord",
+    "Invoice",
+    "User",
+    "VoiceAgent",
+]

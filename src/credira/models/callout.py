@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from credira.models.base import Base, Timestamps
+
+
+class Callout(Timestamps, Base):
+    """One scheduled outreach to a debtor. The row is its own schedule (see the worker)."""
+
+    __tablename__ = "callouts"
+    __table_args__ = (
+        Index("ix_callouts_account_invoice", "account_id", "invoice_id", "id"),
+        Index("ix_callouts_account_status", "account_id", "status", "id"),
+        # The worker's claim query: due callouts by status and time.
+        Index("ix_callouts_due", "status", "scheduled_time"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(20))
+    type: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[str] = mapped_column(String(10))
+    priority_rank: Mapped[int] = mapped_column()
+    scheduled_time: Mapped[datetime] = mapped_column()
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    contact_phone: Mapped[str | None] = mapped_column(String(20))
+    calls_enabled: Mapped[bool] = mapped_column()
+    emails_enabled: Mapped[bool] = mapped_column()
+    voice_agent_id: Mapped[str | None] = mapped_column(String(40))
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata")
+    status_reason: Mapped[str | None] = mapped_column(String(500))
+    completed_time: Mapped[datetime | None] = mapped_column()
+    created_by: Mapped[str | None] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}

@@ -1,0 +1,1 @@
+"""Users of an account, their API keys, and the accounts they create."""

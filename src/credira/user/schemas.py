@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+
+from credira.auth.permissions import ALL_PERMISSIONS
+from credira.kit.validation import Email, Metadata, Name, Phone, ShortText
+
+UserStatus = Literal["active", "inactive", "suspended"]
+
+
+def _check_permissions(value: list[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    unknown = sorted(set(value) - set(ALL_PERMISSIONS))
+    if unknown:
+        raise ValueError(f"unknown permission {unknown[0]!r}; known: {', '.join(ALL_PERMISSIONS)}")
+    return list(dict.fromkeys(value))
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: Email
+    name: Name
+    company: Name
+    role: ShortText | None = None
+    department: ShortText | None = None
+    phone: Phone | None = None
+    account_id: str | None = Field(
+        default=None, description="Existing account to add the user to (admin key only)."
+    )
+    permissions: list[str] | None = Field(default=None, max_length=len(ALL_PERMISSIONS))
+    metadata: Metadata = Field(default_factory=dict)
+
+    _perms = field_validator("permissions")(_check_permissions)
+
+
+class UserUpdate(BaseModel):
+    """Every field optional; ``metadata`` keys merge and a key set to null is removed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    role: ShortText | None = None
+    department: ShortText | None = None
+    phone: Phone | None = None
+    status: UserStatus | None = None
+    permissions: list[str] | None = Field(default=None, max_length=len(ALL_PERMISSIONS))
+    metadata: Metadata | None = None
+
+    _perms = field_validator("permissions")(_check_permissions)
+
+
+class KeyRotate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    revoke_existing: StrictBool = True
