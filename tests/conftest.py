@@ -103,6 +103,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         data_dir=tmp_path / "data",
         admin_key=ADMIN_KEY,
         public_url="http://testserver",
+        # API tests drive state by hand; worker tests start a worker of their own.
+        embedded_worker=False,
     )
 
 

@@ -2,12 +2,69 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
 ADMIN_KEY = "test-admin-key-0123456789abcdef"
+
+
+ZONES = (
+    "Pacific/Kiritimati",
+    "Pacific/Auckland",
+    "Australia/Sydney",
+    "Asia/Tokyo",
+    "Asia/Kolkata",
+    "Asia/Dubai",
+    "Europe/Berlin",
+    "Europe/London",
+    "America/Sao_Paulo",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "Pacific/Honolulu",
+    "Pacific/Pago_Pago",
+)
+
+
+def zone_in_calling_hours(now: datetime | None = None) -> str:
+    """A zone where it is now mid-afternoon, so that calls may be placed during the test."""
+    now = now or datetime.now(UTC)
+
+    def distance(name: str) -> float:
+        local = now.astimezone(ZoneInfo(name))
+        return abs(local.hour + local.minute / 60 - 14.5)
+
+    return min(ZONES, key=distance)
+
+
+def zone_at_night(now: datetime | None = None) -> str:
+    """A zone where it is now the middle of the night."""
+    now = now or datetime.now(UTC)
+
+    def distance(name: str) -> float:
+        local = now.astimezone(ZoneInfo(name))
+        return abs(((local.hour + local.minute / 60) - 2.5 + 12) % 24 - 12)
+
+    return min(ZONES, key=distance)
+
+
+async def eventually(check: Any, *, within: float = 10.0, interval: float = 0.05) -> Any:
+    """Await ``check()`` until it returns a truthy value, or fail after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {within}s; last value: {last!r}")
 
 
 def bearer(key: str) -> dict[str, str]:

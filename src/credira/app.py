@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,6 +19,8 @@ from credira.api.deps import Runtime
 from credira.api.middleware import EdgeMiddleware
 from credira.api.responses import errors_for
 from credira.auth.keys import hash_key
+from credira.call.endpoints import media as media_router
+from credira.call.endpoints import router as call_router
 from credira.callout.endpoints import router as callout_router
 from credira.config import Settings
 from credira.db.engine import create_engine, create_sessionmaker
@@ -26,6 +29,7 @@ from credira.invoice.endpoints import router as invoice_router
 from credira.kit.clock import Clock, SystemClock
 from credira.kit.envelope import JSONResponse, success_body
 from credira.user.endpoints import router as user_router
+from credira.wiring import build_worker, voice_providers
 
 DESCRIPTION = """
 Self-hostable, API-compatible implementation of Credira's public API: schedule callouts
@@ -46,15 +50,30 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = engine or create_engine(settings)
         app.state.engine = db
-        app.state.runtime = Runtime(
+        sessions = create_sessionmaker(db)
+        reads = create_sessionmaker(db, write=False)
+        the_clock = clock or SystemClock()
+        voice = voice_providers(settings, sessions, reads, the_clock)
+        runtime = Runtime(
             settings=settings,
-            sessionmaker=create_sessionmaker(db),
-            clock=clock or SystemClock(),
+            sessionmaker=sessions,
+            read_sessionmaker=reads,
+            clock=the_clock,
             env_admin_hash=hash_key(settings.admin_key) if settings.admin_key else None,
+            voice=voice,
         )
+        app.state.runtime = runtime
+        stop = asyncio.Event()
+        worker_task: asyncio.Task[None] | None = None
+        if settings.embedded_worker:
+            runtime.worker = build_worker(settings, sessions, reads, the_clock, voice)
+            worker_task = asyncio.create_task(runtime.worker.run(stop))
         try:
             yield
         finally:
+            stop.set()
+            if worker_task is not None:
+                await worker_task
             if owned_engine:
                 await db.dispose()
 
@@ -71,9 +90,10 @@ def create_app(
     errors.install(app)
 
     v1 = APIRouter(prefix="/v1")
-    for router in (user_router, invoice_router, agent_router, callout_router):
+    for router in (user_router, invoice_router, agent_router, callout_router, call_router):
         v1.include_router(router)
     app.include_router(v1)
+    app.include_router(media_router)
     app.include_router(_probes())
     app.add_middleware(
         EdgeMiddleware,
@@ -87,12 +107,17 @@ def create_app(
 def _probes() -> APIRouter:
     router = APIRouter(tags=["Operations"])
 
-    @router.get("/health", summary="Liveness", responses=errors_for())
+    # The probes need no key and no body: they answer 200, 503 (ready only) or 500.
+    probe_errors: dict[int | str, dict[str, Any]] = {
+        k: v for k, v in errors_for(503).items() if k in (500, 503)
+    }
+
+    @router.get("/health", summary="Liveness", responses=probe_errors)
     async def health(request: Request) -> JSONResponse:
         """The process is up. No authentication, no database."""
         return JSONResponse(success_body({"status": "ok"}, _rid(request)))
 
-    @router.get("/ready", summary="Readiness", responses=errors_for())
+    @router.get("/ready", summary="Readiness", responses=probe_errors)
     async def ready(request: Request) -> JSONResponse:
         """The database answers. ``SERVICE_UNAVAILABLE`` (503) when it does not."""
         try:
@@ -115,13 +140,101 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     schema = get_openapi(
         title=app.title, version=app.version, description=app.description, routes=app.routes
     )
-    schema.setdefault("components", {})["securitySchemes"] = {
+    components = schema.setdefault("components", {})
+    components["securitySchemes"] = {
         "bearerAuth": {"type": "http", "scheme": "bearer", "description": "credira_sk_... key"}
     }
+    components.setdefault("schemas", {})["SuccessEnvelope"] = _SUCCESS_ENVELOPE
     for path, operations in schema.get("paths", {}).items():
-        if not path.startswith("/v1/"):
-            continue
-        for operation in operations.values():
-            operation["security"] = [{"bearerAuth": []}]
+        for method, operation in operations.items():
+            _document_success(operation)
+            if path.startswith("/v1/"):
+                operation["security"] = [{"bearerAuth": []}]
+                _document_safe_writes(method, operation, versioned="put" in operations)
     app.openapi_schema = schema
     return schema
+
+
+_ERROR_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
+_SUCCESS_ENVELOPE: dict[str, Any] = {
+    "type": "object",
+    "title": "SuccessEnvelope",
+    "required": ["success", "data", "meta"],
+    "properties": {
+        "success": {"type": "boolean", "const": True},
+        "data": {"description": "The object, or the list of objects"},
+        "meta": {
+            "type": "object",
+            "required": ["timestamp", "request_id"],
+            "properties": {
+                "timestamp": {"type": "string", "examples": ["2024-01-15T10:30:00Z"]},
+                "request_id": {"type": "string", "examples": ["req_123456789"]},
+                "message": {"type": "string", "examples": ["Callout updated successfully"]},
+                "has_more": {"type": "boolean"},
+            },
+            "additionalProperties": True,
+        },
+    },
+}
+_ETAG = {"description": "The object's version, for If-Match", "schema": {"type": "string"}}
+
+
+def _error(status: int) -> dict[str, Any]:
+    description = errors_for(status)[status]["description"]
+    return {"description": description, "content": {"application/json": {"schema": _ERROR_REF}}}
+
+
+def _header(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "description": description,
+        "schema": {"type": "string", "maxLength": 255},
+    }
+
+
+def _document_success(operation: dict[str, Any]) -> None:
+    """Endpoints return ``JSONResponse``, which FastAPI documents as a bare string."""
+    for status, response in operation.get("responses", {}).items():
+        content = response.get("content", {}).get("application/json")
+        if (
+            status.startswith("2")
+            and content is not None
+            and content.get("schema")
+            in (
+                None,
+                {},
+                {"type": "string"},
+            )
+        ):
+            content["schema"] = {"$ref": "#/components/schemas/SuccessEnvelope"}
+
+
+def _document_safe_writes(method: str, operation: dict[str, Any], *, versioned: bool) -> None:
+    """Declare what every route of a kind can answer: idempotency keys on POST (a reused key is
+    ``CONFLICT``), ``If-Match`` on PUT, 413 for any body, and ``ETag`` on the GET and PUT of an
+    object that can be updated (``versioned``: its path has a PUT)."""
+    responses = operation.setdefault("responses", {})
+    parameters = operation.setdefault("parameters", [])
+    if method == "post":
+        parameters.append(
+            _header(
+                "Idempotency-Key",
+                "Makes the POST safe to retry: the same key and body replay the stored reply "
+                "(header Idempotent-Replayed: true); the same key with another body is CONFLICT.",
+            )
+        )
+        responses.setdefault("409", _error(409))
+    if method == "put":
+        parameters.append(
+            _header("If-Match", "The ETag of your copy; PRECONDITION_FAILED when it is stale.")
+        )
+        responses.setdefault("412", _error(412))
+    if "requestBody" in operation:
+        responses.setdefault("413", _error(413))
+    if versioned and method in ("get", "put"):
+        for status, response in responses.items():
+            if status.startswith("2"):
+                response.setdefault("headers", {})["ETag"] = _ETAG
+    operation["responses"] = dict(sorted(responses.items()))

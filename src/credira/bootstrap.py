@@ -31,9 +31,20 @@ def prepare_schema(settings: Settings) -> str:
     if current is None and not has_tables:
         migrate.upgrade(url)
         return f"empty database migrated to {head}"
+    if current is None:
+        raise SchemaOutOfDate(
+            f"the database holds tables but no schema revision (alembic_version), so it is not "
+            f"a Credira database or predates migrations; code expects {head}. Point "
+            "CREDIRA_DATABASE_URL at an empty database or a Credira one"
+        )
+    if not migrate.is_known_revision(url, current):
+        raise SchemaOutOfDate(
+            f"database schema is at revision {current!r}, which this version of Credira does "
+            f"not know (code expects {head}); it was probably migrated by a newer release: "
+            "upgrade Credira, or restore a backup"
+        )
     raise SchemaOutOfDate(
-        f"database schema is at {current or 'an unknown revision'}, code expects {head}: "
-        "run `credira migrate` first"
+        f"database schema is at {current}, code expects {head}: run `credira migrate` first"
     )
 
 

@@ -18,6 +18,17 @@ def _settings() -> Settings:
         raise click.ClickException(f"invalid settings: {exc}") from exc
 
 
+def _prepare(settings: Settings) -> str:
+    """For a command that needs the schema: an empty database is migrated first, one at another
+    revision is refused with the reason (never a traceback). Returns what was done."""
+    from credira.bootstrap import SchemaOutOfDate, prepare_schema
+
+    try:
+        return prepare_schema(settings)
+    except SchemaOutOfDate as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @click.group()
 @click.version_option(__version__, prog_name="credira")
 def main() -> None:
@@ -32,15 +43,12 @@ def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from credira.app import create_app
-    from credira.bootstrap import SchemaOutOfDate, ensure_admin_key, prepare_schema
+    from credira.bootstrap import ensure_admin_key
     from credira.logging import configure
 
     settings = _settings()
     configure(settings.log_level, json=settings.log_json)
-    try:
-        done = prepare_schema(settings)
-    except SchemaOutOfDate as exc:
-        raise click.ClickException(str(exc)) from exc
+    done = _prepare(settings)
     key = ensure_admin_key(settings)
     host = host or settings.host
     port = port or settings.port
@@ -55,7 +63,8 @@ def serve(host: str | None, port: int | None) -> None:
         click.echo(
             "admin key: already stored (hashed); `credira admin rotate-admin-key` makes a new one"
         )
-    click.echo(f"listening on http://{host}:{port} (API under /v1, docs at /docs)")
+    worker_note = "embedded worker on" if settings.embedded_worker else "no embedded worker"
+    click.echo(f"listening on http://{host}:{port} (API under /v1, docs at /docs; {worker_note})")
     sys.stdout.flush()
     uvicorn.run(
         create_app(settings),
@@ -68,15 +77,65 @@ def serve(host: str | None, port: int | None) -> None:
 
 
 @main.command()
+def worker() -> None:
+    """Run a worker alone (any number of them against one PostgreSQL database)."""
+    from credira.bootstrap import SchemaOutOfDate, prepare_schema
+    from credira.logging import configure
+
+    settings = _settings()
+    configure(settings.log_level, json=settings.log_json)
+    try:
+        prepare_schema(settings)
+    except SchemaOutOfDate as exc:
+        raise click.ClickException(str(exc)) from exc
+    asyncio.run(_run_worker(settings))
+
+
+async def _run_worker(settings: Settings) -> None:
+    import signal
+
+    from credira.db.engine import create_engine, create_sessionmaker
+    from credira.kit.clock import SystemClock
+    from credira.wiring import build_worker, voice_providers
+
+    engine = create_engine(settings)
+    sessions = create_sessionmaker(engine)
+    reads = create_sessionmaker(engine, write=False)
+    clock = SystemClock()
+    voice = voice_providers(settings, sessions, reads, clock)
+    runner = build_worker(settings, sessions, reads, clock, voice)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    click.echo(f"worker {runner.worker_id} running on {_redact(settings.resolved_database_url)}")
+    sys.stdout.flush()
+    try:
+        await runner.run(stop)
+    finally:
+        await engine.dispose()
+
+
+@main.command()
 def migrate() -> None:
     """Apply every pending schema migration."""
+    from alembic.util import CommandError
+
     from credira.db import migrate as migrations
 
     settings = _settings()
+    url = settings.resolved_database_url
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrations.upgrade(settings.resolved_database_url)
-    click.echo(f"database at {migrations.head_revision(settings.resolved_database_url)}")
+    try:
+        migrations.upgrade(url)
+    except CommandError as exc:
+        # e.g. a revision written by a newer release: say so instead of a traceback.
+        raise click.ClickException(
+            f"cannot migrate {_redact(url)}: {exc} (expected a revision up to "
+            f"{migrations.head_revision(url)}; a newer release of Credira may have migrated it)"
+        ) from exc
+    click.echo(f"database at {migrations.head_revision(url)}")
 
 
 @main.group()
@@ -105,6 +164,7 @@ def create_user(
     except ValidationError as exc:
         error = validation_error(exc.errors())
         raise click.ClickException(f"{error.message}: {error.details or ''}".rstrip(": ")) from exc
+    _prepare(settings)
     user_id, acc, key = asyncio.run(_create_user(settings, body))
     click.echo(f"user {user_id} in account {acc}")
     click.echo(f"api key (shown once): {key}")
@@ -138,7 +198,9 @@ def rotate_admin_key() -> None:
     """Revoke the stored admin key and print a new one (shown once)."""
     from credira.bootstrap import ensure_admin_key
 
-    key = ensure_admin_key(_settings(), rotate=True)
+    settings = _settings()
+    _prepare(settings)
+    key = ensure_admin_key(settings, rotate=True)
     click.echo(f"admin key (shown once): {key}")
 
 

@@ -26,6 +26,14 @@ class Settings(BaseSettings):
     log_level: str = "info"
     log_json: bool = False
     db_pool_size: int = Field(default=10, ge=1)
+    # The worker: embedded in `serve` unless turned off (then run `credira worker` instead).
+    embedded_worker: bool = True
+    worker_concurrency: int = Field(default=100, ge=1, le=10_000)
+    worker_poll_seconds: float = Field(default=0.2, gt=0, le=60)
+    worker_lease_seconds: float = Field(default=30.0, ge=2, le=600)
+    worker_grace_seconds: float = Field(default=20.0, ge=0, le=600)
+    # The built-in voice simulator's timeline: 1.0 is about two seconds per answered call.
+    simulator_time_scale: float = Field(default=1.0, gt=0, le=100)
 
     @field_validator("admin_key")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -13,9 +13,13 @@ from credira.api import idempotency
 from credira.api.idempotency import IdempotencyIntent
 from credira.auth.principal import Principal
 from credira.auth.service import authenticate
+from credira.channel.voice.registry import VoiceProviders
 from credira.config import Settings
 from credira.errors import Forbidden, Unauthorized
 from credira.kit.clock import Clock
+
+if TYPE_CHECKING:
+    from credira.worker.runner import Worker
 
 
 @dataclass
@@ -24,8 +28,16 @@ class Runtime:
 
     settings: Settings
     sessionmaker: async_sessionmaker[AsyncSession]
+    read_sessionmaker: async_sessionmaker[AsyncSession]
     clock: Clock
     env_admin_hash: str | None
+    voice: VoiceProviders
+    worker: Worker | None = None
+
+    def wake_worker(self) -> None:
+        """New due work was committed: let the embedded worker look now, not at its next poll."""
+        if self.worker is not None:
+            self.worker.wake()
 
 
 def runtime(request: Request) -> Runtime:
@@ -34,7 +46,9 @@ def runtime(request: Request) -> Runtime:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with runtime(request).sessionmaker() as session:
+    rt = runtime(request)
+    maker = rt.read_sessionmaker if request.method in ("GET", "HEAD") else rt.sessionmaker
+    async with maker() as session:
         yield session
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -95,12 +96,38 @@ def validation_error(errors: Sequence[Any]) -> CrediraError:
     return error
 
 
-def render(error: CrediraError, request_id: str) -> JSONResponse:
+def _is_json_type(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+def error_payload(error: CrediraError, request_id: str) -> dict[str, Any]:
+    """The envelope of ``error``, with ``error.field`` when the error names one."""
     body = error_body(error.code, error.message, request_id, error.details)
     field = getattr(error, "field", None)
     if field:
         body["error"]["field"] = field
-    return JSONResponse(body, status_code=error.status, headers=error.headers)
+    return body
+
+
+def render(error: CrediraError, request_id: str) -> JSONResponse:
+    return JSONResponse(
+        error_payload(error, request_id), status_code=error.status, headers=error.headers
+    )
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path. Starlette's own ``Allow`` names only the
+    first route that matched the path, and FastAPI registers one route per method."""
+    path = request.scope.get("path", "")
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods.update(route.methods or ())
+    return ", ".join(sorted(methods))
 
 
 def _request_id(request: Request) -> str:
@@ -116,7 +143,18 @@ def install(app: FastAPI) -> None:
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        return render(validation_error(exc.errors()), _request_id(request))
+        error = validation_error(exc.errors())
+        content_type = request.headers.get("content-type")
+        if (
+            error.message == "Request body must be a JSON object"
+            and content_type is not None
+            and not _is_json_type(content_type)
+        ):
+            # FastAPI hands a non-JSON body over as bytes; say what is actually wrong.
+            error = InvalidRequest(
+                "Content-Type must be application/json", details=f"got {content_type[:100]}"
+            )
+        return render(error, _request_id(request))
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -127,7 +165,7 @@ def install(app: FastAPI) -> None:
             error = MethodNotAllowed(
                 f"Method {request.method} is not allowed on {request.url.path}"
             )
-            allow = (exc.headers or {}).get("Allow") or (exc.headers or {}).get("allow")
+            allow = _allowed_methods(request) or (exc.headers or {}).get("Allow")
             if allow:
                 error.headers["Allow"] = allow
         elif exc.status_code == 400:

@@ -2,18 +2,27 @@
 
 Written as plain ASGI (not ``BaseHTTPMiddleware``) so it adds no task switches per request and
 can refuse an oversized body while it streams, before the application reads it.
+
+It also refuses input that parses but cannot be stored or echoed on every backend: ``NaN`` and
+``Infinity`` (not JSON), NUL characters (PostgreSQL text cannot hold them), lone surrogates and
+integers beyond 64 bits (neither PostgreSQL nor the JSON encoder accepts them). Left to the
+endpoints, each of those became a 500 on one backend and silently stored data on the other.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import time
 from typing import Any
+from urllib.parse import parse_qsl
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from credira.errors import CrediraError, InvalidRequest, PayloadTooLarge
-from credira.kit.envelope import dumps, error_body
+from credira.api.errors import error_payload
+from credira.errors import CrediraError, InvalidRequest, PayloadTooLarge, ValidationFailed
+from credira.kit.envelope import dumps
 from credira.kit.ids import new_id
 
 log = structlog.get_logger("credira.http")
@@ -26,9 +35,113 @@ SECURITY_HEADERS = [
 ]
 
 
-class _BodyRefused(Exception):
+NUL_TEXT = "Text must not contain NUL (\\u0000) characters"
+SURROGATE_TEXT = "Text must be valid Unicode (no unpaired surrogate escapes)"
+INTEGER_RANGE = "Integer is out of range (64-bit signed at most)"
+NUMBER_RANGE = "Number is out of range"
+_INT64 = 2**63
+
+
+class _Refused(Exception):
     def __init__(self, error: CrediraError) -> None:
         self.error = error
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not valid JSON")
+
+
+def _printable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\u0000")
+
+
+def _text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return NUL_TEXT
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return SURROGATE_TEXT
+    return None
+
+
+def _unstorable(value: Any, path: list[str]) -> tuple[list[str], str] | None:
+    """The first value in a parsed document that no backend can store, and why."""
+    if isinstance(value, str):
+        problem = _text_problem(value)
+        return (path, problem) if problem else None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return None if -_INT64 <= value < _INT64 else (path, INTEGER_RANGE)
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path, NUMBER_RANGE)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = [*path, _printable(key)]
+            problem = _text_problem(key)
+            if problem:
+                return where, problem
+            found = _unstorable(item, where)
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _unstorable(item, [*path, str(index)])
+            if found:
+                return found
+    return None
+
+
+def _invalid_value(field: str, reason: str) -> ValidationFailed:
+    error = ValidationFailed(f"Invalid value for {field}", details=reason)
+    error.field = field  # type: ignore[attr-defined]
+    return error
+
+
+def check_json_body(body: bytes) -> CrediraError | None:
+    """Parse ``body`` as the endpoints will, strictly; the error to answer, if any.
+
+    The nesting depth is checked before this runs, so the walk is bounded.
+    """
+    if not body.strip():
+        return None  # the endpoint answers "Missing request body" when it needs one
+    try:
+        document = json.loads(body, parse_constant=_refuse_constant)
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, _NotJson
+        return InvalidRequest("Malformed JSON in request body", details=str(exc))
+    found = _unstorable(document, [])
+    if found is None:
+        return None
+    path, reason = found
+    if not path:
+        return InvalidRequest("Malformed JSON in request body", details=reason)
+    return _invalid_value(".".join(path), reason)
+
+
+def check_query(query_string: bytes) -> CrediraError | None:
+    """Refuse query values that no backend can compare against (NUL characters)."""
+    if b"%00" not in query_string and b"\x00" not in query_string:
+        return None
+    # Decoded as Starlette decodes it, so the name is the one the endpoint would see.
+    for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            return _invalid_value(_printable(name), NUL_TEXT)
+    return None
+
+
+def _is_json(content_type: bytes | None) -> bool:
+    """Whether FastAPI will parse the body as JSON (it does when no type is given)."""
+    if content_type is None:
+        return True
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media == b"application/json" or (
+        media.startswith(b"application/") and media.endswith(b"+json")
+    )
 
 
 def json_depth_exceeds(body: bytes, limit: int) -> bool:
@@ -87,9 +200,12 @@ class EdgeMiddleware:
 
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
+            refused_query = check_query(scope.get("query_string", b""))
+            if refused_query is not None:
+                raise _Refused(refused_query)
             body_receive = await self._buffer_body(scope, receive)
             await self.app(scope, body_receive, send_wrapper)
-        except _BodyRefused as refused:
+        except _Refused as refused:
             await self._send_error(send_wrapper, refused.error, request_id)
         except Exception:
             log.exception("http.request.crashed", path=scope.get("path"))
@@ -114,9 +230,9 @@ class EdgeMiddleware:
         if declared is not None:
             try:
                 if int(declared) > self.max_body_bytes:
-                    raise _BodyRefused(self._too_large())
+                    raise _Refused(self._too_large())
             except ValueError:
-                raise _BodyRefused(InvalidRequest("Invalid Content-Length header")) from None
+                raise _Refused(InvalidRequest("Invalid Content-Length header")) from None
         chunks: list[bytes] = []
         size = 0
         more = True
@@ -127,14 +243,18 @@ class EdgeMiddleware:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body_bytes:
-                raise _BodyRefused(self._too_large())
+                raise _Refused(self._too_large())
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
         if json_depth_exceeds(body, self.max_json_depth):
-            raise _BodyRefused(
+            raise _Refused(
                 InvalidRequest(f"JSON body nests deeper than {self.max_json_depth} levels")
             )
+        if _is_json(headers.get(b"content-type")):
+            refused = check_json_body(body)
+            if refused is not None:
+                raise _Refused(refused)
         replayed = False
 
         async def replay() -> Message:
@@ -151,7 +271,7 @@ class EdgeMiddleware:
 
     @staticmethod
     async def _send_error(send: Send, error: CrediraError, request_id: str) -> None:
-        body = dumps(error_body(error.code, error.message, request_id, error.details))
+        body = dumps(error_payload(error, request_id))
         headers: list[tuple[bytes, bytes]] = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),

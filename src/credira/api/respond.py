@@ -37,17 +37,26 @@ async def respond(
     status: int = 200,
     message: str | None = None,
     version: int | None = None,
+    shown_once: str | None = None,
     **extra_meta: Any,
 ) -> JSONResponse:
-    """Commit the request's transaction and reply. Writes pass ``message``."""
+    """Commit the request's transaction and reply. Writes pass ``message``.
+
+    ``shown_once`` names a field of ``data`` shown only in this reply: an idempotent replay gets it
+    as null, since it is stored nowhere in clear.
+    """
     meta: dict[str, Any] = dict(extra_meta)
     if message is not None:
         meta["message"] = message
-    body = dumps(success_body(data, ctx.request_id, **meta))
+    envelope = success_body(data, ctx.request_id, **meta)
+    body = dumps(envelope)
     headers = {"ETag": etag_of(version)} if version is not None else {}
     intent = ctx.idempotency
     if intent is not None:
-        ctx.session.add(idempotency.record(intent, status, body, ctx.clock.now()))
+        stored = body
+        if shown_once is not None:
+            stored = dumps(_without_secret(envelope, shown_once))
+        await idempotency.store(ctx.session, intent, status, stored, ctx.clock.now())
     if ctx.session.in_transaction():
         try:
             await ctx.session.commit()
@@ -59,3 +68,10 @@ async def respond(
             await idempotency.check_stored(ctx.session, intent)
             raise
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _without_secret(envelope: dict[str, Any], secret: str) -> dict[str, Any]:
+    data = {**envelope["data"], secret: None}
+    note = f"{secret} is shown only once; rotate the key if it was lost"
+    meta = {**envelope["meta"], "message": f"{envelope['meta'].get('message', '')} ({note})"}
+    return {**envelope, "data": data, "meta": meta}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from credira.auth import repository
@@ -36,8 +37,12 @@ async def authenticate(
         return None
     now = clock.now()
     if key.last_used is None or now - key.last_used > TOUCH_EVERY:
-        await repository.touch_key(session, key.id, user.id, now)
-        await session.commit()
+        try:
+            await repository.touch_key(session, key.id, user.id, now)
+            await session.commit()
+        except OperationalError:
+            # Usage stamps are best effort; a busy database must not fail the request.
+            await session.rollback()
     return Principal(
         account_id=user.account_id, user_id=user.id, permissions=frozenset(user.permissions)
     )

@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from credira.api.deps import Ctx, require
 from credira.api.respond import check_if_match, respond
 from credira.api.responses import errors_for
-from credira.callout import repository, service
+from credira.call import repository as call_repository
+from credira.callout import repository, response, service
 from credira.callout.schemas import CalloutCreate, CalloutStatus, CalloutUpdate
 from credira.errors import InvalidRequest
 from credira.invoice import service as invoice_service
@@ -41,13 +42,15 @@ async def create_callout(
     callout = await service.create(
         ctx.session, ctx.principal, ctx.account_id, body, ctx.clock.now()
     )
-    return await respond(
+    response = await respond(
         ctx,
         service.to_read(callout),
         status=201,
         message="Callout created successfully",
         version=callout.version,
     )
+    ctx.runtime.wake_worker()
+    return response
 
 
 @router.get("", summary="Get Callouts", responses=errors_for(400, 401, 403, 404, 422))
@@ -83,6 +86,22 @@ async def get_callout(
     return await respond(ctx, service.to_read(callout), version=callout.version)
 
 
+@router.get(
+    "/{callout_id}/response",
+    summary="Callout Response",
+    responses=errors_for(400, 401, 403, 404),
+)
+async def callout_response(
+    callout_id: str,
+    ctx: Annotated[Ctx, Depends(require("callouts:read", "access this callout"))],
+) -> JSONResponse:
+    """Detailed response data for a callout: every call and email attempt with its outcome,
+    recording and transcript links, and analytics over them."""
+    callout = await service.get(ctx.session, ctx.account_id, callout_id)
+    calls = await call_repository.for_callout(ctx.session, callout.id)
+    return await respond(ctx, response.build(callout, calls, ctx.runtime.settings.public_url))
+
+
 @router.put(
     "/{callout_id}",
     summary="Update Callout",
@@ -102,12 +121,14 @@ async def update_callout(
     callout = await service.get(ctx.session, ctx.account_id, callout_id)
     check_if_match(ctx, callout.version)
     callout = await service.update(ctx.session, callout, body, ctx.clock.now())
-    return await respond(
+    response = await respond(
         ctx,
         service.to_read(callout),
         message="Callout updated successfully",
         version=callout.version,
     )
+    ctx.runtime.wake_worker()
+    return response
 
 
 @router.delete(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,6 +42,7 @@ async def create(
     policy.assert_invoice_open(invoice.status)
     contact = body.target_contact.model_dump(exclude_unset=True) if body.target_contact else {}
     actions = body.actions.model_dump(exclude_unset=True) if body.actions else {}
+    scheduled = body.scheduled_time or now
     callout = Callout(
         id=new_id("callout"),
         account_id=account_id,
@@ -48,7 +51,11 @@ async def create(
         type=body.type,
         priority=body.priority,
         priority_rank=policy.PRIORITY_RANK[body.priority],
-        scheduled_time=body.scheduled_time or now,
+        scheduled_time=scheduled,
+        run_at=scheduled,
+        attempt_count=0,
+        origin="api",
+        consented=False,
         contact_name=contact.get("name", invoice.customer_name),
         contact_email=contact.get("email", invoice.customer_email),
         contact_phone=contact.get("phone", invoice.customer_phone),
@@ -65,6 +72,12 @@ async def create(
     session.add(callout)
     await session.flush()
     return callout
+
+
+def _touch(callout: Callout, now: datetime) -> None:
+    """Advance ``updated_time``: never backwards (a clock that steps back, another host) and
+    never before ``created_time``."""
+    callout.updated_time = max(now, callout.updated_time, callout.created_time)
 
 
 def _flag(value: bool | None, *, default: bool) -> bool:
@@ -87,7 +100,10 @@ async def update(
     policy.assert_updatable(callout.status)
     fields = body.model_dump(exclude_unset=True)
     if fields.get("scheduled_time") is not None:
+        # A new time replaces any rule hold; the rules are checked again when it comes due.
         callout.scheduled_time = fields["scheduled_time"]
+        callout.run_at = fields["scheduled_time"]
+        callout.hold_reason = None
     if fields.get("priority") is not None:
         callout.priority = fields["priority"]
         callout.priority_rank = policy.PRIORITY_RANK[fields["priority"]]
@@ -107,7 +123,7 @@ async def update(
     _check_plan(callout)
     if "voice_agent_id" in actions:
         await _check_agent(session, callout.account_id, callout.voice_agent_id)
-    callout.updated_time = max(now, callout.created_time)
+    _touch(callout, now)
     await session.flush()
     return callout
 
@@ -118,18 +134,28 @@ async def cancel(
     policy.assert_cancellable(callout.status)
     callout.status = "cancelled"
     callout.status_reason = reason or "cancelled by request"
+    callout.lease_owner = None
+    callout.lease_expires = None
     callout.completed_time = now
-    callout.updated_time = max(now, callout.created_time)
+    _touch(callout, now)
     await session.flush()
     return callout
 
 
 async def delete(session: AsyncSession, callout: Callout) -> dict[str, Any]:
     policy.assert_deletable(callout.status)
+    recordings, transcriptions = await repository.media_counts(session, callout.id)
+    files = await repository.recording_paths(session, callout.id)
+    # Calls (with their transcripts and analysis) go with the callout (ON DELETE CASCADE).
     await session.delete(callout)
     await session.flush()
-    # Calls, recordings and transcriptions are deleted with the callout once they exist.
-    return {"callout": True, "recordings": 0, "transcriptions": 0, "analytics": True}
+    await asyncio.to_thread(_unlink_all, files)
+    return {
+        "callout": True,
+        "recordings": recordings,
+        "transcriptions": transcriptions,
+        "analytics": True,
+    }
 
 
 async def set_status(
@@ -140,9 +166,14 @@ async def set_status(
     callout.status_reason = reason
     if status in policy.FINISHED:
         callout.completed_time = now
-    callout.updated_time = max(now, callout.created_time)
+    _touch(callout, now)
     await session.flush()
     return callout
+
+
+def _unlink_all(paths: list[str]) -> None:
+    for path in paths:
+        Path(path).unlink(missing_ok=True)
 
 
 def to_read(callout: Callout) -> dict[str, Any]:
@@ -169,6 +200,12 @@ def to_read(callout: Callout) -> dict[str, Any]:
         "priority": callout.priority,
         "metadata": callout.metadata_,
     }
+    if callout.status == "scheduled" and (
+        callout.hold_reason is not None or callout.run_at != callout.scheduled_time
+    ):
+        data["next_attempt_time"] = format_time(callout.run_at)
+    if callout.status == "scheduled" and callout.hold_reason is not None:
+        data["hold_reason"] = callout.hold_reason
     if callout.status_reason is not None:
         data["status_reason"] = callout.status_reason
     if callout.completed_time is not None:

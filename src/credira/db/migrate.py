@@ -27,6 +27,12 @@ def head_revision(url: str) -> str | None:
     return ScriptDirectory.from_config(alembic_config(url)).get_current_head()
 
 
+def is_known_revision(url: str, revision: str) -> bool:
+    """Whether this code's migrations contain ``revision`` (a newer release's would not)."""
+    script = ScriptDirectory.from_config(alembic_config(url))
+    return any(r.revision == revision for r in script.walk_revisions())
+
+
 def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 

@@ -44,7 +44,8 @@ async def list_invoices(
     if number is not None:
         conditions.append(Invoice.number == number)
     if customer_email is not None:
-        conditions.append(Invoice.customer_email == customer_email)
+        # Mailboxes are matched without regard to case, as mail systems do in practice.
+        conditions.append(func.lower(Invoice.customer_email) == customer_email.lower())
     rows = list(
         (await session.scalars(page.apply(select(Invoice).where(*conditions), Invoice.id))).all()
     )

@@ -108,7 +108,8 @@ async def update(
             )
     elif "status_reason" in fields:
         invoice.status_reason = fields["status_reason"]
-    invoice.updated_time = max(now, invoice.created_time)
+    # Never backwards (a clock that steps back) and never before created_time.
+    invoice.updated_time = max(now, invoice.updated_time, invoice.created_time)
     await session.flush()
     return invoice
 
@@ -130,6 +131,7 @@ def to_read(invoice: Invoice) -> dict[str, Any]:
             "timezone": invoice.customer_timezone,
         },
         "payment_url": invoice.payment_url,
+        "promised_date": invoice.promised_date.isoformat() if invoice.promised_date else None,
         "metadata": invoice.metadata_,
         "created_time": format_time(invoice.created_time),
         "updated_time": format_time(invoice.updated_time),

@@ -102,16 +102,29 @@ def parse_amount(value: Any) -> Decimal:
     return amount
 
 
+NAIVE_TIME = "Time must carry a zone (Z or an offset), e.g. 2024-01-25T14:00:00Z"
+
+
 def to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-05:00 is past the last representable day
+        raise PydanticCustomError("time_range", "Time is out of range") from None
 
 
 def reject_naive(value: Any) -> Any:
-    """Refuse times without a zone before pydantic parses them."""
-    if isinstance(value, str) and value and not _has_zone(value):
+    """Refuse times without a zone, and anything but an ISO 8601 string, before pydantic
+    parses them: pydantic would take a number as Unix seconds, which no client documents."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise PydanticCustomError("naive_time", NAIVE_TIME)
+        return value
+    if not isinstance(value, str):
         raise PydanticCustomError(
-            "naive_time", "Time must carry a zone (Z or an offset), e.g. 2024-01-25T14:00:00Z"
+            "time_type", "Time must be an ISO 8601 string with a zone, e.g. 2024-01-25T14:00:00Z"
         )
+    if value and not _has_zone(value):
+        raise PydanticCustomError("naive_time", NAIVE_TIME)
     return value
 
 

@@ -3,9 +3,12 @@
 from credira.models.account import Account, AdminKey
 from credira.models.agent import VoiceAgent
 from credira.models.base import Base
+from credira.models.call import Call
 from credira.models.callout import Callout
 from credira.models.idempotency import IdempotencyRecord
 from credira.models.invoice import Invoice
+from credira.models.simulator import SimulatedCall
+from credira.models.suppression import Suppression
 from credira.models.user import ApiKey, User
 
 __all__ = [
@@ -13,9 +16,12 @@ __all__ = [
     "AdminKey",
     "ApiKey",
     "Base",
+    "Call",
     "Callout",
     "IdempotencyRecord",
     "Invoice",
+    "SimulatedCall",
+    "Suppression",
     "User",
     "VoiceAgent",
 ]

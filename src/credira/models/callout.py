@@ -17,7 +17,7 @@ class Callout(Timestamps, Base):
         Index("ix_callouts_account_invoice", "account_id", "invoice_id", "id"),
         Index("ix_callouts_account_status", "account_id", "status", "id"),
         # The worker's claim query: due callouts by status and time.
-        Index("ix_callouts_due", "status", "scheduled_time"),
+        Index("ix_callouts_due", "status", "run_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -36,6 +36,15 @@ class Callout(Timestamps, Base):
     voice_agent_id: Mapped[str | None] = mapped_column(String(40))
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata")
     status_reason: Mapped[str | None] = mapped_column(String(500))
+    # The schedule: when the worker may next take it (scheduled_time, a retry, or a rule's
+    # earliest allowed time), why it waits, and who holds it while it runs.
+    run_at: Mapped[datetime] = mapped_column()
+    hold_reason: Mapped[str | None] = mapped_column(String(100))
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
+    lease_expires: Mapped[datetime | None] = mapped_column()
+    attempt_count: Mapped[int] = mapped_column(default=0)
+    origin: Mapped[str] = mapped_column(String(20), default="api")
+    consented: Mapped[bool] = mapped_column(default=False)
     completed_time: Mapped[datetime | None] = mapped_column()
     created_by: Mapped[str | None] = mapped_column(String(40))
     version: Mapped[int] = mapped_column(default=1)

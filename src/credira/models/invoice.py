@@ -31,6 +31,7 @@ class Invoice(Timestamps, Base):
     customer_phone: Mapped[str | None] = mapped_column(String(20))
     customer_timezone: Mapped[str | None] = mapped_column(String(64))
     payment_url: Mapped[str | None] = mapped_column(String(2000))
+    promised_date: Mapped[date | None] = mapped_column()
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata")
     created_by: Mapped[str | None] = mapped_column(String(40))
     version: Mapped[int] = mapped_column(default=1)

@@ -85,7 +85,12 @@ async def create_user(
     data.update({k: base[k] for k in ("account_id", "status", "created_time")})
     data.update(last_login=None, permissions=list(user.permissions), metadata=user.metadata_)
     return await respond(
-        ctx, data, status=201, message="User created successfully", version=user.version
+        ctx,
+        data,
+        status=201,
+        message="User created successfully",
+        version=user.version,
+        shown_once="api_key",
     )
 
 
@@ -177,5 +182,9 @@ async def rotate_key(
     revoke = body.revoke_existing if body is not None else True
     key = await service.rotate_key(ctx.session, user, revoke, ctx.clock.now())
     return await respond(
-        ctx, {"id": user.id, "api_key": key}, status=201, message="API key rotated successfully"
+        ctx,
+        {"id": user.id, "api_key": key},
+        status=201,
+        message="API key rotated successfully",
+        shown_once="api_key",
     )

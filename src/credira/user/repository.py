@@ -19,8 +19,12 @@ async def get_user(session: AsyncSession, account_id: str | None, user_id: str) 
 
 
 async def email_taken(session: AsyncSession, account_id: str, email: str) -> bool:
+    """Whether the account has a user with this email, ignoring case (mailboxes are
+    case-insensitive in practice, so ``John@x`` and ``john@x`` are one person)."""
     found = await session.scalar(
-        select(User.id).where(User.account_id == account_id, User.email == email)
+        select(User.id).where(
+            User.account_id == account_id, func.lower(User.email) == email.lower()
+        )
     )
     return found is not None
 

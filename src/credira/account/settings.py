@@ -1,0 +1,34 @@
+"""Per-account outreach settings, with the defaults every new account starts from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+DEFAULT_MAX_CALL_ATTEMPTS = 3
+DEFAULT_RETRY_MINUTES = (30, 120, 240)
+
+
+@dataclass(frozen=True)
+class OutreachSettings:
+    # Call attempts one callout may make when calls go unanswered (no answer, busy,
+    # voicemail, provider failure), the first included.
+    max_call_attempts: int = DEFAULT_MAX_CALL_ATTEMPTS
+    # Wait before retry n (the last value repeats).
+    retry_minutes: tuple[int, ...] = DEFAULT_RETRY_MINUTES
+    # No calls on the public holidays of the debtor's country.
+    observe_holidays: bool = False
+
+    def retry_delay(self, attempts_made: int) -> timedelta:
+        index = min(max(attempts_made - 1, 0), len(self.retry_minutes) - 1)
+        return timedelta(minutes=self.retry_minutes[index])
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> OutreachSettings:
+        data = data or {}
+        return cls(
+            max_call_attempts=int(data.get("max_call_attempts", DEFAULT_MAX_CALL_ATTEMPTS)),
+            retry_minutes=tuple(int(m) for m in data.get("retry_minutes", DEFAULT_RETRY_MINUTES)),
+            observe_holidays=bool(data.get("observe_holidays", False)),
+        )

@@ -1,0 +1,1 @@
+"""Calls: voice attempts, their rules, analysis and API."""

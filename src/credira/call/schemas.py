@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from credira.kit.validation import Metadata, Phone, ShortText, UTCTime
+
+CallPurpose = Literal["payment_reminder", "follow_up", "verification"]
+
+
+class CallCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    phone_number: Phone = Field(description="The phone number to call (E.164, e.g. +1234567890)")
+    invoice_id: StrictStr = Field(description="The invoice this call is about")
+    voice_agent_id: StrictStr = Field(description="The voice agent that handles the call")
+    call_purpose: CallPurpose = "payment_reminder"
+    scheduled_time: UTCTime | None = Field(
+        default=None, description="When to call; defaults to immediately. Must carry a zone."
+    )
+    customer_name: ShortText | None = None
+    metadata: Metadata = Field(default_factory=dict)

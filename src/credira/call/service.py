@@ -1,0 +1,175 @@
+"""Placing calls on request, and reading calls, transcripts and recordings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from credira.agent import service as agent_service
+from credira.auth.principal import Principal
+from credira.call import repository
+from credira.call.schemas import CallCreate
+from credira.callout import policy
+from credira.errors import NotFound
+from credira.invoice import service as invoice_service
+from credira.kit.clock import format_time
+from credira.kit.ids import check_id, new_id
+from credira.models import Call, Callout
+
+ESTIMATED_DURATION = 180
+PRIORITIES = ("low", "medium", "high", "urgent")
+
+
+async def get(session: AsyncSession, account_id: str, call_id: str) -> Call:
+    check_id("call", call_id)
+    call = await repository.get(session, account_id, call_id)
+    if call is None:
+        raise NotFound("Call not found")
+    return call
+
+
+async def create(
+    session: AsyncSession, principal: Principal, account_id: str, body: CallCreate, now: datetime
+) -> tuple[Call, Callout]:
+    """A call request becomes a one-attempt callout, so it goes through the same worker and
+    the same rules as every other call; the call row exists at once, ``initiated``."""
+    check_id("invoice", body.invoice_id)
+    invoice = await invoice_service.get(session, account_id, body.invoice_id)
+    agent = await agent_service.get(session, account_id, body.voice_agent_id)
+    policy.assert_invoice_open(invoice.status)
+    priority = body.metadata.get("priority")
+    priority = priority if priority in PRIORITIES else "medium"
+    when = body.scheduled_time or now
+    callout = Callout(
+        id=new_id("callout"),
+        account_id=account_id,
+        invoice_id=invoice.id,
+        status="scheduled",
+        type=body.call_purpose,
+        priority=priority,
+        priority_rank=policy.PRIORITY_RANK[priority],
+        scheduled_time=when,
+        run_at=when,
+        contact_name=body.customer_name or invoice.customer_name,
+        contact_email=None,
+        contact_phone=body.phone_number,
+        calls_enabled=True,
+        emails_enabled=False,
+        voice_agent_id=agent.id,
+        metadata_=body.metadata,
+        origin="call_request",
+        consented=False,
+        attempt_count=1,
+        created_by=principal.user_id,
+        created_time=now,
+        updated_time=now,
+    )
+    session.add(callout)
+    await session.flush()
+    call = Call(
+        id=new_id("call"),
+        account_id=account_id,
+        invoice_id=invoice.id,
+        callout_id=callout.id,
+        attempt_id=new_id("attempt"),
+        attempt_number=1,
+        idempotency_key=f"{callout.id}:call:1",
+        provider=agent.provider,
+        voice_agent_id=agent.id,
+        from_number=agent.from_number,
+        to_number=body.phone_number,
+        timezone=invoice.customer_timezone,
+        status="initiated",
+        call_type="outbound",
+        call_purpose=body.call_purpose,
+        customer_name=body.customer_name,
+        scheduled_time=when,
+        placed_time=None,  # set by the worker when the rules allow dialling
+        answered=False,
+        keywords=[],
+        tags=[body.call_purpose.replace("_", "-")],
+        metadata_=body.metadata,
+        created_by=principal.user_id,
+        created_time=now,
+        updated_time=now,
+    )
+    session.add(call)
+    await session.flush()
+    return call, callout
+
+
+def create_reply(call: Call, callout: Callout) -> dict[str, Any]:
+    return {
+        "id": call.id,
+        "invoice_id": call.invoice_id,
+        "phone_number": call.to_number,
+        "voice_agent_id": call.voice_agent_id,
+        "status": call.status,
+        "call_purpose": call.call_purpose,
+        "customer_name": call.customer_name,
+        "scheduled_time": format_time(call.scheduled_time),
+        "account_id": call.account_id,
+        "created_time": format_time(call.created_time),
+        "estimated_duration": ESTIMATED_DURATION,
+        "call_priority": callout.priority,
+        "metadata": call.metadata_,
+    }
+
+
+def transcription_url(call: Call, public_url: str) -> str | None:
+    if not call.transcript:
+        return None
+    return f"{public_url.rstrip('/')}/transcriptions/{call.id}.txt"
+
+
+def recording_url(call: Call, public_url: str) -> str | None:
+    if not call.recording_path:
+        return None
+    return f"{public_url.rstrip('/')}/recordings/{call.id}{Path(call.recording_path).suffix}"
+
+
+def to_read(call: Call, public_url: str) -> dict[str, Any]:
+    """The documented call object of the list endpoint."""
+    return {
+        "id": call.id,
+        "invoice_id": call.invoice_id,
+        "duration": call.duration,
+        "status": call.status,
+        "from": call.from_number,
+        "to": call.to_number,
+        "transcription_url": transcription_url(call, public_url),
+        "call_recording_url": recording_url(call, public_url),
+        "confidence_score": call.confidence_score,
+        "voice_agent_id": call.voice_agent_id,
+        "timezone": call.timezone,
+        "account_id": call.account_id,
+        "created_time": format_time(call.created_time),
+    }
+
+
+def to_detail(call: Call, public_url: str) -> dict[str, Any]:
+    """The documented single-call object: the list fields, then the detail fields."""
+    data = to_read(call, public_url)
+    data.update(
+        {
+            "updated_time": format_time(call.updated_time),
+            "start_time": format_time(call.start_time),
+            "end_time": format_time(call.end_time),
+            "call_type": call.call_type,
+            "cost": float(call.cost) if call.cost is not None else None,
+            "currency": call.currency,
+            "quality_score": call.quality_score,
+            "sentiment_score": call.sentiment_score,
+            "keywords": list(call.keywords),
+            "summary": call.summary,
+            "tags": list(call.tags),
+            "metadata": call.metadata_,
+            # Beyond the documented fields: what the call decided, and its callout.
+            "outcome": call.outcome,
+            "callout_id": call.callout_id,
+        }
+    )
+    return data

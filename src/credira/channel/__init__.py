@@ -1,0 +1,1 @@
+"""Outbound channels as ports, with real adapters behind them (voice, email)."""

@@ -1,0 +1,83 @@
+"""What Credira needs from a telephony / voice-AI provider.
+
+Shaped after what the field offers (Twilio, Telnyx, Vapi, Retell, Bland): a call is started
+with an idempotency key the provider dedupes on, it moves through statuses asynchronously
+(pushed by webhook or read by polling), and afterwards has a transcript and possibly a
+recording. Adapters translate their provider's statuses to ``CallStatus``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
+
+CallStatus = Literal[
+    "initiated",
+    "ringing",
+    "in_progress",
+    "completed",
+    "no_answer",
+    "busy",
+    "failed",
+    "voicemail",
+    "cancelled",
+]
+FINAL_STATUSES: frozenset[str] = frozenset(
+    {"completed", "no_answer", "busy", "failed", "voicemail", "cancelled"}
+)
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    idempotency_key: str
+    to_number: str
+    from_number: str | None
+    script: str
+    language: str
+    voice: str
+    max_duration: int
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProviderCall:
+    provider_call_id: str
+    status: CallStatus
+    answered_time: datetime | None = None
+    ended_time: datetime | None = None
+    duration: int | None = None  # seconds of conversation, as the provider bills it
+    transcript: str | None = None  # "Agent: ..." / "Debtor: ..." lines, once final
+    cost: str | None = None  # decimal string in ``currency``
+    currency: str | None = None
+    error: str | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+class VoiceProviderError(Exception):
+    """The provider refused or failed the request; ``retryable`` when it may work later."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class VoiceProvider(Protocol):
+    name: str
+    # Whether start_call with a repeated idempotency key is guaranteed not to dial again.
+    dedupes: bool
+
+    async def start_call(self, request: CallRequest) -> str:
+        """Place the call (or find the one placed with this key) and return its id."""
+        ...
+
+    async def get_call(self, provider_call_id: str) -> ProviderCall:
+        """The call's current status, and its results once final."""
+        ...
+
+    async def cancel_call(self, provider_call_id: str) -> None:
+        """Hang up or abandon the call if it is not final yet."""
+        ...

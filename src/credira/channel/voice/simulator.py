@@ -1,0 +1,211 @@
+"""The built-in voice provider: behaves like a telephony provider, places no real calls.
+
+Its side of each call is a row in ``simulator_calls``, written once per idempotency key, so a
+repeated or taken-over request never dials twice, whichever process sends it. A call's status
+at any moment follows from the time since it was placed and its scenario, chosen by the last
+two digits of the dialled number (see the README table). ``time_scale`` compresses the
+timeline: 1.0 means a ringing phase of about a second and an answered call of about two.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from credira.channel.voice.port import CallRequest, CallStatus, ProviderCall, VoiceProviderError
+from credira.db.dialect import insert_ignore
+from credira.kit.clock import Clock
+from credira.kit.ids import new_token
+from credira.models import SimulatedCall
+
+DEBTOR_LINES = {
+    "promise": "Yes, I know about it. I can pay the full amount in 7 days.",
+    "dispute": "I don't owe this. I never received those goods, I dispute this invoice.",
+    "callback": "I'm busy right now. Can you call me back tomorrow at 10?",
+    "opt_out": "Stop calling me. Do not call this number again.",
+    "acknowledge": "Yes, I received the invoice. Thanks for the reminder.",
+}
+AGENT_REPLIES = {
+    "promise": "Thank you. I have noted your promise to pay in 7 days. Goodbye.",
+    "dispute": "I understand. I have recorded your dispute and we will look into it. Goodbye.",
+    "callback": "Of course. We will call you back tomorrow at 10. Goodbye.",
+    "opt_out": "Understood. We will not call this number again. Goodbye.",
+    "acknowledge": "Thank you for confirming. Have a good day. Goodbye.",
+}
+SCENARIOS = {
+    "01": "no_answer",
+    "02": "busy",
+    "03": "voicemail",
+    "04": "failure",
+    "05": "promise",
+    "06": "dispute",
+    "07": "callback",
+    "08": "opt_out",
+    "09": "long",
+}
+LONG_CALL_SECONDS = 30.0  # scenario 09 stays in progress this long in real time, unscaled
+
+
+def scenario_for(number: str) -> str:
+    return SCENARIOS.get(number[-2:], "acknowledge")
+
+
+@dataclass(frozen=True)
+class _Timeline:
+    ringing: float
+    answered: float | None
+    final: float
+    final_status: CallStatus
+    duration: int
+
+
+def _timeline(scenario: str, scale: float) -> _Timeline:
+    if scenario == "no_answer":
+        return _Timeline(0.2 * scale, None, 1.2 * scale, "no_answer", 0)
+    if scenario == "busy":
+        return _Timeline(0.1 * scale, None, 0.3 * scale, "busy", 0)
+    if scenario == "failure":
+        return _Timeline(0.1 * scale, None, 0.3 * scale, "failed", 0)
+    if scenario == "voicemail":
+        return _Timeline(0.2 * scale, 0.6 * scale, 1.4 * scale, "voicemail", 24)
+    if scenario == "long":
+        answered = 0.6 * scale
+        return _Timeline(0.2 * scale, answered, answered + LONG_CALL_SECONDS, "completed", 1260)
+    return _Timeline(0.2 * scale, 0.6 * scale, 1.6 * scale, "completed", 95)
+
+
+def _transcript(scenario: str, script: str) -> str | None:
+    if scenario in ("no_answer", "busy", "failure"):
+        return None
+    if scenario == "voicemail":
+        return f"Agent: {script} Please call us back at your earliest convenience."
+    if scenario == "long":
+        return "\n".join(
+            [
+                f"Agent: {script}",
+                "Debtor: Yes, I received the invoice, but I have a few questions about it.",
+                "Agent: Of course, go ahead.",
+                "Debtor: Which delivery does it cover, and can I see the line items?",
+                "Agent: It covers last month's delivery; the line items are in the email.",
+                "Debtor: All right, that makes sense. Thanks for the reminder.",
+                "Agent: Thank you for your time. Goodbye.",
+            ]
+        )
+    return "\n".join(
+        [
+            f"Agent: {script}",
+            f"Debtor: {DEBTOR_LINES[scenario]}",
+            f"Agent: {AGENT_REPLIES[scenario]}",
+        ]
+    )
+
+
+class VoiceSimulator:
+    name = "simulator"
+    dedupes = True
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        *,
+        read_sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+        time_scale: float = 1.0,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._read_sessionmaker = read_sessionmaker or sessionmaker
+        self._clock = clock
+        self._scale = time_scale
+
+    async def start_call(self, request: CallRequest) -> str:
+        call_id = "sim_" + new_token()
+        values = {
+            "idempotency_key": request.idempotency_key,
+            "provider_call_id": call_id,
+            "to_number": request.to_number,
+            "from_number": request.from_number,
+            "scenario": scenario_for(request.to_number),
+            "script": request.script,
+            "time_scale": self._scale,
+            "placed_time": self._clock.now(),
+        }
+        async with self._sessionmaker() as session:
+            await session.execute(
+                insert_ignore(session, SimulatedCall, ["idempotency_key"], values)
+            )
+            existing = await session.scalar(
+                select(SimulatedCall.provider_call_id).where(
+                    SimulatedCall.idempotency_key == request.idempotency_key
+                )
+            )
+            await session.commit()
+        if existing is None:  # pragma: no cover - the row was just written or already there
+            raise VoiceProviderError("simulator lost a call record")
+        return str(existing)
+
+    async def get_call(self, provider_call_id: str) -> ProviderCall:
+        async with self._read_sessionmaker() as session:
+            row = await session.scalar(
+                select(SimulatedCall).where(SimulatedCall.provider_call_id == provider_call_id)
+            )
+        if row is None:
+            raise VoiceProviderError(f"unknown call {provider_call_id}", retryable=False)
+        return self._status(row, self._clock.now())
+
+    async def cancel_call(self, provider_call_id: str) -> None:
+        async with self._sessionmaker() as session:
+            await session.execute(
+                update(SimulatedCall)
+                .where(
+                    SimulatedCall.provider_call_id == provider_call_id,
+                    SimulatedCall.cancelled_time.is_(None),
+                )
+                .values(cancelled_time=self._clock.now())
+            )
+            await session.commit()
+
+    async def placed_count(self) -> int:
+        """How many distinct calls the simulator has placed (for tests and benchmarks)."""
+        async with self._read_sessionmaker() as session:
+            return int(await session.scalar(select(func.count()).select_from(SimulatedCall)) or 0)
+
+    @staticmethod
+    def _status(row: SimulatedCall, now: datetime) -> ProviderCall:
+        timeline = _timeline(row.scenario, row.time_scale)
+        placed = row.placed_time
+        elapsed = (now - placed).total_seconds()
+
+        def at(seconds: float) -> datetime:
+            return placed + timedelta(seconds=seconds)
+
+        cancelled = row.cancelled_time
+        if cancelled is not None and (cancelled - placed).total_seconds() < timeline.final:
+            return ProviderCall(row.provider_call_id, "cancelled", ended_time=cancelled, duration=0)
+        if elapsed < timeline.ringing:
+            return ProviderCall(row.provider_call_id, "initiated")
+        if timeline.answered is None or elapsed < timeline.answered:
+            if elapsed < timeline.final:
+                return ProviderCall(row.provider_call_id, "ringing")
+        elif elapsed < timeline.final:
+            return ProviderCall(
+                row.provider_call_id, "in_progress", answered_time=at(timeline.answered)
+            )
+        answered = at(timeline.answered) if timeline.answered is not None else None
+        minutes = math.ceil(timeline.duration / 60)
+        return ProviderCall(
+            row.provider_call_id,
+            timeline.final_status,
+            answered_time=answered,
+            ended_time=at(timeline.final),
+            duration=timeline.duration,
+            transcript=_transcript(row.scenario, row.script),
+            cost=f"{0.05 * minutes:.2f}",
+            currency="USD",
+            error="carrier rejected the call (simulated provider failure)"
+            if row.scenario == "failure"
+            else None,
+        )

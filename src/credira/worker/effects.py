@@ -1,0 +1,85 @@
+"""What an answered call's outcome does to the invoice and its other callouts."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from credira.call.analysis import Analysis
+from credira.callout import repository as callout_repository
+from credira.callout.policy import PRIORITY_RANK
+from credira.kit.ids import new_id
+from credira.models import Call, Callout, Invoice
+from credira.suppression import repository as suppressions
+
+
+async def apply_outcome(
+    session: AsyncSession,
+    analysis: Analysis,
+    *,
+    callout: Callout,
+    invoice: Invoice,
+    call: Call,
+    zone: ZoneInfo,
+    now: datetime,
+) -> None:
+    outcome = analysis.outcome
+    if outcome == "promise_to_pay" and analysis.promised_date is not None:
+        # Other reminders wait until the promised day: chasing a debtor who just promised to
+        # pay is both pointless and unfair.
+        invoice.promised_date = analysis.promised_date
+        hold_until = datetime.combine(analysis.promised_date, time(0, 0), tzinfo=zone)
+        for other in await callout_repository.scheduled_for_invoice(
+            session, invoice.id, except_id=callout.id
+        ):
+            if other.run_at < hold_until:
+                other.run_at = hold_until
+                other.hold_reason = "promise_to_pay"
+                other.updated_time = now
+    elif outcome == "dispute":
+        invoice.status = "disputed"
+        invoice.status_reason = f"disputed by the debtor on call {call.id}"
+        invoice.updated_time = now
+        await callout_repository.cancel_pending_for_invoice(
+            session, invoice.account_id, invoice.id, "invoice disputed", now, except_id=callout.id
+        )
+    elif outcome == "callback_requested" and analysis.callback_time is not None:
+        session.add(
+            Callout(
+                id=new_id("callout"),
+                account_id=callout.account_id,
+                invoice_id=callout.invoice_id,
+                status="scheduled",
+                type="follow_up",
+                priority=callout.priority,
+                priority_rank=PRIORITY_RANK[callout.priority],
+                scheduled_time=analysis.callback_time,
+                run_at=analysis.callback_time,
+                contact_name=callout.contact_name,
+                contact_email=callout.contact_email,
+                contact_phone=callout.contact_phone,
+                calls_enabled=True,
+                emails_enabled=False,
+                voice_agent_id=callout.voice_agent_id,
+                metadata_={**callout.metadata_, "callback_requested_on": call.id},
+                origin="callback",
+                # The debtor asked for this call: Reg F's prior-consent exception applies to
+                # the frequency and quiet-period rules (never to the calling window).
+                consented=True,
+                attempt_count=0,
+                created_time=now,
+                updated_time=now,
+            )
+        )
+    elif outcome == "opt_out" and callout.contact_phone is not None:
+        await suppressions.suppress(
+            session,
+            callout.account_id,
+            "phone",
+            callout.contact_phone,
+            reason="the debtor asked not to be called again",
+            source=call.id,
+            now=now,
+        )

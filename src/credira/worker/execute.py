@@ -1,0 +1,464 @@
+"""Running one claimed callout's call: decide under the rules, write the attempt ahead, dial
+idempotently, follow the call to its end, then record the outcome and its effects.
+
+Every step can be interrupted (a crash, a SIGKILL) and resumed by another worker: the attempt
+row is committed before the provider is asked to dial, and the provider dedupes on the
+attempt's idempotency key, so resuming never dials twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time as monotonic_time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from credira.account.settings import OutreachSettings
+from credira.call import repository as calls
+from credira.call import rules
+from credira.call.analysis import Analysis, analyze, parse_transcript
+from credira.call.script import render_script, script_variables
+from credira.callout.policy import FINISHED
+from credira.channel.voice.port import CallRequest, ProviderCall, VoiceProviderError
+from credira.channel.voice.registry import VoiceProviders
+from credira.invoice.schemas import SETTLED
+from credira.kit.clock import Clock
+from credira.kit.ids import new_id
+from credira.models import Account, Call, Callout, Invoice, VoiceAgent
+from credira.suppression import repository as suppressions
+from credira.worker.effects import apply_outcome
+from credira.worker.repository import Claimed
+
+log = structlog.get_logger("credira.worker")
+
+FOLLOW_MARGIN = 120.0  # seconds past the agent's max_duration before a call is abandoned
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What the dialling phase needs, read in the deciding transaction."""
+
+    callout_id: str
+    call_id: str
+    provider: str
+    provider_call_id: str | None
+    request: CallRequest
+    zone: ZoneInfo
+    max_duration: int
+
+
+def _answered(result: ProviderCall) -> bool:
+    """A conversation took place: the call completed with the debtor's side in it."""
+    return result.status == "completed" and "Debtor:" in (result.transcript or "")
+
+
+def _finish(callout: Callout, status: str, reason: str | None, now: datetime) -> None:
+    callout.status = status
+    callout.status_reason = reason
+    callout.completed_time = now
+    callout.updated_time = max(now, callout.created_time)
+    callout.lease_owner = None
+    callout.lease_expires = None
+    callout.hold_reason = None
+
+
+def _reschedule(callout: Callout, at: datetime, reason: str | None, now: datetime) -> None:
+    callout.status = "scheduled"
+    callout.run_at = at
+    callout.hold_reason = reason
+    callout.updated_time = max(now, callout.created_time)
+    callout.lease_owner = None
+    callout.lease_expires = None
+
+
+class Executor:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        voice: VoiceProviders,
+        worker_id: str,
+        *,
+        read_sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+        poll_seconds: float = 0.1,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.read_sessionmaker = read_sessionmaker or sessionmaker
+        self.clock = clock
+        self.voice = voice
+        self.worker_id = worker_id
+        self.poll_seconds = poll_seconds
+
+    async def run(self, claimed: Claimed) -> None:
+        bound = log.bind(callout_id=claimed.callout_id, worker_id=self.worker_id)
+        attempt = await self._decide(claimed)
+        if attempt is None:
+            return
+        bound.info("callout.attempt.dialling", call_id=attempt.call_id)
+        result = await self._dial_and_follow(attempt)
+        await self._conclude(attempt, result)
+        bound.info("callout.attempt.finished", call_id=attempt.call_id, status=result.status)
+
+    # -- phase 1: decide under the rules and write the attempt ahead --------------------------
+
+    async def _decide(self, claimed: Claimed) -> Attempt | None:
+        async with self.sessionmaker() as session:
+            # Locking the invoice first serialises every decision about one debt, so two
+            # workers can never both see "6 calls this week" and both dial.
+            invoice = await session.scalar(
+                select(Invoice).where(Invoice.id == claimed.invoice_id).with_for_update()
+            )
+            callout = await session.get(Callout, claimed.callout_id)
+            if callout is None or invoice is None or not self._owns(callout):
+                return None
+            now = self.clock.now()
+            call = await calls.open_attempt(session, callout.id)
+            if invoice.status in SETTLED and (call is None or call.placed_time is None):
+                _finish(callout, "cancelled", f"invoice {invoice.status}", now)
+                if call is not None:
+                    call.status = "cancelled"
+                    call.error = f"invoice {invoice.status}"
+                await session.commit()
+                return None
+            agent = (
+                await session.get(VoiceAgent, call.voice_agent_id or "")
+                if call is not None
+                else await self._agent(session, callout)
+            )
+            try:
+                zones = self._zones(callout, invoice)
+            except rules.UnknownTimeZone:
+                # Nobody can say what time it is where this number rings: never call it.
+                _finish(
+                    callout, "failed", "no_calling_window: the number's time zone is unknown", now
+                )
+                if call is not None and call.placed_time is None:
+                    call.status = "failed"
+                    call.error = "the number's time zone is unknown"
+                await session.commit()
+                return None
+            zone_names = [z.key for z in zones]
+            if call is None or call.placed_time is None:
+                # Nothing dialled yet: this is the moment the rules are checked.
+                refusal = self._cannot_run(callout, agent)
+                decision = (
+                    rules.Decision(False, None, refusal)
+                    if refusal
+                    else await self._check_rules(session, callout, invoice, zones, now)
+                )
+                if not decision.allowed:
+                    if decision.not_before is None:
+                        _finish(callout, "failed", decision.hold_reason, now)
+                        if call is not None:
+                            call.status = "failed"
+                            call.error = decision.hold_reason
+                            call.end_time = now
+                    else:
+                        _reschedule(callout, decision.not_before, decision.hold_reason, now)
+                    await session.commit()
+                    log.info(
+                        "callout.held",
+                        callout_id=callout.id,
+                        reason=decision.hold_reason,
+                        until=str(decision.not_before),
+                    )
+                    return None
+                assert agent is not None
+                if call is None:
+                    call = self._new_attempt(callout, agent, zone_names, now)
+                    session.add(call)
+                    callout.attempt_count += 1
+                else:
+                    call.placed_time = now
+                    call.updated_time = now
+                callout.hold_reason = None
+                await session.commit()
+            if agent is None:
+                return None
+            account = await session.get(Account, callout.account_id)
+            variables = script_variables(
+                invoice,
+                agent,
+                account.name if account else "",
+                callout.contact_name,
+                now.astimezone(zones[0]).date(),
+            )
+            request = CallRequest(
+                idempotency_key=call.idempotency_key,
+                to_number=call.to_number,
+                from_number=call.from_number,
+                script=render_script(agent.script, variables),
+                language=agent.language,
+                voice=agent.voice,
+                max_duration=agent.max_duration,
+                metadata={"callout_id": callout.id, "call_id": call.id},
+            )
+            return Attempt(
+                callout_id=callout.id,
+                call_id=call.id,
+                provider=call.provider,
+                provider_call_id=call.provider_call_id,
+                request=request,
+                zone=zones[0],
+                max_duration=agent.max_duration,
+            )
+
+    @staticmethod
+    def _cannot_run(callout: Callout, agent: VoiceAgent | None) -> str | None:
+        if not callout.calls_enabled:
+            return "no channel can run this callout: email delivery is not available yet"
+        if agent is None or agent.status != "active":
+            return "voice agent missing or inactive"
+        return None
+
+    def _owns(self, callout: Callout) -> bool:
+        return callout.status == "active" and callout.lease_owner == self.worker_id
+
+    @staticmethod
+    async def _agent(session: AsyncSession, callout: Callout) -> VoiceAgent | None:
+        if callout.voice_agent_id is None:
+            return None
+        return await session.scalar(
+            select(VoiceAgent).where(
+                VoiceAgent.id == callout.voice_agent_id,
+                VoiceAgent.account_id == callout.account_id,
+            )
+        )
+
+    @staticmethod
+    def _zones(callout: Callout, invoice: Invoice) -> tuple[ZoneInfo, ...]:
+        return rules.debtor_zones(None, invoice.customer_timezone, callout.contact_phone or "")
+
+    async def _check_rules(
+        self,
+        session: AsyncSession,
+        callout: Callout,
+        invoice: Invoice,
+        zones: tuple[ZoneInfo, ...],
+        now: datetime,
+    ) -> rules.Decision:
+        account = await session.get(Account, callout.account_id)
+        settings = OutreachSettings.from_json(account.settings if account else None)
+        phone = callout.contact_phone or ""
+        if invoice.promised_date is not None:
+            local_today = now.astimezone(zones[0]).date()
+            if local_today < invoice.promised_date:
+                hold_until = datetime.combine(invoice.promised_date, datetime.min.time(), zones[0])
+                return rules.Decision(False, hold_until, "promise_to_pay")
+        history = rules.CallHistory(
+            attempts=await calls.attempts_since(session, invoice.id, now - timedelta(days=8)),
+            last_conversation_end=await calls.last_conversation_end(session, invoice.id),
+        )
+        return rules.check_call(
+            now,
+            zones=zones,
+            history=history,
+            invoice_status=invoice.status,
+            opted_out=await suppressions.is_suppressed(session, callout.account_id, "phone", phone),
+            holidays_in=rules.holiday_countries(phone) if settings.observe_holidays else (),
+            consented=callout.consented,
+        )
+
+    @staticmethod
+    def _new_attempt(
+        callout: Callout, agent: VoiceAgent, zone_names: list[str], now: datetime
+    ) -> Call:
+        number = callout.attempt_count + 1
+        return Call(
+            id=new_id("call"),
+            account_id=callout.account_id,
+            invoice_id=callout.invoice_id,
+            callout_id=callout.id,
+            attempt_id=new_id("attempt"),
+            attempt_number=number,
+            idempotency_key=f"{callout.id}:call:{number}",
+            provider=agent.provider,
+            voice_agent_id=agent.id,
+            from_number=agent.from_number,
+            to_number=callout.contact_phone or "",
+            timezone=zone_names[0] if zone_names else None,
+            status="initiated",
+            call_type="outbound",
+            call_purpose=callout.type,
+            customer_name=callout.contact_name,
+            scheduled_time=callout.run_at,
+            placed_time=now,
+            answered=False,
+            keywords=[],
+            tags=[callout.type.replace("_", "-")],
+            metadata_=dict(callout.metadata_),
+            created_by=callout.created_by,
+            created_time=now,
+            updated_time=now,
+        )
+
+    # -- phases 2 and 3: dial once, follow the call to a final status -------------------------
+
+    async def _dial_and_follow(self, attempt: Attempt) -> ProviderCall:
+        try:
+            provider = self.voice.get(attempt.provider)
+        except VoiceProviderError as exc:
+            return ProviderCall("", "failed", error=str(exc))
+        provider_call_id = attempt.provider_call_id
+        if provider_call_id is None:
+            try:
+                provider_call_id = await provider.start_call(attempt.request)
+            except VoiceProviderError as exc:
+                return ProviderCall("", "failed", error=str(exc))
+            await self._update_call(attempt.call_id, provider_call_id=provider_call_id)
+        deadline = monotonic_time.monotonic() + attempt.max_duration + FOLLOW_MARGIN
+        last_status: str | None = None
+        hung_up = False
+        next_cancel_check = monotonic_time.monotonic() + 1.0
+        while True:
+            try:
+                current = await provider.get_call(provider_call_id)
+            except VoiceProviderError as exc:
+                if not exc.retryable:
+                    return ProviderCall(provider_call_id, "failed", error=str(exc))
+                await asyncio.sleep(self.poll_seconds * 5)
+                continue
+            if current.status != last_status:
+                last_status = current.status
+                if current.final:
+                    return current
+                await self._update_call(
+                    attempt.call_id, status=current.status, start_time=current.answered_time
+                )
+            now = monotonic_time.monotonic()
+            if not hung_up and (now > deadline or now > next_cancel_check):
+                next_cancel_check = now + 1.0
+                if now > deadline or await self._cancelled(attempt.callout_id):
+                    hung_up = True
+                    await provider.cancel_call(provider_call_id)
+            await asyncio.sleep(self.poll_seconds)
+
+    async def _update_call(self, call_id: str, **values: object) -> None:
+        values = {k: v for k, v in values.items() if v is not None}
+        async with self.sessionmaker() as session:
+            await session.execute(
+                update(Call)
+                .where(Call.id == call_id)
+                .values(**values, updated_time=self.clock.now())
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+
+    async def _cancelled(self, callout_id: str) -> bool:
+        async with self.read_sessionmaker() as session:
+            status = await session.scalar(select(Callout.status).where(Callout.id == callout_id))
+        return status in FINISHED
+
+    # -- phase 4: record the outcome and its effects -----------------------------------------
+
+    async def _conclude(self, attempt: Attempt, result: ProviderCall) -> None:
+        analysis = await self._analyse(attempt, result)
+        try:
+            await self._conclude_once(attempt, result, analysis)
+        except StaleDataError:
+            # Someone changed the callout meanwhile (cancelled it, say): record the call only.
+            log.info("callout.attempt.callout_changed", callout_id=attempt.callout_id)
+            await self._conclude_once(attempt, result, analysis, call_only=True)
+
+    async def _analyse(self, attempt: Attempt, result: ProviderCall) -> Analysis | None:
+        if not _answered(result) or result.transcript is None:
+            return None
+        # Classification takes tens of milliseconds: keep it off the event loop, and outside
+        # any transaction.
+        return await asyncio.to_thread(
+            analyze,
+            parse_transcript(result.transcript),
+            ended_at=result.ended_time or self.clock.now(),
+            debtor_zone=attempt.zone,
+        )
+
+    async def _conclude_once(
+        self,
+        attempt: Attempt,
+        result: ProviderCall,
+        analysis: Analysis | None,
+        *,
+        call_only: bool = False,
+    ) -> None:
+        async with self.sessionmaker() as session:
+            call = await session.get(Call, attempt.call_id)
+            if call is None:
+                return
+            invoice = await session.scalar(
+                select(Invoice).where(Invoice.id == call.invoice_id).with_for_update()
+            )
+            callout = await session.get(Callout, attempt.callout_id)
+            now = self.clock.now()
+            self._record_result(call, result, now)
+            if analysis is not None:
+                call.outcome = analysis.outcome
+                call.confidence_score = analysis.confidence_score
+                call.sentiment_score = analysis.sentiment_score
+                call.keywords = list(analysis.keywords)
+                call.summary = analysis.summary
+            if call_only or callout is None or invoice is None or not self._owns(callout):
+                await session.commit()
+                return
+            if analysis is not None:
+                await apply_outcome(
+                    session,
+                    analysis,
+                    callout=callout,
+                    invoice=invoice,
+                    call=call,
+                    zone=attempt.zone,
+                    now=now,
+                )
+                if analysis.outcome == "wrong_party":
+                    _finish(callout, "failed", "wrong_party: the debtor was not reached", now)
+                else:
+                    _finish(callout, "completed", None, now)
+            else:
+                account = await session.get(Account, callout.account_id)
+                settings = OutreachSettings.from_json(account.settings if account else None)
+                # A call requested through POST /calls is one attempt; callouts retry.
+                limit = 1 if callout.origin == "call_request" else settings.max_call_attempts
+                if callout.attempt_count < limit:
+                    retry_at = now + settings.retry_delay(callout.attempt_count)
+                    _reschedule(callout, retry_at, f"retry_after_{call.status}", now)
+                else:
+                    _finish(
+                        callout,
+                        "failed",
+                        f"{call.status} on all {callout.attempt_count} call attempts",
+                        now,
+                    )
+            await session.commit()
+
+    @staticmethod
+    def _record_result(call: Call, result: ProviderCall, now: datetime) -> None:
+        call.status = result.status
+        if result.provider_call_id:
+            call.provider_call_id = result.provider_call_id
+        call.start_time = result.answered_time or call.start_time
+        call.end_time = result.ended_time or now
+        call.duration = result.duration or 0
+        call.transcript = result.transcript
+        call.error = result.error
+        if result.cost is not None:
+            call.cost = Decimal(result.cost)
+            call.currency = result.currency
+        call.answered = _answered(result)
+        if result.status == "voicemail":
+            call.summary = "Reached voicemail; the agent left a message."
+        elif not call.answered:
+            call.summary = {
+                "no_answer": "The call was not answered.",
+                "busy": "The line was busy.",
+                "failed": "The call could not be placed.",
+                "cancelled": "The call was cancelled before it ended.",
+            }.get(result.status)
+        call.quality_score = 0.9 if call.answered else None
+        call.updated_time = now

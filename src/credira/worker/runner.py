@@ -1,0 +1,149 @@
+"""The worker loop: claim due callouts up to a concurrency limit, run each as a task, renew
+the leases of running ones, and stop gracefully."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from datetime import timedelta
+
+import structlog
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from credira.channel.voice.registry import VoiceProviders
+from credira.kit.clock import Clock
+from credira.kit.ids import new_token
+from credira.worker import repository
+from credira.worker.execute import Executor
+from credira.worker.repository import Claimed
+
+log = structlog.get_logger("credira.worker")
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{new_token()[-6:]}"
+
+
+class Worker:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        voice: VoiceProviders,
+        *,
+        read_sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+        worker_id: str | None = None,
+        concurrency: int = 100,
+        poll_seconds: float = 0.2,
+        lease_seconds: float = 30.0,
+        grace_seconds: float = 20.0,
+    ) -> None:
+        self.worker_id = worker_id or new_worker_id()
+        self.sessionmaker = sessionmaker
+        self.clock = clock
+        self.concurrency = concurrency
+        self.poll_seconds = poll_seconds
+        self.lease = timedelta(seconds=lease_seconds)
+        self.grace_seconds = grace_seconds
+        self.executor = Executor(
+            sessionmaker,
+            clock,
+            voice,
+            self.worker_id,
+            read_sessionmaker=read_sessionmaker,
+            poll_seconds=min(poll_seconds, 0.1),
+        )
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._wakeup = asyncio.Event()
+        self.claimed_total = 0
+
+    def wake(self) -> None:
+        """Look for due work now instead of at the next poll (new work was just written)."""
+        self._wakeup.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        log.info("worker.started", worker_id=self.worker_id, concurrency=self.concurrency)
+        heartbeat = asyncio.create_task(self._heartbeat(stop))
+        try:
+            while not stop.is_set():
+                claimed = await self._claim()
+                for item in claimed:
+                    task = asyncio.create_task(self._execute(item))
+                    self._running[item.callout_id] = task
+                if claimed and len(self._running) < self.concurrency:
+                    continue  # there may be more due right now
+                await self._idle(stop)
+        finally:
+            await self._drain()
+            heartbeat.cancel()
+            await asyncio.gather(heartbeat, return_exceptions=True)
+            log.info("worker.stopped", worker_id=self.worker_id)
+
+    async def _claim(self) -> list[Claimed]:
+        free = self.concurrency - len(self._running)
+        if free <= 0:
+            return []
+        try:
+            async with self.sessionmaker() as session:
+                claimed = await repository.claim_due(
+                    session, self.worker_id, self.clock.now(), self.lease, min(free, 50)
+                )
+        except (DBAPIError, OSError) as exc:
+            log.warning("worker.claim_failed", error=str(exc)[:300])
+            await asyncio.sleep(1.0)
+            return []
+        self.claimed_total += len(claimed)
+        return claimed
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        waiters = [asyncio.ensure_future(self._wakeup.wait()), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=self.poll_seconds, return_when="FIRST_COMPLETED")
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            self._wakeup.clear()
+
+    async def _execute(self, item: Claimed) -> None:
+        try:
+            await self.executor.run(item)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The lease runs out and another worker (or this one) takes the callout over.
+            log.exception("worker.callout_crashed", callout_id=item.callout_id)
+        finally:
+            self._running.pop(item.callout_id, None)
+            self._wakeup.set()
+
+    async def _heartbeat(self, stop: asyncio.Event) -> None:
+        interval = self.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(interval)
+            ids = list(self._running)
+            if not ids:
+                continue
+            try:
+                async with self.sessionmaker() as session:
+                    await repository.renew_leases(
+                        session, self.worker_id, ids, self.clock.now() + self.lease
+                    )
+            except (DBAPIError, OSError) as exc:
+                log.warning("worker.heartbeat_failed", error=str(exc)[:300])
+
+    async def _drain(self) -> None:
+        """Let running callouts finish for the grace period, then hand the rest back."""
+        if self._running:
+            log.info("worker.draining", running=len(self._running))
+            await asyncio.wait(list(self._running.values()), timeout=self.grace_seconds)
+        leftover = list(self._running.values())
+        for task in leftover:
+            task.cancel()
+        await asyncio.gather(*leftover, return_exceptions=True)
+        try:
+            async with self.sessionmaker() as session:
+                await repository.release_leases(session, self.worker_id, self.clock.now())
+        except (DBAPIError, OSError) as exc:
+            log.warning("worker.release_failed", error=str(exc)[:300])

@@ -1,0 +1,293 @@
+"""The ``credira`` command as an operator runs it: real subprocesses on a fresh data directory."""
+
+from __future__ import annotations
+
+import os
+import re
+import selectors
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from credira.config import Settings
+from credira.db import migrate
+
+CREDIRA = str(Path(sys.executable).parent / "credira")
+STARTUP_SECONDS = 20.0
+
+
+def _env(data_dir: Path) -> dict[str, str]:
+    # Nothing from the caller's CREDIRA_* environment leaks in: the default SQLite under data_dir.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CREDIRA_")}
+    env["CREDIRA_DATA_DIR"] = str(data_dir)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CREDIRA, *args],
+        env=_env(data_dir),
+        cwd=data_dir.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+class Server:
+    """``credira serve`` in a subprocess, read until it says where it listens."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.port = _free_port()
+        self.proc = subprocess.Popen(
+            [CREDIRA, "serve", "--port", str(self.port)],
+            env=_env(data_dir),
+            cwd=data_dir.parent,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        self.output = self._read_until("listening on")
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._wait_healthy()
+
+    def _read_until(self, marker: str) -> str:
+        assert self.proc.stdout is not None
+        selector = selectors.DefaultSelector()
+        selector.register(self.proc.stdout, selectors.EVENT_READ)
+        lines: list[str] = []
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if not selector.select(timeout=0.2):
+                if self.proc.poll() is not None:
+                    break
+                continue
+            line = self.proc.stdout.readline().decode()
+            if not line:
+                break
+            lines.append(line)
+            if marker in line:
+                return "".join(lines)
+        raise AssertionError(f"serve never printed {marker!r}:\n{''.join(lines)}")
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                assert self.proc.stdout is not None
+                rest = self.proc.stdout.read().decode()
+                raise AssertionError(f"serve exited early:\n{self.output}{rest}")
+            try:
+                if httpx.get(f"{self.base_url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("serve never answered /health")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "credira-data"
+
+
+@pytest.fixture
+def serve(data_dir: Path) -> Iterator[type[Server]]:
+    started: list[Server] = []
+
+    class Tracked(Server):
+        def __init__(self, directory: Path) -> None:
+            # Registered before start-up, so a server that fails to start is still stopped.
+            started.append(self)
+            super().__init__(directory)
+
+    try:
+        yield Tracked
+    finally:
+        for server in started:
+            if hasattr(server, "proc"):
+                server.stop()
+
+
+ADMIN_LINE = re.compile(r"admin key \(shown once[^)]*\): (\S+)")
+
+
+def _create_user(base_url: str, admin_key: str, email: str) -> httpx.Response:
+    return httpx.post(
+        f"{base_url}/v1/users",
+        json={"email": email, "name": "Ops Person", "company": "Acme"},
+        headers={"Authorization": f"Bearer {admin_key}"},
+        timeout=10,
+    )
+
+
+def test_serve_on_fresh_directory_prints_address_and_admin_key_that_works(
+    data_dir: Path, serve: type[Server]
+) -> None:
+    server = serve(data_dir)
+
+    assert f"listening on http://127.0.0.1:{server.port}" in server.output
+    match = ADMIN_LINE.search(server.output)
+    assert match, server.output
+    admin_key = match.group(1)
+    health = httpx.get(f"{server.base_url}/health", timeout=5)
+    assert health.status_code == 200
+    assert health.json()["success"] is True
+    created = _create_user(server.base_url, admin_key, "ops@acme.example.com")
+    assert created.status_code == 201, created.text
+    user_key = created.json()["data"]["api_key"]
+    assert user_key.startswith("credira_sk_")
+    me = httpx.get(
+        f"{server.base_url}/v1/users/{created.json()['data']['id']}",
+        headers={"Authorization": f"Bearer {user_key}"},
+        timeout=5,
+    )
+    assert me.status_code == 200, me.text
+    assert (data_dir / "credira.db").exists()
+
+    server.stop()
+    again = serve(data_dir)
+
+    assert ADMIN_LINE.search(again.output) is None, again.output
+    assert admin_key not in again.output
+    assert "already stored" in again.output
+    second = _create_user(again.base_url, admin_key, "ops2@acme.example.com")
+    assert second.status_code == 201, second.text
+
+
+def test_migrate_on_fresh_directory_reaches_head_and_is_repeatable(data_dir: Path) -> None:
+    head = migrate.head_revision("sqlite+aiosqlite:///unused.db")
+
+    first = run(data_dir, "migrate")
+    second = run(data_dir, "migrate")
+
+    assert first.returncode == 0, first.stderr
+    assert f"database at {head}" in first.stdout
+    assert second.returncode == 0, second.stderr
+    url = f"sqlite+aiosqlite:///{data_dir / 'credira.db'}"
+    assert migrate.current_state(url)[0] == head
+
+
+async def test_admin_create_user_prints_a_key_that_authenticates(data_dir: Path) -> None:
+    from credira.app import create_app
+
+    result = run(
+        data_dir,
+        "admin",
+        "create-user",
+        "--email",
+        "Operator@Acme.example.com",
+        "--name",
+        "Op Erator",
+        "--company",
+        "Acme Corporation",
+    )
+
+    assert result.returncode == 0, result.stderr
+    found = re.search(r"\b(credira_sk_\S+)", result.stdout)
+    assert found, result.stdout
+    user_id = re.search(r"\b(user_\w+)", result.stdout)
+    assert user_id, result.stdout
+    app = create_app(Settings(data_dir=data_dir, embedded_worker=False))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://cli") as client:
+            reply = await client.get(
+                f"/v1/users/{user_id.group(1)}",
+                headers={"Authorization": f"Bearer {found.group(1)}"},
+            )
+            wrong = await client.get(
+                f"/v1/users/{user_id.group(1)}",
+                headers={"Authorization": f"Bearer {found.group(1)}x"},
+            )
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["data"]["company"] == "Acme Corporation"
+    assert wrong.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        pytest.param(["--email", "not-an-email"], "Invalid email address format", id="bad_email"),
+        pytest.param(["--email", "a@example.com", "--role", "x" * 5000], "role", id="long_role"),
+    ],
+)
+def test_admin_create_user_with_bad_input_exits_nonzero_with_clear_message(
+    data_dir: Path, args: list[str], needle: str
+) -> None:
+    result = run(data_dir, "admin", "create-user", *args, "--name", "A", "--company", "B")
+
+    assert result.returncode != 0
+    assert needle in result.stderr
+    assert result.stderr.startswith("Error:")
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "credira_sk_" not in result.stdout
+
+
+def _stamp(data_dir: Path, revision: str) -> None:
+    with sqlite3.connect(data_dir / "credira.db") as conn:
+        conn.execute("UPDATE alembic_version SET version_num = ?", (revision,))
+    conn.close()
+
+
+def _migrated(data_dir: Path) -> str:
+    data_dir.mkdir(parents=True)
+    url = f"sqlite+aiosqlite:///{data_dir / 'credira.db'}"
+    migrate.upgrade(url)
+    return url
+
+
+def test_serve_refuses_a_database_at_an_unknown_revision(data_dir: Path) -> None:
+    _migrated(data_dir)
+    _stamp(data_dir, "ffffdeadbeef")
+
+    served = run(data_dir, "serve", "--port", str(_free_port()))
+    migrated = run(data_dir, "migrate")
+
+    assert served.returncode != 0
+    assert "ffffdeadbeef" in served.stderr
+    assert "does not know" in served.stderr
+    assert "listening on" not in served.stdout
+    assert "Traceback" not in served.stderr
+    assert migrated.returncode != 0
+    assert "ffffdeadbeef" in migrated.stderr
+    assert "Traceback" not in migrated.stderr
+
+
+def test_serve_refuses_an_older_revision_until_migrated(data_dir: Path) -> None:
+    url = _migrated(data_dir)
+    migrate.downgrade(url, "-1")
+    older = migrate.current_state(url)[0]
+
+    served = run(data_dir, "serve", "--port", str(_free_port()))
+
+    assert served.returncode != 0
+    assert "credira migrate" in served.stderr
+    assert str(older) in served.stderr
+    assert run(data_dir, "migrate").returncode == 0
+    assert migrate.current_state(url)[0] == migrate.head_revision(url)
