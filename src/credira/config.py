@@ -17,6 +17,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     admin_key: str | None = None
     smtp_url: str | None = None
+    # Signs tracking and unsubscribe links; generated and stored in the database when unset.
+    secret_key: str | None = None
+    email_from: str = "Credira <billing@credira.localhost>"
     redis_url: str | None = None
     public_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"

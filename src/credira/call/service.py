@@ -13,7 +13,7 @@ from credira.auth.principal import Principal
 from credira.call import repository
 from credira.call.schemas import CallCreate
 from credira.callout import policy
-from credira.errors import NotFound
+from credira.errors import Conflict, NotFound
 from credira.invoice import service as invoice_service
 from credira.kit.clock import format_time
 from credira.kit.ids import check_id, new_id
@@ -39,7 +39,8 @@ async def create(
     check_id("invoice", body.invoice_id)
     invoice = await invoice_service.get(session, account_id, body.invoice_id)
     agent = await agent_service.get(session, account_id, body.voice_agent_id)
-    policy.assert_invoice_open(invoice.status)
+    if invoice.status != "open":
+        raise Conflict(f"Cannot call about a {invoice.status} invoice")
     priority = body.metadata.get("priority")
     priority = priority if priority in PRIORITIES else "medium"
     when = body.scheduled_time or now

@@ -1,10 +1,11 @@
 """ORM tables, one module each. Importing this package registers every table on ``Base``."""
 
-from credira.models.account import Account, AdminKey
+from credira.models.account import Account, AdminKey, PlatformSecret
 from credira.models.agent import VoiceAgent
 from credira.models.base import Base
 from credira.models.call import Call
 from credira.models.callout import Callout
+from credira.models.email import Email, EmailTemplate
 from credira.models.idempotency import IdempotencyRecord
 from credira.models.invoice import Invoice
 from credira.models.simulator import SimulatedCall
@@ -18,8 +19,11 @@ __all__ = [
     "Base",
     "Call",
     "Callout",
+    "Email",
+    "EmailTemplate",
     "IdempotencyRecord",
     "Invoice",
+    "PlatformSecret",
     "SimulatedCall",
     "Suppression",
     "User",

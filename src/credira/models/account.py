@@ -29,3 +29,14 @@ class AdminKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_time: Mapped[datetime] = mapped_column()
     revoked_time: Mapped[datetime | None] = mapped_column()
+
+
+class PlatformSecret(Base):
+    """Secrets the service generates for itself on first start (the link-signing key), shared
+    by every process that uses the database."""
+
+    __tablename__ = "platform_secrets"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_time: Mapped[datetime] = mapped_column()

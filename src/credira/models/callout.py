@@ -45,6 +45,11 @@ class Callout(Timestamps, Base):
     attempt_count: Mapped[int] = mapped_column(default=0)
     origin: Mapped[str] = mapped_column(String(20), default="api")
     consented: Mapped[bool] = mapped_column(default=False)
+    # The email part: which template (default: the account's active one for ``type``), and
+    # whether it is done.
+    template_id: Mapped[str | None] = mapped_column(String(40))
+    email_done: Mapped[bool] = mapped_column(default=False)
+    call_done: Mapped[bool] = mapped_column(default=False)
     completed_time: Mapped[datetime | None] = mapped_column()
     created_by: Mapped[str | None] = mapped_column(String(40))
     version: Mapped[int] = mapped_column(default=1)
