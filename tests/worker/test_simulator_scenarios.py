@@ -135,7 +135,7 @@ async def test_07_callback_request_schedules_a_call_tomorrow_at_ten_local(api: A
     assert callout["status"] == "completed"
     [call] = await calls_of(tenant, invoice["id"])
     assert call["outcome"] == "callback_requested"
-    listed = (await tenant.ok("GET", "/v1/callouts", params={"invoice_id": invoice["id"]}))
+    listed = await tenant.ok("GET", "/v1/callouts", params={"invoice_id": invoice["id"]})
     [callback] = [c for c in listed["data"] if c["id"] != first["id"]]
     assert callback["status"] == "scheduled"
     assert callback["type"] == "follow_up"
