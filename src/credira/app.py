@@ -24,10 +24,14 @@ from credira.call.endpoints import router as call_router
 from credira.callout.endpoints import router as callout_router
 from credira.config import Settings
 from credira.db.engine import create_engine, create_sessionmaker
+from credira.email.endpoints import router as email_router
+from credira.email.tracking_endpoints import router as tracking_router
+from credira.email_template.endpoints import router as email_template_router
 from credira.errors import ServiceUnavailable
 from credira.invoice.endpoints import router as invoice_router
 from credira.kit.clock import Clock, SystemClock
 from credira.kit.envelope import JSONResponse, success_body
+from credira.kit.secrets import signing_key_at_start
 from credira.user.endpoints import router as user_router
 from credira.wiring import build_worker, voice_providers
 
@@ -61,6 +65,7 @@ def create_app(
             clock=the_clock,
             env_admin_hash=hash_key(settings.admin_key) if settings.admin_key else None,
             voice=voice,
+            signing_key=await signing_key_at_start(settings, sessions, clock=the_clock),
         )
         app.state.runtime = runtime
         stop = asyncio.Event()
@@ -90,10 +95,19 @@ def create_app(
     errors.install(app)
 
     v1 = APIRouter(prefix="/v1")
-    for router in (user_router, invoice_router, agent_router, callout_router, call_router):
+    for router in (
+        user_router,
+        invoice_router,
+        agent_router,
+        callout_router,
+        call_router,
+        email_template_router,
+        email_router,
+    ):
         v1.include_router(router)
     app.include_router(v1)
     app.include_router(media_router)
+    app.include_router(tracking_router)
     app.include_router(_probes())
     app.add_middleware(
         EdgeMiddleware,

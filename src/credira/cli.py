@@ -138,6 +138,50 @@ def migrate() -> None:
     click.echo(f"database at {migrations.head_revision(url)}")
 
 
+@main.command()
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
+@click.option("--show", "show", default=None, metavar="MESSAGE_ID", help="Print one message")
+def outbox(limit: int, show: str | None) -> None:
+    """List the emails written to the local outbox (when no CREDIRA_SMTP_URL is set)."""
+    from credira.channel.email import find_outbox_message, list_outbox, outbox_folder
+
+    settings = _settings()
+    folder = outbox_folder(settings)
+    if settings.smtp_url:
+        click.echo("note: CREDIRA_SMTP_URL is set, so new emails go to SMTP, not here", err=True)
+    if show is not None:
+        message = find_outbox_message(folder, show)
+        if message is None:
+            raise click.ClickException(f"no message {show} in {folder}")
+        for name in ("Date", "From", "To", "Subject", "Message-ID"):
+            click.echo(f"{name}: {message[name] or ''}")
+        body = message.get_body(("plain",))
+        click.echo("")
+        click.echo(str(body.get_content()).rstrip("\n") if body is not None else "(no text part)")
+        return
+    entries = list_outbox(folder, limit=limit)
+    if not entries:
+        click.echo(f"the outbox {folder} is empty")
+        return
+    rows = [("DATE (UTC)", "TO", "SUBJECT", "MESSAGE-ID")] + [
+        (
+            entry.date.strftime("%Y-%m-%d %H:%M:%S"),
+            _clip(entry.to, 40),
+            _clip(entry.subject, 50),
+            entry.message_id,
+        )
+        for entry in entries
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        click.echo("  ".join([*cells, row[3]]))
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 @main.group()
 def admin() -> None:
     """Operator commands that need no admin key."""

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from credira.channel.email.factory import sender_from_settings
 from credira.channel.voice.registry import VoiceProviders
 from credira.channel.voice.simulator import VoiceSimulator
 from credira.config import Settings
@@ -37,13 +38,21 @@ def build_worker(
     clock: Clock,
     voice: VoiceProviders,
 ) -> Worker:
+    from credira.email.dispatch import EmailDispatcher, Links
     from credira.worker.runner import Worker
 
+    dispatcher = EmailDispatcher(
+        sessionmaker,
+        clock,
+        sender_from_settings(settings, clock=clock),
+        Links(settings, sessionmaker),
+    )
     return Worker(
         sessionmaker,
         clock,
         voice,
         read_sessionmaker=read_sessionmaker,
+        emails=dispatcher,
         concurrency=settings.worker_concurrency,
         poll_seconds=settings.worker_poll_seconds,
         lease_seconds=settings.worker_lease_seconds,

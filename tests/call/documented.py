@@ -3,18 +3,12 @@ that compare our replies with them and drive a call through the public API."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from tests.callout.helpers import TIME_RE, assert_same_shape, json_type, parse_time
+from tests.callout.helpers import assert_same_shape, parse_time
 from tests.support import Tenant, eventually
 
-__all__ = [
-    "TIME_RE",
-    "assert_same_shape",
-    "json_type",
-    "parse_time",
-]
+__all__ = ["assert_same_shape", "parse_time"]
 
 META = {"timestamp": "2024-01-15T10:30:00Z", "request_id": "req_123456789"}
 
@@ -147,7 +141,9 @@ def phone(digits: str) -> str:
     return f"+141555501{digits}"
 
 
-def call_request(invoice: dict[str, Any], agent: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+def call_request(
+    invoice: dict[str, Any], agent: dict[str, Any], **overrides: Any
+) -> dict[str, Any]:
     """The documented request body with our invoice and agent in place of the example ids."""
     return {
         **CREATE_REQUEST,
@@ -177,15 +173,3 @@ async def finished_callout(tenant: Tenant, callout_id: str) -> dict[str, Any]:
 
     found: dict[str, Any] = await eventually(check, within=15)
     return found
-
-
-def seconds_between(earlier: str, later: str) -> float:
-    return (parse_time(later) - parse_time(earlier)).total_seconds()
-
-
-def is_time(value: Any) -> bool:
-    return isinstance(value, str) and TIME_RE.fullmatch(value) is not None
-
-
-def local(value: str, zone: Any) -> datetime:
-    return parse_time(value).astimezone(zone)

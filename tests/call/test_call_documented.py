@@ -161,6 +161,22 @@ async def test_completed_call_by_id_has_every_documented_detail_field(placed: Pl
     assert call["outcome"] == "acknowledged"
 
 
+async def test_call_of_an_agent_without_from_number_still_names_its_caller_id(
+    shared_api: Api,
+) -> None:
+    tenant = await shared_api.tenant()
+    zone = zone_in_calling_hours()
+    invoice = await tenant.invoice(
+        customer={"name": "John Doe", "phone": phone("00"), "timezone": zone}
+    )
+    agent = await tenant.agent()  # no from_number: the documented minimum
+    body = {"phone_number": phone("00"), "invoice_id": invoice["id"], "voice_agent_id": agent["id"]}
+    created = (await tenant.ok("POST", "/v1/calls", json=body))["data"]
+    call = await call_status(tenant, created["id"], "completed", "failed")
+    assert call["status"] == "completed"
+    assert isinstance(call["from"], str), call["from"]
+
+
 # -- transcripts and recordings ---------------------------------------------------------------
 
 
@@ -175,9 +191,7 @@ async def test_transcript_is_served_as_text_to_its_account(placed: Placed) -> No
     assert all(line.startswith(("Agent: ", "Debtor: ")) for line in lines)
 
 
-async def test_transcript_is_not_found_for_another_account(
-    placed: Placed, shared_api: Api
-) -> None:
+async def test_transcript_is_not_found_for_another_account(placed: Placed, shared_api: Api) -> None:
     other = await shared_api.tenant(company="Other Corp")
     response = await other.request("GET", f"/transcriptions/{placed.created['id']}.txt")
     assert response.status_code == 404, response.text
@@ -200,9 +214,7 @@ async def test_transcript_without_a_key_is_unauthorized(placed: Placed, shared_a
 async def test_recording_of_a_completed_call_is_not_found_without_tts(
     placed: Placed, extension: str
 ) -> None:
-    response = await placed.tenant.request(
-        "GET", f"/recordings/{placed.created['id']}.{extension}"
-    )
+    response = await placed.tenant.request("GET", f"/recordings/{placed.created['id']}.{extension}")
     assert response.status_code == 404, response.text
     assert response.json()["error"]["code"] == "NOT_FOUND"
 
@@ -296,6 +308,9 @@ async def test_response_of_an_unanswered_callout_shows_one_unsuccessful_attempt(
     assert entry["transcription_url"] is None
     assert data["analytics"]["total_duration"] == 0
     assert data["completed_time"] is None
+    transcript = await tenant.request("GET", f"/transcriptions/{entry['call_id']}.txt")
+    assert transcript.status_code == 404, transcript.text
+    assert transcript.json()["error"]["code"] == "NOT_FOUND"
 
 
 # -- DELETE /callouts/{id} of a completed callout ---------------------------------------------

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from credira.kit.validation import PHONE_DETAILS
 from tests.call.documented import (
     CREATE_REPLY,
     assert_same_shape,
@@ -22,6 +21,9 @@ from tests.call.documented import (
 from tests.support import Api, Tenant
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+DOCUMENTED_PHONE_DETAILS = "Phone number must be in E.164 format (e.g., +1234567890)"
+
 
 async def nothing_written(tenant: Tenant, invoice_id: str) -> None:
     """After a refused POST /calls: no call and no callout exists for the invoice."""
@@ -97,7 +99,9 @@ async def test_call_priority_comes_from_metadata_priority(
     tenant = await shared_api.tenant()
     invoice = await tenant.invoice()
     agent = await tenant.agent()
-    body = await tenant.ok("POST", "/v1/calls", json=call_request(invoice, agent, metadata=metadata))
+    body = await tenant.ok(
+        "POST", "/v1/calls", json=call_request(invoice, agent, metadata=metadata)
+    )
     assert body["data"]["call_priority"] == priority
     [callout] = (await tenant.ok("GET", "/v1/callouts", params={"invoice_id": invoice["id"]}))[
         "data"
@@ -109,7 +113,11 @@ async def test_create_call_with_only_the_required_fields_calls_now(shared_api: A
     tenant = await shared_api.tenant()
     invoice = await tenant.invoice()
     agent = await tenant.agent()
-    body = {"phone_number": "+14155550100", "invoice_id": invoice["id"], "voice_agent_id": agent["id"]}
+    body = {
+        "phone_number": "+14155550100",
+        "invoice_id": invoice["id"],
+        "voice_agent_id": agent["id"],
+    }
     data = (await tenant.ok("POST", "/v1/calls", json=body))["data"]
     assert data["status"] == "initiated"
     assert data["scheduled_time"] == data["created_time"]
@@ -154,8 +162,7 @@ async def test_create_call_to_a_number_not_in_e164_is_validation_error(
         "POST", "/v1/calls", json=call_request(invoice, agent, phone_number=number)
     )
     body = assert_error(response, 422, "VALIDATION_ERROR", "Invalid phone number format")
-    assert PHONE_DETAILS == "Phone number must be in E.164 format (e.g., +1234567890)"
-    assert PHONE_DETAILS in body["error"]["details"]
+    assert DOCUMENTED_PHONE_DETAILS in body["error"]["details"]
     await nothing_written(tenant, invoice["id"])
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 DEFAULT_MAX_CALL_ATTEMPTS = 3
 DEFAULT_RETRY_MINUTES = (30, 120, 240)
+DEFAULT_WEEKLY_CONTACTS = 10
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,11 @@ class OutreachSettings:
     retry_minutes: tuple[int, ...] = DEFAULT_RETRY_MINUTES
     # No calls on the public holidays of the debtor's country.
     observe_holidays: bool = False
+    # Contacts (emails sent and calls placed) per invoice in any 7 days beyond which no more
+    # emails go out; calls have their own legal limit (7 in 7).
+    weekly_contacts: int = DEFAULT_WEEKLY_CONTACTS
+    # The locale amounts and dates are written in, when the invoice does not say.
+    locale: str = "en_US"
 
     def retry_delay(self, attempts_made: int) -> timedelta:
         index = min(max(attempts_made - 1, 0), len(self.retry_minutes) - 1)
@@ -31,4 +37,6 @@ class OutreachSettings:
             max_call_attempts=int(data.get("max_call_attempts", DEFAULT_MAX_CALL_ATTEMPTS)),
             retry_minutes=tuple(int(m) for m in data.get("retry_minutes", DEFAULT_RETRY_MINUTES)),
             observe_holidays=bool(data.get("observe_holidays", False)),
+            weekly_contacts=int(data.get("weekly_contacts", DEFAULT_WEEKLY_CONTACTS)),
+            locale=str(data.get("locale", "en_US")),
         )

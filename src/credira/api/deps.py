@@ -33,6 +33,8 @@ class Runtime:
     env_admin_hash: str | None
     voice: VoiceProviders
     worker: Worker | None = None
+    # Signs tracking and unsubscribe links; b"" until loaded (the database may be down at start).
+    signing_key: bytes = b""
 
     def wake_worker(self) -> None:
         """New due work was committed: let the embedded worker look now, not at its next poll."""

@@ -11,6 +11,7 @@ from credira.api.responses import errors_for
 from credira.call import repository as call_repository
 from credira.callout import repository, response, service
 from credira.callout.schemas import CalloutCreate, CalloutStatus, CalloutUpdate
+from credira.email import repository as email_repository
 from credira.errors import InvalidRequest
 from credira.invoice import service as invoice_service
 from credira.kit.clock import format_time
@@ -99,7 +100,9 @@ async def callout_response(
     recording and transcript links, and analytics over them."""
     callout = await service.get(ctx.session, ctx.account_id, callout_id)
     calls = await call_repository.for_callout(ctx.session, callout.id)
-    return await respond(ctx, response.build(callout, calls, ctx.runtime.settings.public_url))
+    emails = await email_repository.for_callout(ctx.session, callout.id)
+    public = ctx.runtime.settings.public_url
+    return await respond(ctx, response.build(callout, calls, public, emails))
 
 
 @router.put(

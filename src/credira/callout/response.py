@@ -7,7 +7,7 @@ from typing import Any
 
 from credira.call import service as call_service
 from credira.kit.clock import format_time
-from credira.models import Call, Callout
+from credira.models import Call, Callout, Email
 
 
 def _sentiment_label(score: float | None) -> str | None:
@@ -40,25 +40,49 @@ def _call_entry(call: Call, public_url: str) -> dict[str, Any]:
     }
 
 
-def build(callout: Callout, calls: list[Call], public_url: str) -> dict[str, Any]:
-    responses = [_call_entry(c, public_url) for c in calls]
+def _email_entry(email: Email) -> dict[str, Any]:
+    return {
+        "attempt_id": email.attempt_id,
+        "type": "email",
+        "status": email.status,
+        "timestamp": format_time(email.sent_time or email.created_time),
+        "email_subject": email.subject,
+        "opened_time": format_time(email.opened_time),
+        "clicked_time": format_time(email.clicked_time),
+        "template_id": email.template_id,
+        # Beyond the documented fields: the email's id.
+        "email_id": email.id,
+    }
+
+
+def build(
+    callout: Callout, calls: list[Call], public_url: str, emails: list[Email] | None = None
+) -> dict[str, Any]:
+    """The report. Attempts are listed in the order they were made, calls and emails mixed."""
+    entries = [(c.placed_time or c.created_time, _call_entry(c, public_url)) for c in calls]
+    entries += [(e.sent_time or e.created_time, _email_entry(e)) for e in emails or []]
+    entries.sort(key=lambda pair: pair[0])
+    responses = [entry for _, entry in entries]
+    delivered = [e for e in emails or [] if e.status == "delivered"]
     answered = [c for c in calls if c.answered]
     confidences = [c.confidence_score for c in answered if c.confidence_score is not None]
     sentiments = [c.sentiment_score for c in answered if c.sentiment_score is not None]
     topics = Counter(k for c in answered for k in c.keywords)
     average_sentiment = sum(sentiments) / len(sentiments) if sentiments else None
     total_duration = sum(c.duration or 0 for c in calls)
-    if answered and total_duration >= 60:
+    clicked = any(e.clicked_time for e in emails or [])
+    opened = any(e.opened_time for e in emails or [])
+    if (answered and total_duration >= 60) or clicked:
         engagement = "high"
-    elif answered:
+    elif answered or opened:
         engagement = "medium"
     else:
-        engagement = "low" if calls else "none"
+        engagement = "low" if responses else "none"
     return {
         "callout_id": callout.id,
         "status": callout.status,
         "total_attempts": len(responses),
-        "successful_attempts": len(answered),
+        "successful_attempts": len(answered) + len(delivered),
         "responses": responses,
         "analytics": {
             "total_duration": total_duration,

@@ -60,6 +60,9 @@ class Email(Timestamps, Base):
     subject: Mapped[str] = mapped_column(String(998))
     html_body: Mapped[str] = mapped_column(Text)
     text_body: Mapped[str] = mapped_column(Text)
+    # "send_email" (POST /send-email, run by the email job) or "callout" (a callout's email part,
+    # run and retried by its callout).
+    origin: Mapped[str] = mapped_column(String(20))
     email_type: Mapped[str] = mapped_column(String(32))
     priority: Mapped[str] = mapped_column(String(10))
     priority_rank: Mapped[int] = mapped_column()

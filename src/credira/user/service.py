@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from credira.auth.keys import display_prefix, hash_key, new_user_key
 from credira.auth.permissions import DEFAULT_PERMISSIONS
 from credira.auth.principal import Principal
+from credira.email_template.service import create_default_templates
 from credira.errors import Conflict, Forbidden, NotFound
 from credira.kit.ids import check_id, new_id
 from credira.models import Account, ApiKey, User
@@ -102,6 +103,7 @@ async def _target_account(
     account = Account(id=new_id("account"), name=body.company, created_time=now)
     session.add(account)
     await session.flush()
+    await create_default_templates(session, account.id, now)
     return account
 
 

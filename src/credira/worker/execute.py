@@ -34,6 +34,7 @@ from credira.kit.ids import new_id
 from credira.models import Account, Call, Callout, Invoice, VoiceAgent
 from credira.suppression import repository as suppressions
 from credira.worker.effects import apply_outcome
+from credira.worker.email_part import CalloutEmails, email_outcome, email_reached
 from credira.worker.repository import Claimed
 
 log = structlog.get_logger("credira.worker")
@@ -87,8 +88,10 @@ class Executor:
         worker_id: str,
         *,
         read_sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+        emails: CalloutEmails | None = None,
         poll_seconds: float = 0.1,
     ) -> None:
+        self.emails = emails
         self.sessionmaker = sessionmaker
         self.read_sessionmaker = read_sessionmaker or sessionmaker
         self.clock = clock
@@ -98,6 +101,8 @@ class Executor:
 
     async def run(self, claimed: Claimed) -> None:
         bound = log.bind(callout_id=claimed.callout_id, worker_id=self.worker_id)
+        if self.emails is not None:
+            await self.emails.run(claimed)
         attempt = await self._decide(claimed)
         if attempt is None:
             return
@@ -125,6 +130,10 @@ class Executor:
                 if call is not None:
                     call.status = "cancelled"
                     call.error = f"invoice {invoice.status}"
+                await session.commit()
+                return None
+            if call is None and not callout.calls_enabled:
+                await self._finish_email_only(session, callout, now)
                 await session.commit()
                 return None
             agent = (
@@ -155,7 +164,7 @@ class Executor:
                 )
                 if not decision.allowed:
                     if decision.not_before is None:
-                        _finish(callout, "failed", decision.hold_reason, now)
+                        await self._finish_unreached(session, callout, decision.hold_reason, now)
                         if call is not None:
                             call.status = "failed"
                             call.error = decision.hold_reason
@@ -211,9 +220,34 @@ class Executor:
             )
 
     @staticmethod
+    async def _finish_unreached(
+        session: AsyncSession, callout: Callout, reason: str | None, now: datetime
+    ) -> None:
+        """The call part cannot (or can no longer) reach the debtor: the callout still
+        completes when its email did."""
+        if callout.emails_enabled and await email_reached(session, callout.id):
+            _finish(callout, "completed", f"email delivered; no call: {reason}", now)
+        else:
+            _finish(callout, "failed", reason, now)
+
+    async def _finish_email_only(
+        self, session: AsyncSession, callout: Callout, now: datetime
+    ) -> None:
+        if not callout.emails_enabled:
+            _finish(callout, "failed", "neither calls nor emails are enabled", now)
+            return
+        email = await email_outcome(session, callout.id)
+        if email is not None and email.status in ("scheduled", "sent"):
+            # Deferred by the mail server or held by the weekly limit: try again then.
+            _reschedule(callout, email.run_at, email.status_reason or "email_deferred", now)
+        elif email is not None and email.status == "delivered":
+            _finish(callout, "completed", None, now)
+        else:
+            reason = (email.status_reason if email else None) or callout.status_reason
+            _finish(callout, "failed", reason or "the email could not be sent", now)
+
+    @staticmethod
     def _cannot_run(callout: Callout, agent: VoiceAgent | None) -> str | None:
-        if not callout.calls_enabled:
-            return "no channel can run this callout: email delivery is not available yet"
         if agent is None or agent.status != "active":
             return "voice agent missing or inactive"
         return None
@@ -429,9 +463,9 @@ class Executor:
                     retry_at = now + settings.retry_delay(callout.attempt_count)
                     _reschedule(callout, retry_at, f"retry_after_{call.status}", now)
                 else:
-                    _finish(
+                    await self._finish_unreached(
+                        session,
                         callout,
-                        "failed",
                         f"{call.status} on all {callout.attempt_count} call attempts",
                         now,
                     )
@@ -440,6 +474,8 @@ class Executor:
     @staticmethod
     def _record_result(call: Call, result: ProviderCall, now: datetime) -> None:
         call.status = result.status
+        # The caller id the provider used, when the agent has no number of its own.
+        call.from_number = call.from_number or result.from_number
         if result.provider_call_id:
             call.provider_call_id = result.provider_call_id
         call.start_time = result.answered_time or call.start_time

@@ -13,9 +13,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from credira.channel.voice.registry import VoiceProviders
+from credira.email import repository as email_repository
+from credira.email.dispatch import EmailDispatcher
 from credira.kit.clock import Clock
 from credira.kit.ids import new_token
 from credira.worker import repository
+from credira.worker.email_part import CalloutEmails
 from credira.worker.execute import Executor
 from credira.worker.repository import Claimed
 
@@ -34,6 +37,7 @@ class Worker:
         voice: VoiceProviders,
         *,
         read_sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+        emails: EmailDispatcher | None = None,
         worker_id: str | None = None,
         concurrency: int = 100,
         poll_seconds: float = 0.2,
@@ -47,12 +51,14 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.lease = timedelta(seconds=lease_seconds)
         self.grace_seconds = grace_seconds
+        self.emails = emails
         self.executor = Executor(
             sessionmaker,
             clock,
             voice,
             self.worker_id,
             read_sessionmaker=read_sessionmaker,
+            emails=CalloutEmails(sessionmaker, clock, emails, self.worker_id) if emails else None,
             poll_seconds=min(poll_seconds, 0.1),
         )
         self._running: dict[str, asyncio.Task[None]] = {}
@@ -72,7 +78,10 @@ class Worker:
                 for item in claimed:
                     task = asyncio.create_task(self._execute(item))
                     self._running[item.callout_id] = task
-                if claimed and len(self._running) < self.concurrency:
+                emails = await self._claim_emails()
+                for email_id in emails:
+                    self._running[email_id] = asyncio.create_task(self._send(email_id))
+                if (claimed or emails) and len(self._running) < self.concurrency:
                     continue  # there may be more due right now
                 await self._idle(stop)
         finally:
@@ -96,6 +105,31 @@ class Worker:
             return []
         self.claimed_total += len(claimed)
         return claimed
+
+    async def _claim_emails(self) -> list[str]:
+        free = self.concurrency - len(self._running)
+        if self.emails is None or free <= 0:
+            return []
+        try:
+            async with self.sessionmaker() as session:
+                return await email_repository.claim_due(
+                    session, self.worker_id, self.clock.now(), self.lease, min(free, 50)
+                )
+        except (DBAPIError, OSError) as exc:
+            log.warning("worker.email_claim_failed", error=str(exc)[:300])
+            return []
+
+    async def _send(self, email_id: str) -> None:
+        assert self.emails is not None
+        try:
+            await self.emails.deliver(email_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("worker.email_crashed", email_id=email_id)
+        finally:
+            self._running.pop(email_id, None)
+            self._wakeup.set()
 
     async def _idle(self, stop: asyncio.Event) -> None:
         waiters = [asyncio.ensure_future(self._wakeup.wait()), asyncio.ensure_future(stop.wait())]
@@ -126,10 +160,10 @@ class Worker:
             if not ids:
                 continue
             try:
+                until = self.clock.now() + self.lease
                 async with self.sessionmaker() as session:
-                    await repository.renew_leases(
-                        session, self.worker_id, ids, self.clock.now() + self.lease
-                    )
+                    await repository.renew_leases(session, self.worker_id, ids, until)
+                    await email_repository.renew_leases(session, self.worker_id, ids, until)
             except (DBAPIError, OSError) as exc:
                 log.warning("worker.heartbeat_failed", error=str(exc)[:300])
 

@@ -48,6 +48,7 @@ class ProviderCall:
     ended_time: datetime | None = None
     duration: int | None = None  # seconds of conversation, as the provider bills it
     transcript: str | None = None  # "Agent: ..." / "Debtor: ..." lines, once final
+    from_number: str | None = None  # the caller id the provider dialled from
     cost: str | None = None  # decimal string in ``currency``
     currency: str | None = None
     error: str | None = None

@@ -47,6 +47,9 @@ SCENARIOS = {
     "08": "opt_out",
     "09": "long",
 }
+# The caller id of simulated calls from agents that have no number of their own (a reserved
+# fictional-use number, like the ones telephony providers give test accounts).
+DEFAULT_CALLER_ID = "+15005550006"
 LONG_CALL_SECONDS = 30.0  # scenario 09 stays in progress this long in real time, unscaled
 
 
@@ -127,7 +130,7 @@ class VoiceSimulator:
             "idempotency_key": request.idempotency_key,
             "provider_call_id": call_id,
             "to_number": request.to_number,
-            "from_number": request.from_number,
+            "from_number": request.from_number or DEFAULT_CALLER_ID,
             "scenario": scenario_for(request.to_number),
             "script": request.script,
             "time_scale": self._scale,
@@ -184,7 +187,13 @@ class VoiceSimulator:
 
         cancelled = row.cancelled_time
         if cancelled is not None and (cancelled - placed).total_seconds() < timeline.final:
-            return ProviderCall(row.provider_call_id, "cancelled", ended_time=cancelled, duration=0)
+            return ProviderCall(
+                row.provider_call_id,
+                "cancelled",
+                ended_time=cancelled,
+                duration=0,
+                from_number=row.from_number,
+            )
         if elapsed < timeline.ringing:
             return ProviderCall(row.provider_call_id, "initiated")
         if timeline.answered is None or elapsed < timeline.answered:
@@ -203,6 +212,7 @@ class VoiceSimulator:
             ended_time=at(timeline.final),
             duration=timeline.duration,
             transcript=_transcript(row.scenario, row.script),
+            from_number=row.from_number,
             cost=f"{0.05 * minutes:.2f}",
             currency="USD",
             error="carrier rejected the call (simulated provider failure)"

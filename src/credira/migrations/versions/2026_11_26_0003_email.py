@@ -79,6 +79,7 @@ def upgrade() -> None:
         sa.Column("subject", sa.String(length=998), nullable=False),
         sa.Column("html_body", sa.Text(), nullable=False),
         sa.Column("text_body", sa.Text(), nullable=False),
+        sa.Column("origin", sa.String(length=20), nullable=False),
         sa.Column("email_type", sa.String(length=32), nullable=False),
         sa.Column("priority", sa.String(length=10), nullable=False),
         sa.Column("priority_rank", sa.Integer(), nullable=False),

@@ -1,0 +1,1 @@
+"""Emails: sending through the worker, tracking, opt-out."""

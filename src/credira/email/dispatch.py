@@ -1,0 +1,202 @@
+"""Delivering one email: check the contact rules, mark it sent, hand it to the mail server,
+record what the server said.
+
+The row (with its Message-ID) exists before the server is contacted. A temporary refusal means
+the server did not take the message, so a later attempt re-sends the same message; a permanent
+refusal is a bounce, kept with the server's reply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from credira.account.settings import OutreachSettings
+from credira.channel.email.port import EmailSender, OutgoingEmail, SendResult
+from credira.config import Settings
+from credira.email import repository, tracking
+from credira.invoice.schemas import SETTLED
+from credira.kit.clock import Clock
+from credira.kit.secrets import signing_key
+from credira.models import Account, Email, Invoice
+from credira.suppression import repository as suppressions
+
+log = structlog.get_logger("credira.email")
+
+MAX_ATTEMPTS = 5
+RETRY_DELAYS = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+)
+WEEK = timedelta(days=7)
+
+Delivery = Literal["delivered", "bounced", "deferred", "failed", "held", "cancelled", "skipped"]
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    outcome: Delivery
+    reason: str | None = None
+    retry_at: datetime | None = None
+
+
+@dataclass
+class Links:
+    """What outgoing mail needs to build its links; the signing key is loaded on first use."""
+
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+    _key: bytes = b""
+
+    @property
+    def public_url(self) -> str:
+        return self.settings.public_url
+
+    @property
+    def from_address(self) -> str:
+        return self.settings.email_from
+
+    async def key(self) -> bytes:
+        if not self._key:
+            self._key = await signing_key(self.settings, self.sessionmaker)
+        return self._key
+
+
+async def check_rules(
+    session: AsyncSession, email: Email, invoice: Invoice | None, now: datetime
+) -> DeliveryResult | None:
+    """Why this email must not go out now (or at all), or None when it may."""
+    if invoice is not None and invoice.status in SETTLED:
+        return DeliveryResult("cancelled", f"invoice {invoice.status}")
+    if await suppressions.is_suppressed(session, email.account_id, "email", email.recipient_email):
+        return DeliveryResult("failed", "unsubscribed: the recipient opted out of email")
+    if invoice is not None:
+        account = await session.get(Account, email.account_id)
+        limit = OutreachSettings.from_json(account.settings if account else None).weekly_contacts
+        since = now - WEEK
+        if await repository.contacts_since(session, invoice.id, since) >= limit:
+            oldest = await repository.oldest_contact_since(session, invoice.id, since)
+            retry_at = (oldest or now) + WEEK
+            return DeliveryResult("held", "weekly_contact_limit", retry_at=retry_at)
+    return None
+
+
+class EmailDispatcher:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        sender: EmailSender,
+        links: Links,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.clock = clock
+        self.sender = sender
+        self.links = links
+
+    async def deliver(self, email_id: str) -> DeliveryResult:
+        message = await self._begin(email_id)
+        if isinstance(message, DeliveryResult):
+            return message
+        try:
+            result = await self.sender.send(message)
+        except Exception as exc:  # an adapter bug must not lose the email: retry it later
+            log.exception("email.send_crashed", email_id=email_id)
+            result = SendResult("temporary_failure", f"sender error: {exc}"[:500])
+        return await self._record(email_id, result)
+
+    async def _begin(self, email_id: str) -> OutgoingEmail | DeliveryResult:
+        async with self.sessionmaker() as session:
+            email = await session.get(Email, email_id)
+            if email is None or email.status not in ("scheduled", "sent"):
+                return DeliveryResult("skipped")
+            invoice = None
+            if email.invoice_id is not None:
+                invoice = await session.scalar(
+                    select(Invoice).where(Invoice.id == email.invoice_id).with_for_update()
+                )
+            now = self.clock.now()
+            refusal = await check_rules(session, email, invoice, now)
+            if refusal is not None:
+                if refusal.outcome == "held" and refusal.retry_at is not None:
+                    email.status = "scheduled"
+                    email.run_at = refusal.retry_at
+                    email.status_reason = refusal.reason
+                else:
+                    email.status = "cancelled" if refusal.outcome == "cancelled" else "failed"
+                    email.status_reason = refusal.reason
+                email.lease_owner = None
+                email.lease_expires = None
+                email.updated_time = now
+                await session.commit()
+                return refusal
+            email.status = "sent"
+            email.sent_time = email.sent_time or now
+            email.attempt_count += 1
+            email.updated_time = now
+            message = self._message(email, await self.links.key())
+            await session.commit()
+            return message
+
+    def _message(self, email: Email, key: bytes) -> OutgoingEmail:
+        links = self.links
+        unsubscribe = tracking.unsubscribe_url(links.public_url, email.tracking_id, key)
+        return OutgoingEmail(
+            message_id=email.message_id,
+            from_address=links.from_address,
+            to_address=email.recipient_email,
+            to_name=email.recipient_name,
+            subject=email.subject,
+            text=tracking.decorate_text(email.text_body, unsubscribe=unsubscribe),
+            html=tracking.decorate_html(
+                email.html_body,
+                public_url=links.public_url,
+                tracking_id=email.tracking_id,
+                key=key,
+            ),
+            headers=tracking.list_unsubscribe_headers(links.public_url, email.tracking_id, key),
+        )
+
+    async def _record(self, email_id: str, result: SendResult) -> DeliveryResult:
+        async with self.sessionmaker() as session:
+            email = await session.get(Email, email_id)
+            if email is None:
+                return DeliveryResult("skipped")
+            now = self.clock.now()
+            email.smtp_reply = (result.reply or "")[:1000] or None
+            email.lease_owner = None
+            email.lease_expires = None
+            email.updated_time = now
+            outcome: DeliveryResult
+            if result.status == "delivered":
+                email.status = "delivered"
+                email.delivered_time = now
+                email.status_reason = None
+                outcome = DeliveryResult("delivered")
+            elif result.status == "permanent_failure":
+                email.status = "bounced"
+                email.bounced = True
+                email.status_reason = "the receiving server refused the message permanently"
+                outcome = DeliveryResult("bounced", result.reply)
+            elif email.attempt_count < MAX_ATTEMPTS:
+                delay = RETRY_DELAYS[min(email.attempt_count, len(RETRY_DELAYS)) - 1]
+                email.status = "scheduled"
+                email.run_at = now + delay
+                email.status_reason = f"deferred: {result.reply or 'temporary failure'}"[:1000]
+                outcome = DeliveryResult("deferred", result.reply, retry_at=email.run_at)
+            else:
+                email.status = "failed"
+                email.status_reason = (
+                    f"temporary failures on all {email.attempt_count} attempts: {result.reply}"
+                )[:1000]
+                outcome = DeliveryResult("failed", result.reply)
+            await session.commit()
+            log.info("email.attempt.finished", email_id=email_id, outcome=outcome.outcome)
+            return outcome

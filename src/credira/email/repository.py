@@ -1,0 +1,125 @@
+"""All SQL about emails."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from credira.db.dialect import dialect_name
+from credira.kit.pagination import Page
+from credira.models import Call, Email
+
+
+async def get(session: AsyncSession, account_id: str, email_id: str) -> Email | None:
+    return await session.scalar(
+        select(Email).where(Email.id == email_id, Email.account_id == account_id)
+    )
+
+
+async def list_for_callout(
+    session: AsyncSession, account_id: str, callout_id: str, page: Page
+) -> tuple[list[Email], bool, int]:
+    conditions = [Email.account_id == account_id, Email.callout_id == callout_id]
+    query = page.apply(select(Email).where(*conditions), Email.id)
+    items, more = page.split(list((await session.scalars(query)).all()))
+    if page.starting_after is None and not more:
+        return items, more, len(items)
+    total = await session.scalar(select(func.count()).select_from(Email).where(*conditions))
+    return items, more, int(total or 0)
+
+
+async def for_callout(session: AsyncSession, callout_id: str) -> list[Email]:
+    rows = await session.scalars(
+        select(Email).where(Email.callout_id == callout_id).order_by(Email.created_time, Email.id)
+    )
+    return list(rows.all())
+
+
+async def open_for_callout(session: AsyncSession, callout_id: str) -> Email | None:
+    """The callout's email that has not reached a final status yet."""
+    return await session.scalar(
+        select(Email).where(
+            Email.callout_id == callout_id,
+            Email.origin == "callout",
+            Email.status.in_(("scheduled", "sent")),
+        )
+    )
+
+
+async def contacts_since(session: AsyncSession, invoice_id: str, since: datetime) -> int:
+    """Emails sent and calls placed about an invoice since ``since`` (the weekly limit)."""
+    emails = await session.scalar(
+        select(func.count())
+        .select_from(Email)
+        .where(Email.invoice_id == invoice_id, Email.sent_time > since)
+    )
+    calls = await session.scalar(
+        select(func.count())
+        .select_from(Call)
+        .where(Call.invoice_id == invoice_id, Call.placed_time > since)
+    )
+    return int(emails or 0) + int(calls or 0)
+
+
+async def oldest_contact_since(
+    session: AsyncSession, invoice_id: str, since: datetime
+) -> datetime | None:
+    first_email = await session.scalar(
+        select(func.min(Email.sent_time)).where(
+            Email.invoice_id == invoice_id, Email.sent_time > since
+        )
+    )
+    first_call = await session.scalar(
+        select(func.min(Call.placed_time)).where(
+            Call.invoice_id == invoice_id, Call.placed_time > since
+        )
+    )
+    found = [t for t in (first_email, first_call) if t is not None]
+    return min(found) if found else None
+
+
+def _claimable(now: datetime):  # type: ignore[no-untyped-def]
+    due = and_(Email.status == "scheduled", Email.run_at <= now)
+    abandoned = and_(Email.status == "sent", Email.lease_expires < now)
+    return and_(Email.origin == "send_email", or_(due, abandoned))
+
+
+async def claim_due(
+    session: AsyncSession, worker_id: str, now: datetime, lease: timedelta, limit: int
+) -> list[str]:
+    """Take up to ``limit`` due emails sent through ``POST /send-email`` (a callout's own
+    email is run by its callout)."""
+    candidates = (
+        select(Email.id)
+        .where(_claimable(now))
+        .order_by(Email.priority_rank, Email.run_at)
+        .limit(limit)
+    )
+    if dialect_name(session) == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    result = await session.execute(
+        update(Email)
+        .where(Email.id.in_(candidates.scalar_subquery()), _claimable(now))
+        .values(lease_owner=worker_id, lease_expires=now + lease, run_at=now + lease)
+        .returning(Email.id)
+        .execution_options(synchronize_session=False)
+    )
+    ids = [row[0] for row in result.all()]
+    await session.commit()
+    return ids
+
+
+async def renew_leases(
+    session: AsyncSession, worker_id: str, email_ids: list[str], until: datetime
+) -> None:
+    if not email_ids:
+        return
+    await session.execute(
+        update(Email)
+        .where(Email.id.in_(email_ids), Email.lease_owner == worker_id)
+        .values(lease_expires=until)
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+
+from credira.kit.validation import Email, Metadata, ShortText, UTCTime
+
+EmailType = Literal["payment_reminder", "follow_up", "welcome", "notification", "marketing"]
+Priority = Literal["low", "medium", "high", "urgent"]
+VariableValue = StrictStr | int | float
+EmailStatus = Literal["scheduled", "sent", "delivered", "bounced", "failed", "cancelled"]
+
+
+class SendEmailCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    template_id: StrictStr = Field(description="The email template to render")
+    recipient_email: Email = Field(description="The email address of the recipient")
+    recipient_name: ShortText | None = None
+    callout_id: StrictStr | None = Field(
+        default=None,
+        description="The callout this email belongs to; its invoice fills template variables",
+    )
+    variables: Annotated[dict[str, VariableValue], Field(max_length=100)] = Field(
+        default_factory=dict, description="Template variables; they override those from data"
+    )
+    scheduled_time: UTCTime | None = Field(
+        default=None, description="When to send; defaults to immediately. Must carry a zone."
+    )
+    priority: Priority = "medium"
+    email_type: EmailType = "payment_reminder"
+    metadata: Metadata = Field(default_factory=dict)
+
+    def variable_strings(self) -> dict[str, Any]:
+        return dict(self.variables)

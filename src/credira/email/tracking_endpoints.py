@@ -1,0 +1,225 @@
+"""The links inside an email: the open pixel, click redirects and the unsubscribe page.
+
+They need no API key: a link's signature is its credential (see ``credira.email.tracking``).
+They sit outside ``/v1`` because recipients' mail clients, not API clients, call them.
+
+Decisions:
+
+- The pixel answers the same transparent GIF whatever the token, so it tells nobody whether a
+  token is genuine and a mail client never shows a broken image; only a genuine token of a
+  known email records the open.
+- A click token that does not verify, or whose email is unknown, answers ``NOT_FOUND`` and
+  redirects nowhere: the endpoint only ever redirects to a target it signed itself.
+- ``GET /u/{token}`` only shows a page (link scanners and prefetchers follow GETs); the opt-out
+  happens on ``POST``, as RFC 8058 requires. Any POST body is accepted: the signed URL is the
+  consent, and mail providers send ``List-Unsubscribe=One-Click`` form-encoded or nothing.
+- Opens and clicks are the recipient's telemetry, not an edit of the email: they set their
+  column only while it is empty, and leave the row's version (its ETag) alone, so a worker that
+  is updating the same email at that moment never loses its write to a version conflict.
+
+The few statements live here rather than in ``email/repository.py``: they are this module's
+only SQL and touch nothing else of the domain.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from credira.api.deps import Runtime, runtime
+from credira.api.responses import errors_for
+from credira.email import tracking
+from credira.errors import NotFound
+from credira.kit.secrets import signing_key
+from credira.models import Email
+from credira.suppression import repository as suppressions
+
+router = APIRouter(tags=["Email tracking"])
+
+# A 1x1 GIF whose only colour is transparent (43 bytes).
+PIXEL = bytes.fromhex(
+    "47494638396101000100800000ffffff00000021f90401000000002c00000000010001000002024401003b"
+)
+_LINK_NOT_FOUND = "Link not found"
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """No key, so no 401: the listed statuses, a bad path (422), a fault or the database down."""
+    keep = {*statuses, 422, 500, 503}
+    return {k: v for k, v in errors_for(*statuses).items() if k in keep}
+
+
+async def _key(rt: Runtime) -> bytes:
+    """The signing key, loaded now if the database was not reachable when the app started."""
+    if not rt.signing_key:
+        rt.signing_key = await signing_key(rt.settings, rt.sessionmaker, clock=rt.clock)
+    return rt.signing_key
+
+
+async def _email_by_tracking(session: AsyncSession, tracking_id: str) -> Email | None:
+    return await session.scalar(select(Email).where(Email.tracking_id == tracking_id))
+
+
+async def _record_open(session: AsyncSession, tracking_id: str, now: datetime) -> None:
+    await session.execute(
+        update(Email)
+        .where(Email.tracking_id == tracking_id, Email.opened_time.is_(None))
+        .values(opened_time=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+@router.get(
+    "/t/o/{token}.gif",
+    summary="Email open pixel",
+    response_class=Response,
+    responses={
+        200: {"description": "A 1x1 transparent GIF", "content": {"image/gif": {}}},
+        **_errors(),
+    },
+)
+async def open_pixel(token: str, request: Request) -> Response:
+    """The 1x1 image at the end of every HTML email. The first fetch with a genuine token sets
+    the email's ``opened_time``; later fetches change nothing. Any token gets the same image."""
+    rt = runtime(request)
+    tracking_id = tracking.verify_open(token, await _key(rt))
+    if tracking_id is not None:
+        async with rt.sessionmaker() as session:
+            await _record_open(session, tracking_id, rt.clock.now())
+            await session.commit()
+    return Response(PIXEL, media_type="image/gif")
+
+
+@router.get(
+    "/t/c/{token}",
+    summary="Email link redirect",
+    status_code=302,
+    response_class=RedirectResponse,
+    responses={302: {"description": "Redirect to the link's signed target"}, **_errors(404)},
+)
+async def click(token: str, request: Request) -> RedirectResponse:
+    """Redirect to the target signed into the link and set the email's ``clicked_time`` (and
+    ``opened_time``, when the pixel was blocked) on the first click. A link that was not made
+    here, or was altered, is ``NOT_FOUND`` and redirects nowhere."""
+    rt = runtime(request)
+    found = tracking.verify_click(token, await _key(rt))
+    if found is None:
+        raise NotFound(_LINK_NOT_FOUND)
+    async with rt.sessionmaker() as session:
+        known = await session.scalar(select(Email.id).where(Email.tracking_id == found.tracking_id))
+        if known is None:
+            raise NotFound(_LINK_NOT_FOUND)
+        now = rt.clock.now()
+        await session.execute(
+            update(Email)
+            .where(Email.tracking_id == found.tracking_id, Email.clicked_time.is_(None))
+            .values(clicked_time=now)
+            .execution_options(synchronize_session=False)
+        )
+        await _record_open(session, found.tracking_id, now)
+        await session.commit()
+    return RedirectResponse(found.target, status_code=302)
+
+
+def _masked(address: str) -> str:
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return "***"
+    return f"{local[:1]}***@{domain}"
+
+
+def _page(title: str, body: str) -> HTMLResponse:
+    document = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f'<meta name="robots" content="noindex"><title>{html.escape(title)}</title></head>'
+        '<body style="font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;'
+        f'padding:0 1rem;color:#111827"><h1 style="font-size:1.4rem">{html.escape(title)}</h1>'
+        f"{body}</body></html>"
+    )
+    return HTMLResponse(document)
+
+
+_HTML: dict[int | str, dict[str, Any]] = {
+    200: {"description": "A short HTML page", "content": {"text/html": {}}}
+}
+
+
+@router.get(
+    "/u/{token}",
+    summary="Unsubscribe page",
+    response_class=HTMLResponse,
+    responses={**_HTML, **_errors(404)},
+)
+async def unsubscribe_page(token: str, request: Request) -> HTMLResponse:
+    """The page behind the unsubscribe link in an email's body: it offers a button that POSTs
+    to the same address. Showing it changes nothing (link scanners open links too)."""
+    rt = runtime(request)
+    tracking_id = tracking.verify_unsubscribe(token, await _key(rt))
+    if tracking_id is None:
+        raise NotFound(_LINK_NOT_FOUND)
+    async with rt.read_sessionmaker() as session:
+        email = await _email_by_tracking(session, tracking_id)
+        if email is None:
+            raise NotFound(_LINK_NOT_FOUND)
+        if email.unsubscribed:
+            return _page(
+                "You are unsubscribed",
+                f"<p>{html.escape(_masked(email.recipient_email))} no longer receives these "
+                "emails.</p>",
+            )
+        address = html.escape(_masked(email.recipient_email))
+    return _page(
+        "Unsubscribe",
+        f"<p>Stop sending these emails to <strong>{address}</strong>?</p>"
+        '<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">'
+        '<button type="submit" style="font-size:1rem;padding:.5rem 1rem">Unsubscribe</button>'
+        "</form>",
+    )
+
+
+@router.post(
+    "/u/{token}",
+    summary="One-click unsubscribe",
+    response_class=HTMLResponse,
+    responses={**_HTML, **_errors(400, 404, 413)},
+)
+async def unsubscribe(token: str, request: Request) -> HTMLResponse:
+    """RFC 8058 one-click unsubscribe (body ``List-Unsubscribe=One-Click``, form-encoded, or
+    empty): marks the email ``unsubscribed`` and suppresses its address for the account, so no
+    later email goes to it. Repeating it changes nothing more."""
+    rt = runtime(request)
+    tracking_id = tracking.verify_unsubscribe(token, await _key(rt))
+    if tracking_id is None:
+        raise NotFound(_LINK_NOT_FOUND)
+    async with rt.sessionmaker() as session:
+        email = await _email_by_tracking(session, tracking_id)
+        if email is None:
+            raise NotFound(_LINK_NOT_FOUND)
+        account_id, address, email_id = email.account_id, email.recipient_email, email.id
+        await session.execute(
+            update(Email)
+            .where(Email.id == email_id, Email.unsubscribed.is_(False))
+            .values(unsubscribed=True)
+            .execution_options(synchronize_session=False)
+        )
+        await suppressions.suppress(
+            session,
+            account_id,
+            "email",
+            address,
+            reason="the recipient unsubscribed",
+            source=email_id,
+            now=rt.clock.now(),
+        )
+        await session.commit()
+    return _page(
+        "You are unsubscribed",
+        f"<p>{html.escape(_masked(address))} will receive no more of these emails.</p>",
+    )

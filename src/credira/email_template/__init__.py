@@ -1,0 +1,1 @@
+"""Email templates: the subject, HTML and text an email is rendered from."""

@@ -1,0 +1,116 @@
+"""A callout's email part: render it from the account's template, deliver it under the email
+contact rules, and tell the callout when it is done.
+
+It runs before the call part, inside the same claimed run. A deferred email (a temporary SMTP
+refusal, the weekly contact limit) stays pending and is retried by its callout's next run.
+"""
+
+from __future__ import annotations
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from credira.email import repository as emails
+from credira.email import service as email_service
+from credira.email.dispatch import EmailDispatcher
+from credira.errors import CrediraError
+from credira.invoice.schemas import SETTLED
+from credira.kit.clock import Clock
+from credira.models import Callout, Email, Invoice
+from credira.worker.repository import Claimed
+
+log = structlog.get_logger("credira.worker")
+
+FINAL_EMAIL = ("delivered", "bounced", "failed", "cancelled")
+
+
+class CalloutEmails:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        dispatcher: EmailDispatcher,
+        worker_id: str,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.clock = clock
+        self.dispatcher = dispatcher
+        self.worker_id = worker_id
+
+    async def run(self, claimed: Claimed) -> None:
+        email_id = await self._prepare(claimed)
+        if email_id is None:
+            return
+        outcome = await self.dispatcher.deliver(email_id)
+        if outcome.outcome in ("deferred", "held"):
+            return
+        async with self.sessionmaker() as session:
+            await session.execute(
+                update(Callout)
+                .where(Callout.id == claimed.callout_id)
+                .values(email_done=True)
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+
+    async def _prepare(self, claimed: Claimed) -> str | None:
+        async with self.sessionmaker() as session:
+            invoice = await session.scalar(
+                select(Invoice).where(Invoice.id == claimed.invoice_id).with_for_update()
+            )
+            callout = await session.get(Callout, claimed.callout_id)
+            if (
+                callout is None
+                or invoice is None
+                or callout.status != "active"
+                or callout.lease_owner != self.worker_id
+                or not callout.emails_enabled
+                or callout.email_done
+                or invoice.status in SETTLED
+            ):
+                return None
+            pending = await emails.open_for_callout(session, callout.id)
+            if pending is not None:
+                return pending.id
+            if not callout.contact_email:
+                callout.email_done = True
+                await session.commit()
+                return None
+            try:
+                email = await email_service.create_for_callout(
+                    session, callout, invoice, self.clock.now()
+                )
+            except CrediraError as exc:
+                # No usable template, or it needs a variable the data cannot fill: the email
+                # part cannot run; the reason stays on the callout.
+                log.warning("callout.email.unrenderable", callout_id=callout.id, error=exc.message)
+                await session.rollback()
+                await session.execute(
+                    update(Callout)
+                    .where(Callout.id == claimed.callout_id)
+                    .values(email_done=True, status_reason=f"email not sent: {exc.message}"[:500])
+                    .execution_options(synchronize_session=False)
+                )
+                await session.commit()
+                return None
+            await session.commit()
+            return email.id
+
+
+async def email_reached(session: AsyncSession, callout_id: str) -> bool:
+    """Whether one of the callout's emails was accepted by the debtor's mail server."""
+    found = await session.scalar(
+        select(Email.id).where(Email.callout_id == callout_id, Email.status == "delivered").limit(1)
+    )
+    return found is not None
+
+
+async def email_outcome(session: AsyncSession, callout_id: str) -> Email | None:
+    """The callout's latest email, to explain how its email part ended or why it waits."""
+    return await session.scalar(
+        select(Email)
+        .where(Email.callout_id == callout_id, Email.origin == "callout")
+        .order_by(Email.created_time.desc(), Email.id.desc())
+        .limit(1)
+    )
