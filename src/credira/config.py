@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
+from limits import parse_many
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -37,6 +39,12 @@ class Settings(BaseSettings):
     worker_grace_seconds: float = Field(default=20.0, ge=0, le=600)
     # The built-in voice simulator's timeline: 1.0 is about two seconds per answered call.
     simulator_time_scale: float = Field(default=1.0, gt=0, le=100)
+    # Request rate limits, in the `limits` notation ("100/second;3000/minute"); "" turns one
+    # off. Kept in Redis when redis_url is set (shared by every replica), in memory otherwise.
+    rate_limit_per_key: str = "100/second;3000/minute"
+    rate_limit_per_account: str = "200/second;6000/minute"
+    rate_limit_create_call: str = "10/minute"  # POST /v1/calls, per account
+    rate_limit_strategy: Literal["moving-window", "sliding-window-counter"] = "moving-window"
 
     @field_validator("admin_key")
     @classmethod
@@ -45,6 +53,13 @@ class Settings(BaseSettings):
             return None
         if len(value) < 24 or value in {"changeme", "admin", "secret"}:
             raise ValueError("CREDIRA_ADMIN_KEY must be at least 24 characters of real secret")
+        return value
+
+    @field_validator("rate_limit_per_key", "rate_limit_per_account", "rate_limit_create_call")
+    @classmethod
+    def _parse_rate_limits(cls, value: str) -> str:
+        if value.strip():
+            parse_many(value)  # ValueError names the string it cannot read
         return value
 
     @property

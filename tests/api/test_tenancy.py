@@ -3,6 +3,7 @@
 The matrix is built from the routes the app really serves, so a new object endpoint is either
 covered here or fails ``test_matrix_covers_every_object_route``. Every case must leave the
 database as it found it (checked row by row), so the cases share one world per backend.
+The email links (open pixel, click, unsubscribe) take no key; their boundary is the signature.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from fastapi import FastAPI
 from credira.app import create_app
 from credira.auth.permissions import ALL_PERMISSIONS
 from credira.config import Settings
+from credira.email import tracking
+from credira.email.tracking_endpoints import PIXEL
 from credira.kit.ids import new_id
 from tests.api.conftest import api_routes, query_params, snapshot_database
 from tests.support import ADMIN_KEY, Api, Tenant, bearer
@@ -35,6 +38,8 @@ PARAM_KIND = {
     "callout_id": "callout",
     "call_id": "call",
     "account_id": "account",
+    "template_id": "template",
+    "email_id": "email",
 }
 
 
@@ -64,6 +69,10 @@ PATH_ROUTES: dict[tuple[str, str], Target] = {
     ("DELETE", "/v1/callouts/{callout_id}"): Target(),
     ("POST", "/v1/callouts/{callout_id}/cancel"): Target({"reason": "not yours"}),
     ("GET", "/v1/calls/{call_id}"): Target(),
+    ("GET", "/v1/email-templates/{template_id}"): Target(),
+    ("PUT", "/v1/email-templates/{template_id}"): Target({"name": "Mallory", "status": "inactive"}),
+    ("DELETE", "/v1/email-templates/{template_id}"): Target(),
+    ("GET", "/v1/emails/{email_id}"): Target(),
     ("GET", "/transcriptions/{name}"): Target(params={"name": "{call}.txt"}),
     ("GET", "/recordings/{name}"): Target(params={"name": "{call}.mp3"}),
 }
@@ -72,6 +81,18 @@ PATH_ROUTES: dict[tuple[str, str], Target] = {
 QUERY_ROUTES: set[tuple[str, str, str]] = {
     ("GET", "/v1/callouts", "invoice_id"),
     ("GET", "/v1/calls", "invoice_id"),
+    ("GET", "/v1/emails", "callout_id"),
+    ("GET", "/v1/email-templates", "account_id"),
+}
+
+# The links inside an email take no API key: the signed token in the path is the credential,
+# so "B's key on A's id" does not apply to them. Their account boundary is the signature, and
+# ``test_tracking_links_answer_only_to_a_token_this_app_signed`` covers them instead.
+TOKEN_ROUTES: set[tuple[str, str]] = {
+    ("GET", "/t/o/{token}.gif"),
+    ("GET", "/t/c/{token}"),
+    ("GET", "/u/{token}"),
+    ("POST", "/u/{token}"),
 }
 
 # Query parameters that carry an id but are cursors, not lookups: a foreign cursor only bounds
@@ -94,7 +115,10 @@ def _served() -> tuple[set[tuple[str, str]], set[tuple[str, str, str]]]:
 
 async def test_matrix_covers_every_object_route() -> None:
     with_path, with_query_id = _served()
-    assert with_path == set(PATH_ROUTES), "add new routes with a path parameter to PATH_ROUTES"
+    assert not TOKEN_ROUTES & set(PATH_ROUTES)
+    assert with_path == set(PATH_ROUTES) | TOKEN_ROUTES, (
+        "add new routes with a path parameter to PATH_ROUTES"
+    )
     assert with_query_id == QUERY_ROUTES, "add list routes taking an id in the query"
     for (_method, path), target in PATH_ROUTES.items():
         for name in _path_params(path):
@@ -115,6 +139,31 @@ class World:
     b_invoice: dict[str, Any]
     b_agent: dict[str, Any]
     b_callout: dict[str, Any]
+    b_template: dict[str, Any]
+
+
+TEMPLATE: dict[str, Any] = {
+    "name": "Payment Reminder Template",
+    "subject": "Payment Reminder - Invoice #{{invoice_number}}",
+    "html_content": "<html><body><p>Dear {{customer_name}}, please pay "
+    '<a href="https://pay.example.com/inv">here</a>.</p></body></html>',
+    "text_content": "Dear {{customer_name}}, please pay invoice #{{invoice_number}}.",
+    "category": "payment_reminder",
+}
+
+
+async def _send_email(tenant: Tenant, template_id: str, **fields: Any) -> dict[str, Any]:
+    """An email that stays ``scheduled``: the app here runs no worker."""
+    body = {
+        "template_id": template_id,
+        "recipient_email": "john.doe@example.com",
+        "scheduled_time": "2030-01-20T10:00:00Z",
+        "variables": {"customer_name": "John Doe", "invoice_number": "INV-001"},
+        **fields,
+    }
+    data: dict[str, Any] = (await tenant.ok("POST", "/v1/send-email", json=body))["data"]
+    assert data["status"] == "scheduled"
+    return data
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -146,7 +195,11 @@ async def world(shared_app: FastAPI, shared_api: Api) -> World:
             "scheduled_time": "2030-01-20T10:00:00Z",
         },
     )
+    template = (await a.ok("POST", "/v1/email-templates", json=TEMPLATE))["data"]
+    email = await _send_email(a, template["id"], callout_id=callout["id"])
+    assert email["callout_id"] == callout["id"]
     b_invoice, b_agent, b_callout = await b.scenario()
+    b_template = (await b.ok("POST", "/v1/email-templates", json=TEMPLATE))["data"]
     ids = {
         "call": call["data"]["id"],
         "user": second["id"],
@@ -154,8 +207,10 @@ async def world(shared_app: FastAPI, shared_api: Api) -> World:
         "agent": agent["id"],
         "callout": callout["id"],
         "account": a.account_id,
+        "template": template["id"],
+        "email": email["id"],
     }
-    return World(shared_app, a, b, ids, b_invoice, b_agent, b_callout)
+    return World(shared_app, a, b, ids, b_invoice, b_agent, b_callout, b_template)
 
 
 async def _a_view(world: World) -> dict[str, Any]:
@@ -170,6 +225,10 @@ async def _a_view(world: World) -> dict[str, Any]:
         f"/v1/callouts?invoice_id={ids['invoice']}",
         f"/v1/calls/{ids['call']}",
         f"/v1/calls?invoice_id={ids['invoice']}",
+        f"/v1/email-templates/{ids['template']}",
+        f"/v1/email-templates?account_id={ids['account']}",
+        f"/v1/emails/{ids['email']}",
+        f"/v1/emails?callout_id={ids['callout']}",
         "/v1/invoices",
         "/v1/voice-agents",
     ]
@@ -298,6 +357,25 @@ def _callout_body(world: World, **changes: Any) -> dict[str, Any]:
             },
             id="create-user-in-foreign-account",
         ),
+        pytest.param(
+            "template",
+            "POST",
+            "/v1/send-email",
+            lambda w, i: {"template_id": i, "recipient_email": "jane@globex.example.com"},
+            id="send-email-with-foreign-template",
+        ),
+        pytest.param(
+            "callout",
+            "POST",
+            "/v1/send-email",
+            lambda w, i: {
+                "template_id": w.b_template["id"],
+                "callout_id": i,
+                "recipient_email": "jane@globex.example.com",
+                "variables": {"customer_name": "Jane", "invoice_number": "G-1"},
+            },
+            id="send-own-template-email-for-foreign-callout",
+        ),
     ],
 )
 async def test_body_naming_foreign_object_is_not_found(
@@ -318,4 +396,136 @@ async def test_body_naming_foreign_object_is_not_found(
     assert error["code"] == "NOT_FOUND"
     assert error == await _error(missing)
     assert await snapshot_database(world.app) == before_db
+    assert await _a_view(world) == before_view
+
+
+async def test_listing_templates_of_foreign_account_is_account_not_found(world: World) -> None:
+    own = await world.b.request("GET", f"/v1/email-templates?account_id={world.b.account_id}")
+    assert own.status_code == 200, own.text
+    b_ids = {t["id"] for t in own.json()["data"]}
+    a_list = await world.a.ok("GET", f"/v1/email-templates?account_id={world.a.account_id}")
+    a_ids = {t["id"] for t in a_list["data"]}
+    assert world.b_template["id"] in b_ids
+    assert world.ids["template"] in a_ids
+    assert not a_ids & b_ids
+
+    foreign = await world.b.request("GET", f"/v1/email-templates?account_id={world.a.account_id}")
+    assert foreign.status_code == 404, foreign.text
+    error = await _error(foreign)
+    assert error["code"] == "NOT_FOUND"
+    assert error["message"] == "Account not found"
+    assert world.ids["template"] not in foreign.text
+
+
+# -- the links inside an email ----------------------------------------------------------------
+
+TARGET = "https://pay.example.com/inv"
+OTHER_KEY = b"another-deployment-signing-key-0123456789"
+
+
+def _links(tracking_id: str, key: bytes) -> dict[str, str]:
+    return {
+        "open": f"/t/o/{tracking.open_token(tracking_id, key)}.gif",
+        "click": f"/t/c/{tracking.click_token(tracking_id, TARGET, key)}",
+        "unsubscribe": f"/u/{tracking.unsubscribe_token(tracking_id, key)}",
+    }
+
+
+async def _email_state(world: World, email_id: str) -> dict[str, Any]:
+    data: dict[str, Any] = (await world.a.ok("GET", f"/v1/emails/{email_id}"))["data"]
+    return {k: data[k] for k in ("opened_time", "clicked_time", "unsubscribed", "status")}
+
+
+async def test_tracking_links_answer_only_to_a_token_this_app_signed(world: World) -> None:
+    """The open pixel, click redirect and unsubscribe take no key: a token the app signed for
+    an email is the credential. One for an unknown email, signed with another key, or signed
+    for another purpose finds nothing (the pixel still answers its GIF) and changes nothing."""
+    key: bytes = world.app.state.runtime.signing_key
+    assert key
+    # An email of its own: the genuine links below open, click and unsubscribe it.
+    email = await _send_email(world.a, world.ids["template"], recipient_email="links@example.com")
+    tracking_id = email["tracking_id"]
+    genuine = _links(tracking_id, key)
+    forged = {
+        "unknown-email": _links(new_id("track"), key),
+        "other-key": _links(tracking_id, OTHER_KEY),
+        "other-purpose": {
+            "open": f"/t/o/{tracking.unsubscribe_token(tracking_id, key)}.gif",
+            "click": f"/t/c/{tracking.open_token(tracking_id, key)}",
+            "unsubscribe": f"/u/{tracking.open_token(tracking_id, key)}",
+        },
+    }
+    client = world.a.api.client
+    untouched = {"opened_time": None, "clicked_time": None, "unsubscribed": False}
+    assert await _email_state(world, email["id"]) == {**untouched, "status": "scheduled"}
+    before_db = await snapshot_database(world.app)
+    before_view = await _a_view(world)
+
+    refusals: dict[tuple[str, str], dict[str, Any]] = {}
+    for name, links in forged.items():
+        pixel = await client.get(links["open"])
+        assert pixel.status_code == 200, (name, pixel.text)
+        assert pixel.headers["content-type"] == "image/gif"
+        assert pixel.content == PIXEL
+        for method, link in (
+            ("GET", links["click"]),
+            ("GET", links["unsubscribe"]),
+            ("POST", links["unsubscribe"]),
+        ):
+            reply = await client.request(method, link, data={"List-Unsubscribe": "One-Click"})
+            assert reply.status_code == 404, (name, method, link, reply.text)
+            assert "location" not in reply.headers
+            error = await _error(reply)
+            assert error["code"] == "NOT_FOUND"
+            refusals[name, f"{method} {link[:3]}"] = error
+    # A forged token is told apart from an unknown one by nothing.
+    for (_name, route), error in refusals.items():
+        assert error == refusals["unknown-email", route]
+    assert await snapshot_database(world.app) == before_db
+    assert await _a_view(world) == before_view
+
+    # The genuine links work, each once, on that email only.
+    page = await client.get(genuine["unsubscribe"])
+    assert page.status_code == 200, page.text
+    assert page.headers["content-type"].startswith("text/html")
+    assert await snapshot_database(world.app) == before_db  # showing the page changes nothing
+
+    pixel = await client.get(genuine["open"])
+    assert pixel.status_code == 200
+    assert pixel.content == PIXEL
+    opened = await _email_state(world, email["id"])
+    assert opened["opened_time"] is not None
+    assert opened["clicked_time"] is None
+
+    click = await client.get(genuine["click"])
+    assert click.status_code == 302, click.text
+    assert click.headers["location"] == TARGET
+    clicked = await _email_state(world, email["id"])
+    assert clicked["clicked_time"] is not None
+    assert clicked["opened_time"] == opened["opened_time"]
+
+    done = await client.post(genuine["unsubscribe"], data={"List-Unsubscribe": "One-Click"})
+    assert done.status_code == 200, done.text
+    assert (await _email_state(world, email["id"]))["unsubscribed"] is True
+    again = await world.a.request(
+        "POST",
+        "/v1/send-email",
+        json={
+            "template_id": world.ids["template"],
+            "recipient_email": "links@example.com",
+            "variables": {"customer_name": "John Doe", "invoice_number": "INV-001"},
+        },
+    )
+    assert again.status_code == 409, again.text
+    # Only that email and its address's suppression changed: no other row, in either account.
+    after_db = await snapshot_database(world.app)
+    changed = {name for name, rows in after_db.items() if rows != before_db[name]}
+    assert changed == {"emails", "suppressions"}
+    assert [r for r in after_db["emails"] if email["id"] not in r] == [
+        r for r in before_db["emails"] if email["id"] not in r
+    ]
+    added = [r for r in after_db["suppressions"] if r not in before_db["suppressions"]]
+    assert len(added) == 1
+    assert world.a.account_id in added[0]
+    assert "links@example.com" in added[0]
     assert await _a_view(world) == before_view

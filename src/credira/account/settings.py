@@ -9,6 +9,8 @@ from typing import Any
 DEFAULT_MAX_CALL_ATTEMPTS = 3
 DEFAULT_RETRY_MINUTES = (30, 120, 240)
 DEFAULT_WEEKLY_CONTACTS = 10
+DEFAULT_DAILY_CALL_CAP = 1000
+DEFAULT_DAILY_EMAIL_CAP = 5000
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,10 @@ class OutreachSettings:
     weekly_contacts: int = DEFAULT_WEEKLY_CONTACTS
     # The locale amounts and dates are written in, when the invoice does not say.
     locale: str = "en_US"
+    # Cost guards: calls placed and emails sent by the whole account per UTC day, beyond
+    # which outreach waits for the next UTC midnight.
+    daily_call_cap: int = DEFAULT_DAILY_CALL_CAP
+    daily_email_cap: int = DEFAULT_DAILY_EMAIL_CAP
 
     def retry_delay(self, attempts_made: int) -> timedelta:
         index = min(max(attempts_made - 1, 0), len(self.retry_minutes) - 1)
@@ -39,4 +45,6 @@ class OutreachSettings:
             observe_holidays=bool(data.get("observe_holidays", False)),
             weekly_contacts=int(data.get("weekly_contacts", DEFAULT_WEEKLY_CONTACTS)),
             locale=str(data.get("locale", "en_US")),
+            daily_call_cap=int(data.get("daily_call_cap", DEFAULT_DAILY_CALL_CAP)),
+            daily_email_cap=int(data.get("daily_email_cap", DEFAULT_DAILY_EMAIL_CAP)),
         )

@@ -11,12 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from credira.api import idempotency
 from credira.api.idempotency import IdempotencyIntent
+from credira.auth.keys import hash_key
 from credira.auth.principal import Principal
 from credira.auth.service import authenticate
 from credira.channel.voice.registry import VoiceProviders
 from credira.config import Settings
 from credira.errors import Forbidden, Unauthorized
 from credira.kit.clock import Clock
+from credira.ratelimit.http import limit_request
+from credira.ratelimit.limiter import RequestLimiter
 
 if TYPE_CHECKING:
     from credira.worker.runner import Worker
@@ -35,6 +38,14 @@ class Runtime:
     worker: Worker | None = None
     # Signs tracking and unsubscribe links; b"" until loaded (the database may be down at start).
     signing_key: bytes = b""
+    limiter: RequestLimiter | None = None
+
+    @property
+    def rate_limiter(self) -> RequestLimiter:
+        """The request rate limiter, built from the settings on first use."""
+        if self.limiter is None:
+            self.limiter = RequestLimiter.from_settings(self.settings)
+        return self.limiter
 
     def wake_worker(self) -> None:
         """New due work was committed: let the embedded worker look now, not at its next poll."""
@@ -110,8 +121,13 @@ def require(
             principal = await authenticate(
                 session, token, env_admin_hash=rt.env_admin_hash, clock=rt.clock
             )
-        if principal is None:
+        if principal is None or token is None:
             raise Unauthorized(unauthorized_message)
+        # Every authenticated request counts, refused ones included; before the idempotency
+        # record, so a 429 leaves the key free for the retry.
+        await limit_request(
+            request, rt.rate_limiter, key_hash=hash_key(token), account_id=principal.account_id
+        )
         if principal.is_admin and not allow_admin:
             raise Forbidden(
                 f"You don't have permission to {action}: the admin key manages users only"

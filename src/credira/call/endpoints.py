@@ -15,6 +15,7 @@ from credira.errors import InvalidRequest, NotFound
 from credira.invoice import service as invoice_service
 from credira.kit.envelope import JSONResponse
 from credira.kit.pagination import Page, page_params
+from credira.ratelimit.http import limit_create_call
 
 router = APIRouter(prefix="/calls", tags=["Calls"])
 media = APIRouter(tags=["Media"])
@@ -34,7 +35,12 @@ async def create_call(
 
     The call goes through the same worker and the same rules as a callout: it is placed only
     inside the debtor's calling window and within the contact limits, so it may wait. The
-    reply's ``status`` is ``initiated``; follow it with ``GET /calls/{id}``."""
+    reply's ``status`` is ``initiated``; follow it with ``GET /calls/{id}``.
+
+    Placing calls has a tighter rate limit per account (``CREDIRA_RATE_LIMIT_CREATE_CALL``,
+    10 a minute by default): past it, ``RATE_LIMITED`` "Too many call requests. Please wait
+    before making another call." with ``Retry-After``."""
+    await limit_create_call(ctx.request, ctx.runtime.rate_limiter, ctx.account_id)
     call, callout = await service.create(
         ctx.session, ctx.principal, ctx.account_id, body, ctx.clock.now()
     )

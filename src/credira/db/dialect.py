@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,3 +18,25 @@ def insert_ignore(session: AsyncSession, table: Any, key: list[str], values: dic
     """``INSERT ... ON CONFLICT (key) DO NOTHING`` in the session's dialect."""
     insert = pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
     return insert(table).values(**values).on_conflict_do_nothing(index_elements=key)
+
+
+def claimable_ids(
+    session: AsyncSession, candidates: Select[Any], id_column: Any
+) -> ColumnElement[bool]:
+    """``id_column IN (candidates)``, with the candidate rows locked and skipped by concurrent
+    claimers on PostgreSQL (``FOR UPDATE SKIP LOCKED``); SQLite serialises writers anyway.
+
+    Not ``IN (SELECT ... LIMIT n FOR UPDATE SKIP LOCKED)`` on PostgreSQL: it may run such a
+    subquery again for each outer row, each run skipping the rows the last one locked, so one
+    claim could take several times ``n`` rows. A materialized CTE runs exactly once.
+    """
+    if dialect_name(session) == "postgresql":
+        chosen = (
+            candidates.with_for_update(skip_locked=True)
+            .cte("chosen")
+            .prefix_with("MATERIALIZED", dialect="postgresql")
+        )
+        result: ColumnElement[bool] = id_column.in_(select(chosen.c[0]))
+        return result
+    result = id_column.in_(candidates.scalar_subquery())
+    return result

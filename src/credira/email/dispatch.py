@@ -24,6 +24,7 @@ from credira.invoice.schemas import SETTLED
 from credira.kit.clock import Clock
 from credira.kit.secrets import signing_key
 from credira.models import Account, Email, Invoice
+from credira.ratelimit import caps
 from credira.suppression import repository as suppressions
 
 log = structlog.get_logger("credira.email")
@@ -113,6 +114,9 @@ class EmailDispatcher:
         return await self._record(email_id, result)
 
     async def _begin(self, email_id: str) -> OutgoingEmail | DeliveryResult:
+        # Loaded before the transaction: the first load may write the key in a session of its
+        # own, which on SQLite would wait on this transaction's write lock until it times out.
+        key = await self.links.key()
         async with self.sessionmaker() as session:
             email = await session.get(Email, email_id)
             if email is None or email.status not in ("scheduled", "sent"):
@@ -124,6 +128,12 @@ class EmailDispatcher:
                 )
             now = self.clock.now()
             refusal = await check_rules(session, email, invoice, now)
+            if refusal is None:
+                # Cost guard: the account's daily email cap, checked last (it locks the
+                # account until this transaction commits).
+                cap_hold = await caps.email_cap_hold(session, email.account_id, email.id, now)
+                if cap_hold is not None:
+                    refusal = DeliveryResult("held", caps.DAILY_EMAIL_CAP, retry_at=cap_hold)
             if refusal is not None:
                 if refusal.outcome == "held" and refusal.retry_at is not None:
                     email.status = "scheduled"
@@ -141,7 +151,7 @@ class EmailDispatcher:
             email.sent_time = email.sent_time or now
             email.attempt_count += 1
             email.updated_time = now
-            message = self._message(email, await self.links.key())
+            message = self._message(email, key)
             await session.commit()
             return message
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from credira.db.dialect import dialect_name
+from credira.db.dialect import claimable_ids
 from credira.kit.pagination import Page
 from credira.models import Call, Email
 
@@ -97,11 +97,9 @@ async def claim_due(
         .order_by(Email.priority_rank, Email.run_at)
         .limit(limit)
     )
-    if dialect_name(session) == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
     result = await session.execute(
         update(Email)
-        .where(Email.id.in_(candidates.scalar_subquery()), _claimable(now))
+        .where(claimable_ids(session, candidates, Email.id), _claimable(now))
         .values(lease_owner=worker_id, lease_expires=now + lease, run_at=now + lease)
         .returning(Email.id)
         .execution_options(synchronize_session=False)

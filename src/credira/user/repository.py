@@ -4,7 +4,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from credira.kit.pagination import Page
-from credira.models import Account, ApiKey, Callout, User
+from credira.models import Account, ApiKey, Call, Callout, Email, User
 
 
 async def get_account(session: AsyncSession, account_id: str) -> Account | None:
@@ -51,6 +51,30 @@ async def count_callouts_by(session: AsyncSession, user_id: str) -> int:
     )
 
 
+async def count_calls_by(session: AsyncSession, user_id: str) -> int:
+    """Calls placed for callouts and call requests the user created."""
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(Call)
+            .where(Call.created_by == user_id, Call.placed_time.is_not(None))
+        )
+        or 0
+    )
+
+
+async def count_emails_by(session: AsyncSession, user_id: str) -> int:
+    """Emails sent for the user's callouts and email requests."""
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(Email)
+            .where(Email.created_by == user_id, Email.sent_time.is_not(None))
+        )
+        or 0
+    )
+
+
 async def count_keys(session: AsyncSession, user_id: str) -> int:
     return int(
         await session.scalar(
@@ -69,9 +93,10 @@ async def revoke_keys(session: AsyncSession, user_id: str, now: object) -> None:
 
 
 async def detach_created_by(session: AsyncSession, user_id: str) -> None:
-    await session.execute(
-        update(Callout)
-        .where(Callout.created_by == user_id)
-        .values(created_by=None)
-        .execution_options(synchronize_session=False)
-    )
+    for model in (Callout, Call, Email):
+        await session.execute(
+            update(model)
+            .where(model.created_by == user_id)
+            .values(created_by=None)
+            .execution_options(synchronize_session=False)
+        )

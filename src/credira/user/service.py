@@ -147,6 +147,8 @@ async def update_user(
 async def delete_user(session: AsyncSession, user: User) -> dict[str, Any]:
     keys = await repository.count_keys(session, user.id)
     callouts = await repository.count_callouts_by(session, user.id)
+    calls = await repository.count_calls_by(session, user.id)
+    emails = await repository.count_emails_by(session, user.id)
     await repository.detach_created_by(session, user.id)
     await session.delete(user)
     await session.flush()
@@ -156,14 +158,14 @@ async def delete_user(session: AsyncSession, user: User) -> dict[str, Any]:
         "activity_history": True,
         # Business records belong to the account, not to the user who created them: they stay,
         # detached from their creator; these are the counts that were detached.
-        "associated_resources": {"calls": 0, "emails": 0, "callouts": callouts},
+        "associated_resources": {"calls": calls, "emails": emails, "callouts": callouts},
     }
 
 
 async def activity_stats(session: AsyncSession, user: User) -> ActivityStats:
     return ActivityStats(
-        total_calls_made=0,
-        total_emails_sent=0,
+        total_calls_made=await repository.count_calls_by(session, user.id),
+        total_emails_sent=await repository.count_emails_by(session, user.id),
         total_callouts_created=await repository.count_callouts_by(session, user.id),
         last_activity=user.last_activity,
     )

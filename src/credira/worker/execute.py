@@ -32,6 +32,7 @@ from credira.invoice.schemas import SETTLED
 from credira.kit.clock import Clock
 from credira.kit.ids import new_id
 from credira.models import Account, Call, Callout, Invoice, VoiceAgent
+from credira.ratelimit import caps
 from credira.suppression import repository as suppressions
 from credira.worker.effects import apply_outcome
 from credira.worker.email_part import CalloutEmails, email_outcome, email_reached
@@ -178,6 +179,13 @@ class Executor:
                         reason=decision.hold_reason,
                         until=str(decision.not_before),
                     )
+                    return None
+                # Cost guard: the account's daily call cap, checked last (it locks the account
+                # until the commit below).
+                cap_hold = await caps.call_cap_hold(session, callout.account_id, now)
+                if cap_hold is not None:
+                    _reschedule(callout, cap_hold, caps.DAILY_CALL_CAP, now)
+                    await session.commit()
                     return None
                 assert agent is not None
                 if call is None:

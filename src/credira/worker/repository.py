@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from credira.db.dialect import dialect_name
+from credira.db.dialect import claimable_ids
 from credira.models import Callout
 
 
@@ -37,13 +37,12 @@ async def claim_due(
         .order_by(Callout.priority_rank, Callout.run_at)
         .limit(limit)
     )
-    if dialect_name(session) == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
+    picked = claimable_ids(session, candidates, Callout.id)
     result = await session.execute(
         update(Callout)
         # The outer condition is checked again against the row as it is when locked, so two
         # claimers can never both win one row.
-        .where(Callout.id.in_(candidates.scalar_subquery()), _claimable(now))
+        .where(picked, _claimable(now))
         .values(
             status="active",
             lease_owner=worker_id,

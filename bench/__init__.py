@@ -1,0 +1,1 @@
+"""Credira's benchmark suite: ``python -m bench --help``. See bench/README.md."""

@@ -1,0 +1,153 @@
+"""API figures: Credira and the bare-Starlette baseline under the same load, the paced p99,
+the same figures after a bulk load (scale), and the server's memory."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench import profile, seed
+from bench.dbs import Database
+from bench.servers import Server, load, memory, start_baseline, start_credira
+
+ENDPOINTS = ("get", "list", "put", "post")
+LABELS = {
+    "get": "GET /v1/callouts/{id}",
+    "list": "GET /v1/callouts?invoice_id=",
+    "put": "PUT /v1/callouts/{id}",
+    "post": "POST /v1/callouts",
+}
+HOT_INVOICES = 200
+PER_INVOICE = 5
+# Rate limits stay on (their cost is part of every request) but far above what we send.
+UNLIMITED = {"CREDIRA_RATE_LIMIT_PER_KEY": "1000000/second", "CREDIRA_RATE_LIMIT_PER_ACCOUNT": "1000000/second"}
+
+
+@dataclass
+class Hot:
+    callouts: list[str]  # scheduled a month ahead: read and updated
+    invoices: list[str]  # each with PER_INVOICE of those callouts: listed
+    post_invoices: list[str]  # new callouts are created here, so the lists above keep their size
+
+
+def seed_hot(db: Database, tenant: seed.Tenant) -> Hot:
+    later = datetime.now(UTC) + timedelta(days=30)
+    invoices = [seed.invoice_row(tenant.account_id, 90_000_000 + n, "America/New_York") for n in range(HOT_INVOICES)]
+    posts = [seed.invoice_row(tenant.account_id, 91_000_000 + n, "America/New_York") for n in range(HOT_INVOICES)]
+    callouts = [
+        seed.callout_row(inv, tenant.agent_id, status="scheduled", scheduled=later)
+        for inv in invoices
+        for _ in range(PER_INVOICE)
+    ]
+    seed.write_invoices_callouts(db, [(invoices + posts, callouts)])
+    return Hot([c["id"] for c in callouts], [i["id"] for i in invoices], [i["id"] for i in posts])
+
+
+def requests(endpoint: str, hot: Hot, tenant: seed.Tenant) -> list[dict[str, Any]]:
+    if endpoint == "get":
+        return [{"method": "GET", "path": f"/v1/callouts/{c}"} for c in hot.callouts]
+    if endpoint == "list":
+        return [{"method": "GET", "path": f"/v1/callouts?invoice_id={i}"} for i in hot.invoices]
+    if endpoint == "put":
+        return [
+            {"method": "PUT", "path": f"/v1/callouts/{c}", "body": '{"metadata":{"bench":"{n}"}}'}
+            for c in hot.callouts
+        ]
+    when = (datetime.now(UTC) + timedelta(days=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return [
+        {
+            "method": "POST",
+            "path": "/v1/callouts",
+            "body": (
+                f'{{"invoice_id":"{i}","scheduled_time":"{when}","priority":"low",'
+                f'"actions":{{"voice_agent_id":"{tenant.agent_id}"}},"metadata":{{"bench":"{{n}}"}}}}'
+            ),
+        }
+        for i in hot.post_invoices
+    ]
+
+
+def spec(server: Server, endpoint: str, hot: Hot, tenant: seed.Tenant, cfg: dict[str, Any], **more: Any) -> dict[str, Any]:
+    return {
+        "host": "127.0.0.1",
+        "port": server.port,
+        "concurrency": cfg["concurrency"],
+        "warmup": cfg["warmup"],
+        "duration": cfg["duration"],
+        "headers": {"Authorization": f"Bearer {tenant.key}"},
+        "requests": requests(endpoint, hot, tenant),
+        **more,
+    }
+
+
+def _check(result: dict[str, Any], what: str) -> dict[str, Any]:
+    if result["errors"]:
+        raise RuntimeError(f"{what}: {result['errors']} errors, e.g. {result['error_sample']}")
+    return result
+
+
+def measure(servers: list[Server], hot: Hot, tenant: seed.Tenant, cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {s.name.split("-")[0]: {} for s in servers}
+    for endpoint in ENDPOINTS:
+        for server in servers:
+            name = server.name.split("-")[0]
+            out[name][endpoint] = _check(load(spec(server, endpoint, hot, tenant, cfg)), f"{server.name} {endpoint}")
+    return out
+
+
+def run(db: Database, logs: Path, cfg: dict[str, Any], *, progress: Any) -> dict[str, Any]:
+    tenant = seed.create_tenant(db)
+    hot = seed_hot(db, tenant)
+    small, large = cfg["scale"]
+    seeded = len(hot.callouts)
+    took = seed.seed_bulk(db, tenant, small - seeded, start=0)
+    seeded = small
+    result: dict[str, Any] = {"seed_seconds": {str(small): took}}
+    credira = start_credira(db, logs, **UNLIMITED)
+    baseline = start_baseline(db, logs)
+    try:
+        time.sleep(1.0)
+        result["memory"] = {"idle": memory(credira.pid), "baseline_idle": memory(baseline.pid)}
+        progress(f"{db.kind}: API at {small:,} callouts")
+        result["figures"] = {str(small): measure([credira, baseline], hot, tenant, cfg)}
+        peak = result["figures"][str(small)]["credira"]["get"]["rps"]
+        rate = round(0.7 * peak, 1)
+        progress(f"{db.kind}: paced GET at {rate}/s")
+        result["paced"] = _check(
+            load(spec(credira, "get", hot, tenant, cfg, rate=rate, concurrency=max(32, cfg["concurrency"]))),
+            "paced get",
+        )
+        result["paced"]["peak_rps"] = peak
+        result["memory"]["after_load"] = memory(credira.pid)
+        if cfg["profile"]:
+            result["profile"] = profile_endpoints(credira, hot, tenant, cfg, logs, db.kind)
+        if not cfg["scale_baseline"]:
+            baseline.stop()
+        progress(f"{db.kind}: seeding up to {large:,} callouts")
+        result["seed_seconds"][str(large)] = seed.seed_bulk(db, tenant, large - seeded, start=small)
+        progress(f"{db.kind}: API at {large:,} callouts")
+        servers = [credira, baseline] if cfg["scale_baseline"] else [credira]
+        result["figures"][str(large)] = measure(servers, hot, tenant, cfg)
+        result["memory"]["after_scale"] = memory(credira.pid)
+    finally:
+        credira.stop()
+        baseline.stop()
+    return result
+
+
+def profile_endpoints(server: Server, hot: Hot, tenant: seed.Tenant, cfg: dict[str, Any], logs: Path, kind: str) -> dict[str, Any]:
+    """A separate load per endpoint with py-spy attached (the measured runs stay unprofiled)."""
+    out: dict[str, Any] = {}
+    seconds = max(3.0, cfg["duration"])
+    for endpoint in ENDPOINTS:
+        path = logs / f"profile-{kind}-{endpoint}.txt"
+        sampler = profile.record(server.pid, seconds + 1, path)
+        if sampler is None:
+            return {"error": "py-spy not installed"}
+        load(spec(server, endpoint, hot, tenant, {**cfg, "warmup": 0.5, "duration": seconds}))
+        sampler.wait(timeout=60)
+        out[endpoint] = profile.digest(path) if path.exists() else {"error": "no samples"}
+    return out

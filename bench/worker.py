@@ -1,0 +1,197 @@
+"""Worker figures: claims per second with the simulator at (near) zero latency, lateness
+(claimed - scheduled_time) under capacity, the no-op comparison, and the peer queue."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench import profile, seed
+from bench.dbs import Database
+from bench.loadgen import percentile
+from bench.probe import Probe
+from bench.servers import PYTHON, ROOT, environment
+
+# The simulator's timeline multiplied by this: an answered call lasts about 2 ms.
+TIME_SCALE = "0.001"
+
+
+def _start_worker(db: Database, logs: Path, name: str, out: Path, *, noop: bool) -> subprocess.Popen[bytes]:
+    env = environment(db, CREDIRA_SIMULATOR_TIME_SCALE=TIME_SCALE)
+    args = [PYTHON, "-m", "bench.worker_proc", "--out", str(out)] + (["--noop"] if noop else [])
+    with (logs / f"{name}.log").open("wb") as log:
+        process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    return process
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _seed_callouts(
+    db: Database, tenant: seed.Tenant, times: list[datetime], zone: str, start: int
+) -> dict[str, datetime]:
+    """One invoice and one callout per time in ``times``; returns id -> scheduled_time."""
+    invoices: list[dict[str, Any]] = []
+    callouts: list[dict[str, Any]] = []
+    for i, when in enumerate(times):
+        invoice = seed.invoice_row(tenant.account_id, start + i, zone)
+        invoices.append(invoice)
+        callouts.append(seed.callout_row(invoice, tenant.agent_id, status="scheduled", scheduled=when))
+    pairs = [
+        (inv, cal)
+        for inv, cal in zip(
+            seed.chunks(invoices, seed.BATCH), seed.chunks(callouts, seed.BATCH), strict=True
+        )
+    ]
+    seed.write_invoices_callouts(db, pairs)
+    return {c["id"]: c["scheduled_time"] for c in callouts}
+
+
+def _wait_done(probe: Probe, within: float) -> float:
+    """Wait until no callout is scheduled or active; returns when that was seen (epoch s)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if probe.pending_callouts() == 0:
+            return time.time()
+        time.sleep(0.1)
+    raise RuntimeError(f"the worker left {probe.pending_callouts()} callouts after {within}s")
+
+
+def _claims(out: Path) -> tuple[dict[str, float], int]:
+    data = json.loads(out.read_text())
+    return dict(zip(data["ids"], data["claimed"], strict=True)), int(data.get("statements", 0))
+
+
+def _rate(stamps: list[float]) -> float:
+    span = max(stamps) - min(stamps)
+    return len(stamps) / span if span > 0 else float("nan")
+
+
+def run(
+    db: Database,
+    logs: Path,
+    *,
+    jobs: int,
+    lateness_seconds: float,
+    peer: bool,
+    profile_seconds: float = 0.0,
+) -> dict[str, Any]:
+    tenant = seed.create_tenant(db)
+    zone = seed.zone_in_calling_hours()
+    probe = Probe(db)
+    result: dict[str, Any] = {"time_scale": float(TIME_SCALE), "jobs": jobs, "zone": zone}
+    try:
+        # 1. Throughput: `jobs` callouts due now, one worker with the default settings.
+        now = datetime.now(UTC) - timedelta(seconds=1)
+        due = _seed_callouts(db, tenant, [now] * jobs, zone, 0)
+        out = logs / f"claims-{db.kind}.json"
+        started = time.time()
+        worker = _start_worker(db, logs, f"worker-{db.kind}", out, noop=False)
+        try:
+            finished = _wait_done(probe, within=60 + jobs / 10)
+            # 2. Lateness under capacity: callouts due at a steady pace, half the throughput
+            # seen so far (start-up included, so an underestimate).
+            rate = max(5.0, min(0.5 * jobs / (finished - started), 500.0))
+            count = max(10, int(rate * lateness_seconds))
+            begin = datetime.now(UTC) + timedelta(seconds=1.5)
+            times = [begin + timedelta(seconds=i / rate) for i in range(count)]
+            paced = _seed_callouts(db, tenant, times, zone, jobs)
+            _wait_done(probe, within=lateness_seconds + 60)
+        finally:
+            _stop(worker)
+        claims, statements = _claims(out)
+        result["statements_per_callout"] = statements / max(1, len(claims))
+        stamps = [claims[i] for i in due if i in claims]
+        result["claims_per_s"] = _rate(stamps)
+        result["completed_per_s"] = jobs / (finished - min(stamps))
+        late = sorted(claims[i] - when.timestamp() for i, when in paced.items() if i in claims)
+        result["lateness"] = {
+            "rate_per_s": rate,
+            "callouts": count,
+            "p50_s": percentile(late, 0.5),
+            "p99_s": percentile(late, 0.99),
+            "max_s": late[-1] if late else float("nan"),
+        }
+        failed = int(probe.value("SELECT count(*) FROM callouts WHERE status = 'failed'"))
+        result["failed_callouts"] = failed
+
+        # 3. The same claims with a no-op run per callout (like the peer's no-op jobs).
+        noop_due = _seed_callouts(
+            db, tenant, [datetime.now(UTC) - timedelta(seconds=1)] * jobs, zone, jobs + count
+        )
+        out = logs / f"claims-noop-{db.kind}.json"
+        worker = _start_worker(db, logs, f"worker-noop-{db.kind}", out, noop=True)
+        try:
+            _wait_done(probe, within=60 + jobs / 10)
+        finally:
+            _stop(worker)
+        claims, _ = _claims(out)
+        result["noop_claims_per_s"] = _rate([claims[i] for i in noop_due if i in claims])
+
+        if peer:
+            result["peer"] = _peer(db, jobs)
+        if profile_seconds:
+            result["profile"] = _profile(db, tenant, zone, logs, jobs, profile_seconds, probe)
+    finally:
+        probe.close()
+    return result
+
+
+def _profile(
+    db: Database, tenant: seed.Tenant, zone: str, logs: Path, jobs: int, seconds: float, probe: Probe
+) -> dict[str, Any]:
+    """A separate run with py-spy attached, so that the measured runs stay unprofiled."""
+    _seed_callouts(db, tenant, [datetime.now(UTC)] * jobs, zone, 10 * jobs)
+    out = logs / f"claims-profile-{db.kind}.json"
+    path = logs / f"profile-{db.kind}-worker.txt"
+    worker = _start_worker(db, logs, f"worker-profile-{db.kind}", out, noop=False)
+    try:
+        time.sleep(1.5)
+        sampler = profile.record(worker.pid, seconds, path)
+        if sampler is None:
+            return {"error": "py-spy not installed"}
+        sampler.wait(timeout=seconds + 30)
+    finally:
+        _stop(worker)
+        probe.execute("UPDATE callouts SET status = 'cancelled' WHERE status IN ('scheduled', 'active')")
+    return profile.digest(path) if path.exists() else {"error": "no samples"}
+
+
+def _peer(db: Database, jobs: int) -> dict[str, Any]:
+    done = subprocess.run(
+        [PYTHON, "-m", "bench.peer_pgqueuer", db.plain_url, str(jobs)],
+        capture_output=True,
+        check=True,
+        cwd=ROOT,
+        env=environment(db),
+        timeout=300,
+    )
+    data = json.loads(done.stdout)
+    return {
+        "name": "pgqueuer",
+        "version": _version("pgqueuer"),
+        "batch_size": data["batch_size"],
+        "jobs": data["jobs"],
+        "claims_per_s": _rate(data["dispatched"]),
+    }
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "?"

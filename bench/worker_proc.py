@@ -1,0 +1,116 @@
+"""A Credira worker process with a timing hook, for the worker benchmark.
+
+It is ``credira worker`` (the same wiring: ``credira.wiring.build_worker`` from the
+environment's settings) plus one wrapper, in this bench-only code: every return of
+``credira.worker.repository.claim_due`` is stamped with the wall-clock time, right after the
+claiming transaction committed. On SIGTERM the worker stops as it always does, then the stamps
+are written to ``--out`` as JSON ``{"ids": [...], "claimed": [...], "statements": n}`` (the
+number of SQL statements the process sent, counted with a SQLAlchemy event).
+
+``--noop`` replaces a claimed callout's run (rules, dialling, the simulator, the outcome) with
+one UPDATE marking it completed: the like-for-like comparison with a job queue running no-op jobs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import time
+from typing import Any
+
+from sqlalchemy import event, update
+
+from credira.config import Settings
+from credira.db.engine import create_engine, create_sessionmaker
+from credira.kit.clock import SystemClock
+from credira.logging import configure
+from credira.models import Callout
+from credira.wiring import build_worker, voice_providers
+from credira.worker import repository
+from credira.worker.execute import Executor
+from credira.worker.repository import Claimed
+
+ids: list[str] = []
+claimed_at: list[float] = []
+statements = [0]
+
+
+def install_hook() -> None:
+    original = repository.claim_due
+
+    async def stamped(*args: Any, **kwargs: Any) -> list[Claimed]:
+        rows = await original(*args, **kwargs)
+        now = time.time()
+        for row in rows:
+            ids.append(row.callout_id)
+            claimed_at.append(now)
+        return rows
+
+    repository.claim_due = stamped  # type: ignore[assignment]
+
+
+def install_noop() -> None:
+    async def run(self: Executor, claimed: Claimed) -> None:
+        now = self.clock.now()
+        async with self.sessionmaker() as session:
+            await session.execute(
+                update(Callout)
+                .where(Callout.id == claimed.callout_id, Callout.lease_owner == self.worker_id)
+                .values(
+                    status="completed",
+                    completed_time=now,
+                    updated_time=now,
+                    lease_owner=None,
+                    lease_expires=None,
+                    call_done=True,
+                    version=Callout.version + 1,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+
+    Executor.run = run  # type: ignore[method-assign]
+
+
+async def main_async(out: str) -> None:
+    settings = Settings()
+    configure(settings.log_level, json=settings.log_json)
+    engine = create_engine(settings)
+
+    def count(*_: Any) -> None:
+        statements[0] += 1
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    sessions = create_sessionmaker(engine)
+    reads = create_sessionmaker(engine, write=False)
+    clock = SystemClock()
+    voice = voice_providers(settings, sessions, reads, clock)
+    runner = build_worker(settings, sessions, reads, clock, voice)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    print("worker ready", flush=True)
+    try:
+        await runner.run(stop)
+    finally:
+        await engine.dispose()
+        with open(out, "w") as f:
+            json.dump({"ids": ids, "claimed": claimed_at, "statements": statements[0]}, f)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--noop", action="store_true")
+    args = parser.parse_args()
+    install_hook()
+    if args.noop:
+        install_noop()
+    asyncio.run(main_async(args.out))
+
+
+if __name__ == "__main__":
+    main()
