@@ -11,7 +11,7 @@ from typing import Any
 
 from bench import profile, seed
 from bench.dbs import Database
-from bench.servers import Server, load, memory, start_baseline, start_credira
+from bench.servers import Server, load, memory, ready, spawn_baseline, spawn_credira
 
 ENDPOINTS = ("get", "list", "put", "post")
 LABELS = {
@@ -106,8 +106,9 @@ def run(db: Database, logs: Path, cfg: dict[str, Any], *, progress: Any) -> dict
     took = seed.seed_bulk(db, tenant, small - seeded, start=0)
     seeded = small
     result: dict[str, Any] = {"seed_seconds": {str(small): took}}
-    credira = start_credira(db, logs, **UNLIMITED)
-    baseline = start_baseline(db, logs)
+    credira = spawn_credira(db, logs, **UNLIMITED)
+    baseline = spawn_baseline(db, logs)
+    ready(credira, baseline)
     try:
         time.sleep(1.0)
         result["memory"] = {"idle": memory(credira.pid), "baseline_idle": memory(baseline.pid)}

@@ -83,19 +83,17 @@ def _wait_healthy(server: Server, within: float = 60.0) -> None:
     raise RuntimeError(f"{server.name} did not answer /health within {within}s")
 
 
-def _start(name: str, args: list[str], env: dict[str, str], port: int, logs: Path) -> Server:
+def _spawn(name: str, args: list[str], env: dict[str, str], port: int, logs: Path) -> Server:
     log = logs / f"{name}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-    server = Server(name, process, port, log)
-    _wait_healthy(server)
-    return server
+    return Server(name, process, port, log)
 
 
-def start_credira(db: Database, logs: Path, **env: str) -> Server:
+def spawn_credira(db: Database, logs: Path, **env: str) -> Server:
     """``credira serve``: one uvicorn process, the embedded worker off."""
     port = free_port()
-    return _start(
+    return _spawn(
         f"credira-{db.kind}",
         [CREDIRA, "serve", "--host", "127.0.0.1", "--port", str(port)],
         environment(db, **env),
@@ -104,15 +102,26 @@ def start_credira(db: Database, logs: Path, **env: str) -> Server:
     )
 
 
-def start_baseline(db: Database, logs: Path) -> Server:
+def spawn_baseline(db: Database, logs: Path) -> Server:
     port = free_port()
-    return _start(
+    return _spawn(
         f"baseline-{db.kind}",
         [PYTHON, "-m", "bench.baseline_app", "--port", str(port)],
         environment(db),
         port,
         logs,
     )
+
+
+def ready(*servers: Server) -> None:
+    """Wait until every server answers /health (they start in parallel)."""
+    try:
+        for server in servers:
+            _wait_healthy(server)
+    except Exception:
+        for server in servers:
+            server.stop()
+        raise
 
 
 def load(spec: dict[str, Any]) -> dict[str, Any]:

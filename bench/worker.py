@@ -59,19 +59,53 @@ def _seed_callouts(
     return {c["id"]: c["scheduled_time"] for c in callouts}
 
 
-def _wait_done(probe: Probe, within: float) -> float:
+def _wait_done(probe: Probe, within: float, worker: subprocess.Popen[bytes]) -> float:
     """Wait until no callout is scheduled or active; returns when that was seen (epoch s)."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if probe.pending_callouts() == 0:
             return time.time()
+        if worker.poll() is not None:
+            raise RuntimeError(f"the worker exited with {worker.returncode}; see its log")
         time.sleep(0.1)
     raise RuntimeError(f"the worker left {probe.pending_callouts()} callouts after {within}s")
+
+
+def _claimed(probe: Probe) -> int:
+    return int(probe.value("SELECT count(*) FROM callouts WHERE status <> 'scheduled'"))
+
+
+def _window(probe: Probe, before: int, window: float, worker: subprocess.Popen[bytes]) -> float:
+    """Wait for the first claim, then ``window`` seconds; then hand the callouts not yet claimed
+    back (cancelled) and wait for the running ones. Returns the claims/s the database saw."""
+    deadline = time.monotonic() + 60
+    while (start_count := _claimed(probe)) == before:
+        if worker.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("the worker claimed nothing; see its log")
+        time.sleep(0.02)
+    began = time.time()
+    time.sleep(window)
+    seen = _claimed(probe) - start_count
+    rate = seen / (time.time() - began)
+    probe.execute("UPDATE callouts SET status = 'cancelled' WHERE status = 'scheduled'")
+    _wait_done(probe, within=120, worker=worker)
+    return rate
 
 
 def _claims(out: Path) -> tuple[dict[str, float], int]:
     data = json.loads(out.read_text())
     return dict(zip(data["ids"], data["claimed"], strict=True)), int(data.get("statements", 0))
+
+
+def _windowed_rate(stamps: list[float], window: float) -> float:
+    """Claims per second from the first claim over ``window`` seconds (or until the last claim,
+    when the seeded callouts ran out first)."""
+    if len(stamps) < 2:
+        return float("nan")
+    stamps = sorted(stamps)
+    end = min(stamps[0] + window, stamps[-1])
+    inside = sum(1 for t in stamps if t <= end)
+    return inside / (end - stamps[0]) if end > stamps[0] else float("nan")
 
 
 def _rate(stamps: list[float]) -> float:
@@ -84,48 +118,51 @@ def run(
     logs: Path,
     *,
     jobs: int,
+    window: float,
     lateness_seconds: float,
     peer: bool,
     profile_seconds: float = 0.0,
 ) -> dict[str, Any]:
+    """``jobs`` callouts due at once (more than the worker can claim in ``window`` seconds);
+    claims/s is counted over the window from the first claim."""
     tenant = seed.create_tenant(db)
     zone = seed.zone_in_calling_hours()
     probe = Probe(db)
-    result: dict[str, Any] = {"time_scale": float(TIME_SCALE), "jobs": jobs, "zone": zone}
+    result: dict[str, Any] = {"time_scale": float(TIME_SCALE), "jobs": jobs, "window": window, "zone": zone}
     try:
-        # 1. Throughput: `jobs` callouts due now, one worker with the default settings.
-        now = datetime.now(UTC) - timedelta(seconds=1)
-        due = _seed_callouts(db, tenant, [now] * jobs, zone, 0)
+        # 1. Throughput with full callout runs, the worker's default settings.
+        due = _seed_callouts(db, tenant, [datetime.now(UTC) - timedelta(seconds=1)] * jobs, zone, 0)
         out = logs / f"claims-{db.kind}.json"
-        started = time.time()
         worker = _start_worker(db, logs, f"worker-{db.kind}", out, noop=False)
         try:
-            finished = _wait_done(probe, within=60 + jobs / 10)
-            # 2. Lateness under capacity: callouts due at a steady pace, half the throughput
-            # seen so far (start-up included, so an underestimate).
-            rate = max(5.0, min(0.5 * jobs / (finished - started), 500.0))
+            seen_rate = _window(probe, 0, window, worker)
+            completed = int(probe.value("SELECT count(*) FROM callouts WHERE status = 'completed'"))
+            # 2. Lateness under capacity: callouts due at a steady pace, half the throughput.
+            rate = max(5.0, min(0.5 * seen_rate, 1000.0))
             count = max(10, int(rate * lateness_seconds))
-            begin = datetime.now(UTC) + timedelta(seconds=1.5)
+            begin = datetime.now(UTC) + timedelta(seconds=1.0)
             times = [begin + timedelta(seconds=i / rate) for i in range(count)]
             paced = _seed_callouts(db, tenant, times, zone, jobs)
-            _wait_done(probe, within=lateness_seconds + 60)
+            _wait_done(probe, within=lateness_seconds + 60, worker=worker)
         finally:
             _stop(worker)
         claims, statements = _claims(out)
         result["statements_per_callout"] = statements / max(1, len(claims))
-        stamps = [claims[i] for i in due if i in claims]
-        result["claims_per_s"] = _rate(stamps)
-        result["completed_per_s"] = jobs / (finished - min(stamps))
+        result["claims_per_s"] = _windowed_rate([claims[i] for i in due if i in claims], window)
+        result["db_claims_per_s"] = seen_rate
+        result["completed_in_window"] = completed
         late = sorted(claims[i] - when.timestamp() for i, when in paced.items() if i in claims)
         result["lateness"] = {
             "rate_per_s": rate,
             "callouts": count,
+            "claimed": len(late),
             "p50_s": percentile(late, 0.5),
             "p99_s": percentile(late, 0.99),
             "max_s": late[-1] if late else float("nan"),
         }
-        failed = int(probe.value("SELECT count(*) FROM callouts WHERE status = 'failed'"))
-        result["failed_callouts"] = failed
+        result["failed_callouts"] = int(
+            probe.value("SELECT count(*) FROM callouts WHERE status = 'failed'")
+        )
 
         # 3. The same claims with a no-op run per callout (like the peer's no-op jobs).
         noop_due = _seed_callouts(
@@ -134,11 +171,11 @@ def run(
         out = logs / f"claims-noop-{db.kind}.json"
         worker = _start_worker(db, logs, f"worker-noop-{db.kind}", out, noop=True)
         try:
-            _wait_done(probe, within=60 + jobs / 10)
+            _window(probe, _claimed(probe), window, worker)
         finally:
             _stop(worker)
         claims, _ = _claims(out)
-        result["noop_claims_per_s"] = _rate([claims[i] for i in noop_due if i in claims])
+        result["noop_claims_per_s"] = _windowed_rate([claims[i] for i in noop_due if i in claims], window)
 
         if peer:
             result["peer"] = _peer(db, jobs)
@@ -153,7 +190,7 @@ def _profile(
     db: Database, tenant: seed.Tenant, zone: str, logs: Path, jobs: int, seconds: float, probe: Probe
 ) -> dict[str, Any]:
     """A separate run with py-spy attached, so that the measured runs stay unprofiled."""
-    _seed_callouts(db, tenant, [datetime.now(UTC)] * jobs, zone, 10 * jobs)
+    _seed_callouts(db, tenant, [datetime.now(UTC)] * jobs, zone, 10_000_000)
     out = logs / f"claims-profile-{db.kind}.json"
     path = logs / f"profile-{db.kind}-worker.txt"
     worker = _start_worker(db, logs, f"worker-profile-{db.kind}", out, noop=False)

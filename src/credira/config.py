@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     worker_grace_seconds: float = Field(default=20.0, ge=0, le=600)
     # The built-in voice simulator's timeline: 1.0 is about two seconds per answered call.
     simulator_time_scale: float = Field(default=1.0, gt=0, le=100)
+    # Simulated calls get a spoken recording when espeak-ng is installed.
+    simulator_recordings: bool = True
     # Request rate limits, in the `limits` notation ("100/second;3000/minute"); "" turns one
     # off. Kept in Redis when redis_url is set (shared by every replica), in memory otherwise.
     rate_limit_per_key: str = "100/second;3000/minute"

@@ -27,6 +27,7 @@ def voice_providers(
         clock,
         read_sessionmaker=read_sessionmaker,
         time_scale=settings.simulator_time_scale,
+        recordings=settings.simulator_recordings,
     )
     return VoiceProviders({"simulator": simulator})
 
@@ -53,6 +54,7 @@ def build_worker(
         voice,
         read_sessionmaker=read_sessionmaker,
         emails=dispatcher,
+        recordings_dir=settings.data_dir / "recordings",
         concurrency=settings.worker_concurrency,
         poll_seconds=settings.worker_poll_seconds,
         lease_seconds=settings.worker_lease_seconds,

@@ -57,6 +57,9 @@ def shared_settings(
         embedded_worker=bool(getattr(request.module, "EMBEDDED_WORKER", False)),
         worker_poll_seconds=0.05,
         simulator_time_scale=0.2,
+        # These tests pin the documented shapes without a text-to-speech engine; recordings
+        # have their own tests (tests/worker/test_recordings.py).
+        simulator_recordings=False,
     )
 
 

@@ -225,7 +225,10 @@ async def test_scheduled_email_about_an_invoice_settled_meanwhile_is_cancelled(
     body["scheduled_time"] = None
     refused = await tenant.request("POST", "/v1/send-email", json=body)
     assert refused.status_code == 409, refused.text
-    assert refused.json()["error"]["code"] == "CONFLICT"
+    assert refused.json()["error"] == {
+        "code": "CONFLICT",
+        "message": f"Cannot send an email about a {status} invoice",
+    }
     assert [e["id"] for e in await emails_of(tenant, callout["id"])] == [sent["id"]]
 
 
@@ -265,3 +268,100 @@ async def test_weekly_contact_limit_holds_the_second_email_about_an_invoice(
         # The callout waits for the email instead of finishing without it.
         callout = (await tenant.ok("GET", f"/v1/callouts/{callout_id}"))["data"]
         assert callout["status"] == "scheduled", callout
+
+
+async def _make_callout_due(mail: Mail, callout_id: str) -> None:
+    async with mail.app.state.runtime.sessionmaker() as session:
+        await session.execute(
+            update(Callout)
+            .where(Callout.id == callout_id)
+            .values(run_at=datetime.now(UTC))
+            .execution_options(synchronize_session=False)
+        )
+        await session.commit()
+    mail.app.state.runtime.wake_worker()
+
+
+async def _deferred_email(tenant: Tenant, callout_id: str) -> dict[str, Any] | None:
+    found = await emails_of(tenant, callout_id)
+    if not found:
+        return None
+    email = await get_email(tenant, found[0]["id"])
+    return email if email["attempts"] == 1 and email["status"] == "scheduled" else None
+
+
+async def test_email_only_callout_retries_a_temporarily_refused_email_once(
+    api: Api, mail: Mail
+) -> None:
+    recipient = new_address()
+    tenant, invoice, _ = await debt(api, recipient)
+    mail.server.handler.script("DATA", "451 4.3.0 Try again later")
+
+    callout_id = await callout_now(tenant, invoice["id"], calls=False)
+    deferred = await eventually(lambda: _deferred_email(tenant, callout_id))
+
+    assert "451" in deferred["status_reason"]
+    assert mail.to(recipient) == []
+    waiting = await eventually(lambda: _callout_in(tenant, callout_id, "scheduled"))
+    assert waiting["status"] == "scheduled"
+
+    await mail.make_due(deferred["id"])
+    await _make_callout_due(mail, callout_id)
+    finished = await callout_settles(tenant, callout_id)
+
+    assert finished["status"] == "completed", finished
+    [email] = await emails_of(tenant, callout_id)
+    assert email["status"] == "delivered"
+    assert (await get_email(tenant, email["id"]))["attempts"] == 2
+    assert len(mail.to(recipient)) == 1
+
+
+async def test_callout_email_refused_for_a_while_is_still_delivered_after_the_call(
+    api: Api, mail: Mail
+) -> None:
+    recipient = new_address()
+    tenant, invoice, agent = await debt(api, recipient)
+    mail.server.handler.script("DATA", "451 4.3.0 Try again later")
+
+    callout_id = await callout_now(tenant, invoice["id"], calls=True, agent_id=agent["id"])
+    finished = await callout_settles(tenant, callout_id)
+    assert finished["status"] == "completed", finished
+    [email] = await emails_of(tenant, callout_id)
+    assert email["status"] == "scheduled"  # deferred by the mail server; the call went ahead
+
+    await mail.make_due(email["id"])
+    delivered = await email_settles(tenant, email["id"])
+
+    assert delivered["status"] == "delivered", delivered
+    assert len(mail.to(recipient)) == 1
+
+
+async def test_pending_email_of_a_cancelled_callout_is_cancelled_not_sent(
+    api: Api, mail: Mail
+) -> None:
+    recipient = new_address()
+    tenant, invoice, agent = await debt(api, recipient)
+    await mail.account_settings(tenant.account_id, {"weekly_contacts": 1})
+    parked = await tenant.callout(invoice["id"], agent["id"])  # due in 2030
+    template = await template_id(tenant)
+    first = await send(tenant, documented_request(template, parked["id"], recipient))
+    assert (await email_settles(tenant, first["id"]))["status"] == "delivered"
+    callout_id = await callout_now(tenant, invoice["id"], calls=False)
+    [pending] = await eventually(lambda: emails_of(tenant, callout_id))
+    await eventually(lambda: _held(tenant, pending["id"]))
+    await eventually(lambda: _callout_in(tenant, callout_id, "scheduled"))
+
+    await tenant.ok("POST", f"/v1/callouts/{callout_id}/cancel", json={})
+    await mail.account_settings(tenant.account_id, {})  # the limit no longer holds it back
+    await mail.make_due(pending["id"])
+    email = await email_settles(tenant, pending["id"])
+
+    assert email["status"] == "cancelled"
+    assert email["status_reason"] == "callout cancelled"
+    await settle_worker()
+    assert len(mail.to(recipient)) == 1
+
+
+async def _callout_in(tenant: Tenant, callout_id: str, status: str) -> dict[str, Any] | None:
+    callout: dict[str, Any] = (await tenant.ok("GET", f"/v1/callouts/{callout_id}"))["data"]
+    return callout if callout["status"] == status else None

@@ -4,6 +4,7 @@ reaches that address again, whether asked for through ``POST /send-email`` or by
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
@@ -52,7 +53,7 @@ async def delivered_email(
 ) -> tuple[Tenant, dict[str, Any], str]:
     """A new account's email, delivered: its GET /emails/{id} view and the HTML received."""
     tenant = await api.tenant()
-    # The key's first use is a write: see tests/email_e2e/test_first_use.py.
+    # The key's first use is a write: see ``tenant_with_callout``.
     await tenant.invoice()
     recipient = recipient or new_address()
     sent = await send(tenant, request_for(await template_id(tenant), recipient))
@@ -73,6 +74,16 @@ def link(pattern: re.Pattern[str], markup: str) -> str:
     found = pattern.search(markup)
     assert found is not None, markup
     return found["url"].replace("&amp;", "&")
+
+
+def _retargeted(token: str) -> str:
+    """The genuine signature on a payload pointing elsewhere: an open-redirect attempt."""
+    head, _, signature = token.rpartition(".")
+    payload = base64.urlsafe_b64decode(head + "=" * (-len(head) % 4))
+    tracking_id, _, target = payload.decode().partition("\n")
+    assert target == TARGET
+    evil = f"{tracking_id}\nhttps://evil.example.com/".encode()
+    return f"{base64.urlsafe_b64encode(evil).rstrip(b'=').decode()}.{signature}"
 
 
 async def test_fetching_the_pixel_of_the_received_email_sets_opened_time(
@@ -97,6 +108,7 @@ async def test_fetching_the_pixel_of_the_received_email_sets_opened_time(
         pytest.param(lambda token: token[:-1] + ("A" if token[-1] != "A" else "B"), id="last-char"),
         pytest.param(lambda token: token[:10] + token[11:], id="char-dropped"),
         pytest.param(lambda token: token + "x", id="char-added"),
+        pytest.param(_retargeted, id="target-swapped"),
     ],
 )
 async def test_tampered_click_link_is_not_found_and_redirects_nowhere(

@@ -25,6 +25,8 @@ def start_worker(url: str, tmp_path: Path, name: str, **env: str) -> subprocess.
         "CREDIRA_DATABASE_URL": url,
         "CREDIRA_DATA_DIR": str(tmp_path / name),
         "CREDIRA_LOG_LEVEL": "warning",
+        # Speaking thousands of transcripts aloud would measure espeak-ng, not the workers.
+        "CREDIRA_SIMULATOR_RECORDINGS": "false",
         **env,
     }
     with (tmp_path / f"{name}.log").open("wb") as log:

@@ -23,7 +23,7 @@ from credira.email import repository, tracking
 from credira.invoice.schemas import SETTLED
 from credira.kit.clock import Clock
 from credira.kit.secrets import signing_key
-from credira.models import Account, Email, Invoice
+from credira.models import Account, Callout, Email, Invoice
 from credira.ratelimit import caps
 from credira.suppression import repository as suppressions
 
@@ -76,6 +76,10 @@ async def check_rules(
     """Why this email must not go out now (or at all), or None when it may."""
     if invoice is not None and invoice.status in SETTLED:
         return DeliveryResult("cancelled", f"invoice {invoice.status}")
+    if email.origin == "callout" and email.callout_id is not None:
+        status = await session.scalar(select(Callout.status).where(Callout.id == email.callout_id))
+        if status == "cancelled":
+            return DeliveryResult("cancelled", "callout cancelled")
     if await suppressions.is_suppressed(session, email.account_id, "email", email.recipient_email):
         return DeliveryResult("failed", "unsubscribed: the recipient opted out of email")
     if invoice is not None:

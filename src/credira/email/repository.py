@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from credira.callout.policy import FINISHED
 from credira.db.dialect import claimable_ids
 from credira.kit.pagination import Page
-from credira.models import Call, Email
+from credira.models import Call, Callout, Email
 
 
 async def get(session: AsyncSession, account_id: str, email_id: str) -> Email | None:
@@ -83,14 +84,21 @@ async def oldest_contact_since(
 def _claimable(now: datetime):  # type: ignore[no-untyped-def]
     due = and_(Email.status == "scheduled", Email.run_at <= now)
     abandoned = and_(Email.status == "sent", Email.lease_expires < now)
-    return and_(Email.origin == "send_email", or_(due, abandoned))
+    # A callout's email is run by its callout while that runs. Once the callout has finished
+    # (its call ended while the email was deferred by the mail server or held by the weekly
+    # limit), nothing would run it any more: the email loop takes it over.
+    orphaned = and_(
+        Email.origin == "callout",
+        exists().where(Callout.id == Email.callout_id, Callout.status.in_(FINISHED)),
+    )
+    return and_(or_(Email.origin == "send_email", orphaned), or_(due, abandoned))
 
 
 async def claim_due(
     session: AsyncSession, worker_id: str, now: datetime, lease: timedelta, limit: int
 ) -> list[str]:
-    """Take up to ``limit`` due emails sent through ``POST /send-email`` (a callout's own
-    email is run by its callout)."""
+    """Take up to ``limit`` due emails sent through ``POST /send-email``, and those of
+    finished callouts (a running callout runs its own email)."""
     candidates = (
         select(Email.id)
         .where(_claimable(now))

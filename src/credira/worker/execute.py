@@ -13,6 +13,7 @@ import time as monotonic_time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -56,6 +57,13 @@ class Attempt:
     max_duration: int
 
 
+def _write_file(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(path.suffix + ".part")
+    temporary.write_bytes(content)
+    temporary.replace(path)
+
+
 def _answered(result: ProviderCall) -> bool:
     """A conversation took place: the call completed with the debtor's side in it."""
     return result.status == "completed" and "Debtor:" in (result.transcript or "")
@@ -90,9 +98,11 @@ class Executor:
         *,
         read_sessionmaker: async_sessionmaker[AsyncSession] | None = None,
         emails: CalloutEmails | None = None,
+        recordings_dir: Path | None = None,
         poll_seconds: float = 0.1,
     ) -> None:
         self.emails = emails
+        self.recordings_dir = recordings_dir
         self.sessionmaker = sessionmaker
         self.read_sessionmaker = read_sessionmaker or sessionmaker
         self.clock = clock
@@ -402,12 +412,13 @@ class Executor:
 
     async def _conclude(self, attempt: Attempt, result: ProviderCall) -> None:
         analysis = await self._analyse(attempt, result)
+        recording = await self._keep_recording(attempt, result)
         try:
-            await self._conclude_once(attempt, result, analysis)
+            await self._conclude_once(attempt, result, analysis, recording)
         except StaleDataError:
             # Someone changed the callout meanwhile (cancelled it, say): record the call only.
             log.info("callout.attempt.callout_changed", callout_id=attempt.callout_id)
-            await self._conclude_once(attempt, result, analysis, call_only=True)
+            await self._conclude_once(attempt, result, analysis, recording, call_only=True)
 
     async def _analyse(self, attempt: Attempt, result: ProviderCall) -> Analysis | None:
         if not _answered(result) or result.transcript is None:
@@ -421,11 +432,29 @@ class Executor:
             debtor_zone=attempt.zone,
         )
 
+    async def _keep_recording(self, attempt: Attempt, result: ProviderCall) -> str | None:
+        """Store the provider's recording of the call, if it has one, under the data dir."""
+        if self.recordings_dir is None or not result.provider_call_id or not result.transcript:
+            return None
+        try:
+            recording = await self.voice.get(attempt.provider).fetch_recording(
+                result.provider_call_id
+            )
+        except VoiceProviderError as exc:
+            log.warning("call.recording.unavailable", call_id=attempt.call_id, error=str(exc))
+            return None
+        if recording is None:
+            return None
+        path = self.recordings_dir / f"{attempt.call_id}.{recording.extension}"
+        await asyncio.to_thread(_write_file, path, recording.content)
+        return str(path)
+
     async def _conclude_once(
         self,
         attempt: Attempt,
         result: ProviderCall,
         analysis: Analysis | None,
+        recording: str | None = None,
         *,
         call_only: bool = False,
     ) -> None:
@@ -439,6 +468,7 @@ class Executor:
             callout = await session.get(Callout, attempt.callout_id)
             now = self.clock.now()
             self._record_result(call, result, now)
+            call.recording_path = recording or call.recording_path
             if analysis is not None:
                 call.outcome = analysis.outcome
                 call.confidence_score = analysis.confidence_score

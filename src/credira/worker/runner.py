@@ -7,6 +7,7 @@ import asyncio
 import os
 import socket
 from datetime import timedelta
+from pathlib import Path
 
 import structlog
 from sqlalchemy.exc import DBAPIError
@@ -38,6 +39,7 @@ class Worker:
         *,
         read_sessionmaker: async_sessionmaker[AsyncSession] | None = None,
         emails: EmailDispatcher | None = None,
+        recordings_dir: Path | None = None,
         worker_id: str | None = None,
         concurrency: int = 100,
         poll_seconds: float = 0.2,
@@ -59,6 +61,7 @@ class Worker:
             self.worker_id,
             read_sessionmaker=read_sessionmaker,
             emails=CalloutEmails(sessionmaker, clock, emails, self.worker_id) if emails else None,
+            recordings_dir=recordings_dir,
             poll_seconds=min(poll_seconds, 0.1),
         )
         self._running: dict[str, asyncio.Task[None]] = {}

@@ -58,6 +58,12 @@ class ProviderCall:
         return self.status in FINAL_STATUSES
 
 
+@dataclass(frozen=True)
+class Recording:
+    content: bytes
+    extension: str  # "wav" or "mp3"
+
+
 class VoiceProviderError(Exception):
     """The provider refused or failed the request; ``retryable`` when it may work later."""
 
@@ -81,4 +87,8 @@ class VoiceProvider(Protocol):
 
     async def cancel_call(self, provider_call_id: str) -> None:
         """Hang up or abandon the call if it is not final yet."""
+        ...
+
+    async def fetch_recording(self, provider_call_id: str) -> Recording | None:
+        """The call's audio once it is final, when the provider recorded it."""
         ...

@@ -16,7 +16,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from credira.channel.voice.port import CallRequest, CallStatus, ProviderCall, VoiceProviderError
+from credira.channel.voice import speech
+from credira.channel.voice.port import (
+    CallRequest,
+    CallStatus,
+    ProviderCall,
+    Recording,
+    VoiceProviderError,
+)
 from credira.db.dialect import insert_ignore
 from credira.kit.clock import Clock
 from credira.kit.ids import new_token
@@ -118,7 +125,9 @@ class VoiceSimulator:
         *,
         read_sessionmaker: async_sessionmaker[AsyncSession] | None = None,
         time_scale: float = 1.0,
+        recordings: bool = True,
     ) -> None:
+        self._recordings = recordings
         self._sessionmaker = sessionmaker
         self._read_sessionmaker = read_sessionmaker or sessionmaker
         self._clock = clock
@@ -170,6 +179,16 @@ class VoiceSimulator:
                 .values(cancelled_time=self._clock.now())
             )
             await session.commit()
+
+    async def fetch_recording(self, provider_call_id: str) -> Recording | None:
+        """The call spoken aloud (espeak-ng), for calls that were answered or reached voicemail."""
+        if not self._recordings or not speech.available():
+            return None
+        call = await self.get_call(provider_call_id)
+        if not call.final or not call.transcript:
+            return None
+        audio = await speech.speak_transcript(call.transcript)
+        return Recording(audio, "wav") if audio else None
 
     async def placed_count(self) -> int:
         """How many distinct calls the simulator has placed (for tests and benchmarks)."""
