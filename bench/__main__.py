@@ -24,13 +24,13 @@ HERE = Path(__file__).resolve().parent
 MODES: dict[str, dict[str, Any]] = {
     "quick": {
         "concurrency": 16,
-        "warmup": 0.5,
-        "duration": 1.5,
+        "warmup": 0.3,
+        "duration": 1.2,
         "scale": (10_000, 100_000),
         "scale_baseline": False,
-        "worker_jobs": 3_000,
-        "worker_window": 3.0,
-        "lateness_seconds": 3.0,
+        "worker_jobs": 6_000,
+        "worker_window": 4.0,
+        "lateness_seconds": 2.0,
     },
     "full": {
         "concurrency": 16,
@@ -38,8 +38,8 @@ MODES: dict[str, dict[str, Any]] = {
         "duration": 10.0,
         "scale": (10_000, 1_000_000),
         "scale_baseline": True,
-        "worker_jobs": 30_000,
-        "worker_window": 10.0,
+        "worker_jobs": 50_000,
+        "worker_window": 12.0,
         "lateness_seconds": 10.0,
     },
 }
@@ -70,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         cfg["concurrency"] = args.concurrency
     if args.duration:
         cfg["duration"] = args.duration
-    parts = {"api", "worker"} if args.only is None else {"worker" if args.only == "worker" else "api"}
+    parts = (
+        {"api", "worker"} if args.only is None else {"worker" if args.only == "worker" else "api"}
+    )
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     began = time.monotonic()
 

@@ -23,7 +23,10 @@ LABELS = {
 HOT_INVOICES = 200
 PER_INVOICE = 5
 # Rate limits stay on (their cost is part of every request) but far above what we send.
-UNLIMITED = {"CREDIRA_RATE_LIMIT_PER_KEY": "1000000/second", "CREDIRA_RATE_LIMIT_PER_ACCOUNT": "1000000/second"}
+UNLIMITED = {
+    "CREDIRA_RATE_LIMIT_PER_KEY": "1000000/second",
+    "CREDIRA_RATE_LIMIT_PER_ACCOUNT": "1000000/second",
+}
 
 
 @dataclass
@@ -35,8 +38,14 @@ class Hot:
 
 def seed_hot(db: Database, tenant: seed.Tenant) -> Hot:
     later = datetime.now(UTC) + timedelta(days=30)
-    invoices = [seed.invoice_row(tenant.account_id, 90_000_000 + n, "America/New_York") for n in range(HOT_INVOICES)]
-    posts = [seed.invoice_row(tenant.account_id, 91_000_000 + n, "America/New_York") for n in range(HOT_INVOICES)]
+    invoices = [
+        seed.invoice_row(tenant.account_id, 90_000_000 + n, "America/New_York")
+        for n in range(HOT_INVOICES)
+    ]
+    posts = [
+        seed.invoice_row(tenant.account_id, 91_000_000 + n, "America/New_York")
+        for n in range(HOT_INVOICES)
+    ]
     callouts = [
         seed.callout_row(inv, tenant.agent_id, status="scheduled", scheduled=later)
         for inv in invoices
@@ -70,7 +79,9 @@ def requests(endpoint: str, hot: Hot, tenant: seed.Tenant) -> list[dict[str, Any
     ]
 
 
-def spec(server: Server, endpoint: str, hot: Hot, tenant: seed.Tenant, cfg: dict[str, Any], **more: Any) -> dict[str, Any]:
+def spec(
+    server: Server, endpoint: str, hot: Hot, tenant: seed.Tenant, cfg: dict[str, Any], **more: Any
+) -> dict[str, Any]:
     return {
         "host": "127.0.0.1",
         "port": server.port,
@@ -89,12 +100,16 @@ def _check(result: dict[str, Any], what: str) -> dict[str, Any]:
     return result
 
 
-def measure(servers: list[Server], hot: Hot, tenant: seed.Tenant, cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def measure(
+    servers: list[Server], hot: Hot, tenant: seed.Tenant, cfg: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {s.name.split("-")[0]: {} for s in servers}
     for endpoint in ENDPOINTS:
         for server in servers:
             name = server.name.split("-")[0]
-            out[name][endpoint] = _check(load(spec(server, endpoint, hot, tenant, cfg)), f"{server.name} {endpoint}")
+            out[name][endpoint] = _check(
+                load(spec(server, endpoint, hot, tenant, cfg)), f"{server.name} {endpoint}"
+            )
     return out
 
 
@@ -118,7 +133,17 @@ def run(db: Database, logs: Path, cfg: dict[str, Any], *, progress: Any) -> dict
         rate = round(0.7 * peak, 1)
         progress(f"{db.kind}: paced GET at {rate}/s")
         result["paced"] = _check(
-            load(spec(credira, "get", hot, tenant, cfg, rate=rate, concurrency=max(32, cfg["concurrency"]))),
+            load(
+                spec(
+                    credira,
+                    "get",
+                    hot,
+                    tenant,
+                    cfg,
+                    rate=rate,
+                    concurrency=max(32, cfg["concurrency"]),
+                )
+            ),
             "paced get",
         )
         result["paced"]["peak_rps"] = peak
@@ -139,7 +164,9 @@ def run(db: Database, logs: Path, cfg: dict[str, Any], *, progress: Any) -> dict
     return result
 
 
-def profile_endpoints(server: Server, hot: Hot, tenant: seed.Tenant, cfg: dict[str, Any], logs: Path, kind: str) -> dict[str, Any]:
+def profile_endpoints(
+    server: Server, hot: Hot, tenant: seed.Tenant, cfg: dict[str, Any], logs: Path, kind: str
+) -> dict[str, Any]:
     """A separate load per endpoint with py-spy attached (the measured runs stay unprofiled)."""
     out: dict[str, Any] = {}
     seconds = max(3.0, cfg["duration"])

@@ -54,7 +54,11 @@ def reply(data: Any, status: int = 200, **meta: Any) -> Response:
     body = {
         "success": True,
         "data": data,
-        "meta": {"timestamp": datetime.now(UTC), "request_id": "req_" + secrets.token_hex(8), **meta},
+        "meta": {
+            "timestamp": datetime.now(UTC),
+            "request_id": "req_" + secrets.token_hex(8),
+            **meta,
+        },
     }
     return Response(
         orjson.dumps(body, option=orjson.OPT_UTC_Z), status, media_type="application/json"

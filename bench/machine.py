@@ -1,3 +1,4 @@
+# ruff: noqa: S603, S607  (runs our own processes: python, credira, py-spy, git)
 """What the figures were measured on: date, commit, CPU, Python, databases, library versions."""
 
 from __future__ import annotations
@@ -16,8 +17,19 @@ import asyncpg
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = (
-    "fastapi", "starlette", "uvicorn", "pydantic", "sqlalchemy", "asyncpg", "aiosqlite",
-    "uvloop", "httptools", "orjson", "pgqueuer", "psutil", "py-spy",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "pydantic",
+    "sqlalchemy",
+    "asyncpg",
+    "aiosqlite",
+    "uvloop",
+    "httptools",
+    "orjson",
+    "pgqueuer",
+    "psutil",
+    "py-spy",
 )
 
 

@@ -15,7 +15,7 @@ import sys
 import time
 
 import asyncpg
-from pgqueuer import QueueManager, Queries
+from pgqueuer import Queries, QueueManager
 from pgqueuer.domain.types import QueueExecutionMode
 from pgqueuer.models import Job
 
@@ -43,8 +43,13 @@ async def main_async(url: str, jobs: int, batch_size: int) -> dict[str, object]:
     began = time.time()
     await qm.run(batch_size=batch_size, mode=QueueExecutionMode.drain)
     ended = time.time()
-    return {"jobs": jobs, "batch_size": batch_size, "started": began, "ended": ended,
-            "dispatched": dispatched}
+    return {
+        "jobs": jobs,
+        "batch_size": batch_size,
+        "started": began,
+        "ended": ended,
+        "dispatched": dispatched,
+    }
 
 
 def main() -> None:

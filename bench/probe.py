@@ -40,7 +40,9 @@ class Probe:
         self.loop.run_until_complete(self.pg.execute(sql))
 
     def pending_callouts(self) -> int:
-        return int(self.value("SELECT count(*) FROM callouts WHERE status IN ('scheduled', 'active')"))
+        return int(
+            self.value("SELECT count(*) FROM callouts WHERE status IN ('scheduled', 'active')")
+        )
 
     def close(self) -> None:
         if self.sqlite is not None:

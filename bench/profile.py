@@ -1,3 +1,4 @@
+# ruff: noqa: S603  (runs our own processes: python, credira, py-spy, git)
 """Sampling profiles of a process under load, with py-spy (a bench-only dependency), and a
 plain-text digest of where the time goes."""
 
@@ -25,8 +26,21 @@ def record(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes] | Non
     if tool is None:
         return None
     return subprocess.Popen(
-        [tool, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "200",
-         "--format", "raw", "--output", str(out), "--nonblocking"],
+        [
+            tool,
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(int(seconds)),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+            "--nonblocking",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -76,17 +90,25 @@ def digest(path: Path, top: int = 15) -> dict[str, Any]:
             continue
         n = int(count)
         total += n
-        frames = [f for f in stack.split(";") if f and not f.startswith("process ") and not f.startswith("thread ")]
+        frames = [
+            f
+            for f in stack.split(";")
+            if f and not f.startswith("process ") and not f.startswith("thread ")
+        ]
         if not frames:
             continue
         leaf = frames[-1]
         own[_short(leaf)] += n
         areas[_area(leaf)] += n
         for frame in {_short(f) for f in frames if "credira/" in f}:
-            inclusive[frame] += n
+            # The whole process runs under these: they say nothing.
+            if not frame.startswith(("serve (", "<module> (", "main (")):
+                inclusive[frame] += n
 
     def share(counter: Counter[str]) -> list[tuple[str, float]]:
-        return [(k, round(100 * v / total, 1)) for k, v in counter.most_common(top)] if total else []
+        return (
+            [(k, round(100 * v / total, 1)) for k, v in counter.most_common(top)] if total else []
+        )
 
     return {
         "samples": total,

@@ -10,7 +10,7 @@ from bench.api import ENDPOINTS, LABELS
 
 def _n(value: Any, digits: int = 0) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
+        return "-"
     return f"{value:,.{digits}f}"
 
 
@@ -22,7 +22,7 @@ def _ratio(a: Any, b: Any) -> float | None:
 
 
 def _mark(ok: bool | None) -> str:
-    return "–" if ok is None else ("met" if ok else "**missed**")
+    return "-" if ok is None else ("met" if ok else "**missed**")
 
 
 def ratios(db: dict[str, Any]) -> dict[str, Any]:
@@ -43,7 +43,9 @@ def ratios(db: dict[str, Any]) -> dict[str, Any]:
             "p50": _ratio(big["p50_ms"], c["p50_ms"]),
         }
         if "baseline" in figures[large]:
-            out["scale"][ep]["baseline_cost"] = _ratio(b["rps"], figures[large]["baseline"][ep]["rps"])
+            out["scale"][ep]["baseline_cost"] = _ratio(
+                b["rps"], figures[large]["baseline"][ep]["rps"]
+            )
     return out
 
 
@@ -54,17 +56,18 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
 
     def cell(kind: str, fn: Any) -> str:
         if kind not in results or "error" in results[kind]:
-            return "–"
+            return "-"
         try:
             return fn(results[kind])
         except (KeyError, TypeError):
-            return "–"
+            return "-"
 
     def framework(d: dict[str, Any]) -> str:
         r = ratios(d)["framework"]
         worst_rps = min(v["rps"] for v in r.values())
         worst_lat = max(v["p50"] for v in r.values())
-        return f"{_mark(worst_rps >= 0.5 and worst_lat <= 2.0)} (worst req/s ratio {worst_rps:.2f}, worst p50 ratio {worst_lat:.2f})"
+        ok = worst_rps >= 0.5 and worst_lat <= 2.0
+        return f"{_mark(ok)} (worst req/s ratio {worst_rps:.2f}, worst p50 ratio {worst_lat:.2f})"
 
     def paced(d: dict[str, Any]) -> str:
         p = d["api"]["paced"]
@@ -81,9 +84,10 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     def peer(d: dict[str, Any]) -> str:
         w = d["worker"]
         if "peer" not in w:
-            return "–"
+            return "-"
         r = w["claims_per_s"] / w["peer"]["claims_per_s"]
-        return f"{_mark(r >= 1)} ({r:.2f}x pgqueuer; no-op {w['noop_claims_per_s'] / w['peer']['claims_per_s']:.2f}x)"
+        noop = w["noop_claims_per_s"] / w["peer"]["claims_per_s"]
+        return f"{_mark(r >= 1)} ({r:.2f}x pgqueuer; no-op runs {noop:.2f}x)"
 
     def scale(d: dict[str, Any]) -> str:
         r = ratios(d)["scale"]
@@ -94,13 +98,51 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         mb = d["api"]["memory"]["idle"]["rss_mb"]
         return f"{_mark(mb < 150)} ({mb:.0f} MB)"
 
-    rows.append(("API req/s >= 0.5x baseline, p50 <= 2x", *(cell(k, framework) for k in ("sqlite", "postgresql")), ""))
-    rows.append(("GET /v1/callouts/{id} p99 < 25 ms at 70 % of peak", *(cell(k, paced) for k in ("sqlite", "postgresql")), ""))
-    rows.append(("claims/s >= 500 (SQLite) / 2,000 (PostgreSQL)", cell("sqlite", lambda d: claims(d, 500)), cell("postgresql", lambda d: claims(d, 2000)), ""))
-    rows.append(("lateness p99 < 2 s (SQLite) / 1 s (PostgreSQL)", cell("sqlite", lambda d: lateness(d, 2.0)), cell("postgresql", lambda d: lateness(d, 1.0)), ""))
-    rows.append(("claims/s >= the peer queue's", "–", cell("postgresql", peer), ""))
-    rows.append(("large database costs <= 1.5x the 10,000 figures", *(cell(k, scale) for k in ("sqlite", "postgresql")), ""))
-    rows.append(("`credira serve` idle RSS < 150 MB", *(cell(k, idle) for k in ("sqlite", "postgresql")), ""))
+    rows.append(
+        (
+            "API req/s >= 0.5x baseline, p50 <= 2x",
+            *(cell(k, framework) for k in ("sqlite", "postgresql")),
+            "",
+        )
+    )
+    rows.append(
+        (
+            "GET /v1/callouts/{id} p99 < 25 ms at 70 % of peak",
+            *(cell(k, paced) for k in ("sqlite", "postgresql")),
+            "",
+        )
+    )
+    rows.append(
+        (
+            "claims/s >= 500 (SQLite) / 2,000 (PostgreSQL)",
+            cell("sqlite", lambda d: claims(d, 500)),
+            cell("postgresql", lambda d: claims(d, 2000)),
+            "",
+        )
+    )
+    rows.append(
+        (
+            "lateness p99 < 2 s (SQLite) / 1 s (PostgreSQL)",
+            cell("sqlite", lambda d: lateness(d, 2.0)),
+            cell("postgresql", lambda d: lateness(d, 1.0)),
+            "",
+        )
+    )
+    rows.append(("claims/s >= the peer queue's", "-", cell("postgresql", peer), ""))
+    rows.append(
+        (
+            "large database costs <= 1.5x the 10,000 figures",
+            *(cell(k, scale) for k in ("sqlite", "postgresql")),
+            "",
+        )
+    )
+    rows.append(
+        (
+            "`credira serve` idle RSS < 150 MB",
+            *(cell(k, idle) for k in ("sqlite", "postgresql")),
+            "",
+        )
+    )
     del dbs
     return rows
 
@@ -109,7 +151,10 @@ def markdown(results: dict[str, Any]) -> str:
     m = results["meta"]
     cfg = results["config"]
     out: list[str] = []
-    out.append(f"## {m['date']} · {cfg['mode']} · commit {m['commit']}{' (uncommitted changes)' if m['dirty'] else ''}")
+    out.append(
+        f"## {m['date']} · {cfg['mode']} · commit {m['commit']}"
+        + (" (uncommitted changes)" if m["dirty"] else "")
+    )
     out.append("")
     pkgs = ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v)
     out.append(
@@ -117,11 +162,12 @@ def markdown(results: dict[str, Any]) -> str:
         f"{'/'.join(f'{x:.1f}' for x in m['load_average_start'])}, at end "
         f"{'/'.join(f'{x:.1f}' for x in m.get('load_average_end', (0, 0, 0)))}"
     )
-    out.append(f"- Python {m['python']}; SQLite {m['sqlite']}; PostgreSQL {m['postgresql'] or '–'}")
+    out.append(f"- Python {m['python']}; SQLite {m['sqlite']}; PostgreSQL {m['postgresql'] or '-'}")
     out.append(f"- Packages: {pkgs}")
     out.append(
         f"- Load: {cfg['concurrency']} keep-alive connections, {cfg['warmup']} s warm-up, "
-        f"{cfg['duration']} s per figure; sizes {cfg['scale'][0]:,} and {cfg['scale'][1]:,} callouts; "
+        f"{cfg['duration']} s per figure; sizes {cfg['scale'][0]:,} and "
+        f"{cfg['scale'][1]:,} callouts; "
         f"worker window {cfg['worker_window']} s; took {results.get('seconds', 0):.0f} s"
     )
     out.append("")
@@ -140,14 +186,18 @@ def markdown(results: dict[str, Any]) -> str:
         out.append("")
         out.append(f"API at {int(small):,} callouts (ratio = Credira / bare Starlette):")
         out.append("")
-        out.append("| endpoint | Credira req/s | baseline req/s | req/s ratio | Credira p50 / p99 ms | baseline p50 / p99 ms | p50 ratio | p99 ratio |")
+        out.append(
+            "| endpoint | Credira req/s | baseline req/s | req/s ratio | Credira p50 / p99 ms "
+            "| baseline p50 / p99 ms | p50 ratio | p99 ratio |"
+        )
         out.append("|---|---:|---:|---:|---:|---:|---:|---:|")
         for ep in ENDPOINTS:
             c, b = api["figures"][small]["credira"][ep], api["figures"][small]["baseline"][ep]
             f = r["framework"][ep]
             out.append(
                 f"| `{LABELS[ep]}` | {_n(c['rps'])} | {_n(b['rps'])} | {_n(f['rps'], 2)} | "
-                f"{_n(c['p50_ms'], 1)} / {_n(c['p99_ms'], 1)} | {_n(b['p50_ms'], 1)} / {_n(b['p99_ms'], 1)} | "
+                f"{_n(c['p50_ms'], 1)} / {_n(c['p99_ms'], 1)} | "
+                f"{_n(b['p50_ms'], 1)} / {_n(b['p99_ms'], 1)} | "
                 f"{_n(f['p50'], 2)} | {_n(f['p99'], 2)} |"
             )
         p = api["paced"]
@@ -158,7 +208,10 @@ def markdown(results: dict[str, Any]) -> str:
             f"p99 {_n(p['p99_ms'], 1)} ms (open loop, latency from each request's due time)."
         )
         out.append("")
-        out.append(f"Scale: Credira at {int(small):,} and at {int(large):,} callouts (cost ratio = small req/s / large req/s):")
+        out.append(
+            f"Scale: Credira at {int(small):,} and at {int(large):,} callouts "
+            "(cost ratio = small req/s / large req/s):"
+        )
         out.append("")
         head = "| endpoint | req/s small | req/s large | cost ratio | p50 ms small / large |"
         sep = "|---|---:|---:|---:|---:|"
@@ -170,7 +223,10 @@ def markdown(results: dict[str, Any]) -> str:
         for ep in ENDPOINTS:
             a, b = api["figures"][small]["credira"][ep], api["figures"][large]["credira"][ep]
             s = r["scale"][ep]
-            line = f"| `{LABELS[ep]}` | {_n(a['rps'])} | {_n(b['rps'])} | {_n(s['cost'], 2)} | {_n(a['p50_ms'], 1)} / {_n(b['p50_ms'], 1)} |"
+            line = (
+                f"| `{LABELS[ep]}` | {_n(a['rps'])} | {_n(b['rps'])} | {_n(s['cost'], 2)} | "
+                f"{_n(a['p50_ms'], 1)} / {_n(b['p50_ms'], 1)} |"
+            )
             if "baseline_cost" in s:
                 line += f" {_n(s['baseline_cost'], 2)} |"
             out.append(line)
@@ -188,20 +244,22 @@ def markdown(results: dict[str, Any]) -> str:
         peer = w.get("peer")
         out.append(
             f"Worker (simulator time scale {w['time_scale']}, default worker settings): "
-            f"**{_n(w['claims_per_s'])} claims/s** with full callout runs "
-            f"({_n(w['completed_in_window'] / w['window'])} completed/s, about {_n(w.get('statements_per_callout'), 1)} "
-            f"SQL statements per callout); {_n(w['noop_claims_per_s'])} claims/s with a no-op run; "
-            f"lateness at {_n(late['rate_per_s'])} callouts/s due: p50 {_n(late['p50_s'] * 1000)} ms, "
+            f"**{_n(w['claims_per_s'])} claims/s** sustained with full callout runs "
+            f"({'' if w.get('steady', True) else 'not steady: '}the first wave of 100 took "
+            f"{_n(w.get('first_wave_seconds'), 1)} s; claimed/s over the same span "
+            f"{_n(w['claims_per_s_in_window'])}; about "
+            f"{_n(w.get('statements_per_callout'), 1)} SQL statements per callout); "
+            f"{_n(w['noop_claims_per_s'])} claims/s with a no-op run; lateness at "
+            f"{_n(late['rate_per_s'])} callouts/s due: p50 {_n(late['p50_s'] * 1000)} ms, "
             f"p99 {_n(late['p99_s'] * 1000)} ms."
-            + (
-                f" Peer pgqueuer {peer['version']} (batch {peer['batch_size']}, no-op jobs): "
-                f"{_n(peer['claims_per_s'])} claims/s; ratio Credira / pgqueuer "
-                f"{_n(w['claims_per_s'] / peer['claims_per_s'], 2)} (no-op "
-                f"{_n(w['noop_claims_per_s'] / peer['claims_per_s'], 2)})."
-                if peer
-                else ""
-            )
         )
+        if peer:
+            out.append(
+                f"Peer pgqueuer {peer['version']} (batch {peer['batch_size']}, "
+                f"{peer['jobs']:,} no-op jobs): {_n(peer['claims_per_s'])} jobs/s; ratio "
+                f"Credira / pgqueuer {_n(w['claims_per_s'] / peer['claims_per_s'], 2)} "
+                f"(no-op runs {_n(w['noop_claims_per_s'] / peer['claims_per_s'], 2)})."
+            )
         for where, prof in (("API", api.get("profile")), ("worker", w.get("profile"))):
             if not prof:
                 continue
@@ -214,7 +272,9 @@ def markdown(results: dict[str, Any]) -> str:
                     continue
                 libs = ", ".join(f"{k} {v}%" for k, v in digest["self_by_library_pct"][:6])
                 hot = ", ".join(f"`{k}` {v}%" for k, v in digest["credira_inclusive_pct"][:6])
-                out.append(f"- {name}: self time by library: {libs}; Credira frames (inclusive): {hot}")
+                out.append(
+                    f"- {name}: self time by library: {libs}; Credira frames (inclusive): {hot}"
+                )
         out.append("")
     out.append("Targets:")
     out.append("")

@@ -1,3 +1,4 @@
+# ruff: noqa: S603  (runs our own processes: python, credira, py-spy, git)
 """Starting and stopping the processes under test, and reading their memory."""
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def _wait_healthy(server: Server, within: float = 60.0) -> None:
         if server.process.poll() is not None:
             raise RuntimeError(f"{server.name} exited: {server.log.read_text()[-2000:]}")
         try:
-            with urllib.request.urlopen(url, timeout=1) as reply:  # noqa: S310 (loopback)
+            with urllib.request.urlopen(url, timeout=1) as reply:
                 if reply.status == 200:
                     return
         except OSError:

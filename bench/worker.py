@@ -1,3 +1,4 @@
+# ruff: noqa: S603  (runs our own processes: python, credira, py-spy, git)
 """Worker figures: claims per second with the simulator at (near) zero latency, lateness
 (claimed - scheduled_time) under capacity, the no-op comparison, and the peer queue."""
 
@@ -21,7 +22,9 @@ from bench.servers import PYTHON, ROOT, environment
 TIME_SCALE = "0.001"
 
 
-def _start_worker(db: Database, logs: Path, name: str, out: Path, *, noop: bool) -> subprocess.Popen[bytes]:
+def _start_worker(
+    db: Database, logs: Path, name: str, out: Path, *, noop: bool
+) -> subprocess.Popen[bytes]:
     env = environment(db, CREDIRA_SIMULATOR_TIME_SCALE=TIME_SCALE)
     args = [PYTHON, "-m", "bench.worker_proc", "--out", str(out)] + (["--noop"] if noop else [])
     with (logs / f"{name}.log").open("wb") as log:
@@ -48,7 +51,9 @@ def _seed_callouts(
     for i, when in enumerate(times):
         invoice = seed.invoice_row(tenant.account_id, start + i, zone)
         invoices.append(invoice)
-        callouts.append(seed.callout_row(invoice, tenant.agent_id, status="scheduled", scheduled=when))
+        callouts.append(
+            seed.callout_row(invoice, tenant.agent_id, status="scheduled", scheduled=when)
+        )
     pairs = [
         (inv, cal)
         for inv, cal in zip(
@@ -75,21 +80,54 @@ def _claimed(probe: Probe) -> int:
     return int(probe.value("SELECT count(*) FROM callouts WHERE status <> 'scheduled'"))
 
 
-def _window(probe: Probe, before: int, window: float, worker: subprocess.Popen[bytes]) -> float:
-    """Wait for the first claim, then ``window`` seconds; then hand the callouts not yet claimed
-    back (cancelled) and wait for the running ones. Returns the claims/s the database saw."""
+def _finished(probe: Probe) -> int:
+    return int(probe.value("SELECT count(*) FROM callouts WHERE status IN ('completed', 'failed')"))
+
+
+CONCURRENCY = 100  # the worker's default (CREDIRA_WORKER_CONCURRENCY)
+
+
+def _window(
+    probe: Probe, before: int, window: float, worker: subprocess.Popen[bytes]
+) -> dict[str, float]:
+    """Sustained throughput with plenty of due work. A worker fills its free slots at once (a
+    burst of up to its concurrency), then claims one callout each time one finishes: at steady
+    state it claims exactly as fast as it finishes. So: wait for the first claim, then for the
+    first wave (as many finished as it has slots, or at most ``2 * window`` s), then count the
+    callouts finished over ``window`` s. Then the callouts not yet claimed are handed back
+    (cancelled) and the running ones finish."""
     deadline = time.monotonic() + 60
-    while (start_count := _claimed(probe)) == before:
+    while _claimed(probe) == before:
         if worker.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError("the worker claimed nothing; see its log")
         time.sleep(0.02)
-    began = time.time()
-    time.sleep(window)
-    seen = _claimed(probe) - start_count
-    rate = seen / (time.time() - began)
+    first = time.monotonic()
+    base = _finished(probe)
+    while _finished(probe) - base < CONCURRENCY and time.monotonic() < first + 2 * window:
+        time.sleep(0.05)
+    done_a, claimed_a, t_a = _finished(probe), _claimed(probe), time.monotonic()
+    steady = done_a - base >= CONCURRENCY
+    if steady:
+        time.sleep(window)
+    done_b, claimed_b, t_b = _finished(probe), _claimed(probe), time.monotonic()
+    left = int(probe.value("SELECT count(*) FROM callouts WHERE status = 'scheduled'"))
     probe.execute("UPDATE callouts SET status = 'cancelled' WHERE status = 'scheduled'")
-    _wait_done(probe, within=120, worker=worker)
-    return rate
+    _wait_done(probe, within=300, worker=worker)
+    if left <= 0:
+        raise RuntimeError("the seeded callouts ran out inside the window: seed more")
+    if not steady:  # the first wave did not even finish: the rate since the first claim
+        return {
+            "finished_per_s": (done_b - base) / (t_b - first),
+            "claimed_per_s": (claimed_b - before) / (t_b - first),
+            "steady": False,
+            "first_wave_seconds": t_b - first,
+        }
+    return {
+        "finished_per_s": (done_b - done_a) / (t_b - t_a),
+        "claimed_per_s": (claimed_b - claimed_a) / (t_b - t_a),
+        "steady": True,
+        "first_wave_seconds": t_a - first,
+    }
 
 
 def _claims(out: Path) -> tuple[dict[str, float], int]:
@@ -97,20 +135,16 @@ def _claims(out: Path) -> tuple[dict[str, float], int]:
     return dict(zip(data["ids"], data["claimed"], strict=True)), int(data.get("statements", 0))
 
 
-def _windowed_rate(stamps: list[float], window: float) -> float:
-    """Claims per second from the first claim over ``window`` seconds (or until the last claim,
-    when the seeded callouts ran out first)."""
+def steady_rate(stamps: list[float]) -> float:
+    """Jobs per second at steady state, from each job's dispatch time: those in the last three
+    quarters of the span from the first to the last (as for Credira's window)."""
     if len(stamps) < 2:
         return float("nan")
     stamps = sorted(stamps)
-    end = min(stamps[0] + window, stamps[-1])
-    inside = sum(1 for t in stamps if t <= end)
-    return inside / (end - stamps[0]) if end > stamps[0] else float("nan")
-
-
-def _rate(stamps: list[float]) -> float:
-    span = max(stamps) - min(stamps)
-    return len(stamps) / span if span > 0 else float("nan")
+    span = stamps[-1] - stamps[0]
+    start, end = stamps[0] + 0.25 * span, stamps[-1]
+    inside = sum(1 for t in stamps if start <= t <= end)
+    return inside / (end - start) if end > start else float("nan")
 
 
 def run(
@@ -128,17 +162,21 @@ def run(
     tenant = seed.create_tenant(db)
     zone = seed.zone_in_calling_hours()
     probe = Probe(db)
-    result: dict[str, Any] = {"time_scale": float(TIME_SCALE), "jobs": jobs, "window": window, "zone": zone}
+    result: dict[str, Any] = {
+        "time_scale": float(TIME_SCALE),
+        "jobs": jobs,
+        "window": window,
+        "zone": zone,
+    }
     try:
         # 1. Throughput with full callout runs, the worker's default settings.
-        due = _seed_callouts(db, tenant, [datetime.now(UTC) - timedelta(seconds=1)] * jobs, zone, 0)
+        _seed_callouts(db, tenant, [datetime.now(UTC) - timedelta(seconds=1)] * jobs, zone, 0)
         out = logs / f"claims-{db.kind}.json"
         worker = _start_worker(db, logs, f"worker-{db.kind}", out, noop=False)
         try:
-            seen_rate = _window(probe, 0, window, worker)
-            completed = int(probe.value("SELECT count(*) FROM callouts WHERE status = 'completed'"))
+            sustained = _window(probe, 0, window, worker)
             # 2. Lateness under capacity: callouts due at a steady pace, half the throughput.
-            rate = max(5.0, min(0.5 * seen_rate, 1000.0))
+            rate = max(5.0, min(0.5 * sustained["finished_per_s"], 1000.0))
             count = max(10, int(rate * lateness_seconds))
             begin = datetime.now(UTC) + timedelta(seconds=1.0)
             times = [begin + timedelta(seconds=i / rate) for i in range(count)]
@@ -148,9 +186,10 @@ def run(
             _stop(worker)
         claims, statements = _claims(out)
         result["statements_per_callout"] = statements / max(1, len(claims))
-        result["claims_per_s"] = _windowed_rate([claims[i] for i in due if i in claims], window)
-        result["db_claims_per_s"] = seen_rate
-        result["completed_in_window"] = completed
+        result["claims_per_s"] = sustained["finished_per_s"]
+        result["claims_per_s_in_window"] = sustained["claimed_per_s"]
+        result["steady"] = sustained["steady"]
+        result["first_wave_seconds"] = sustained["first_wave_seconds"]
         late = sorted(claims[i] - when.timestamp() for i, when in paced.items() if i in claims)
         result["lateness"] = {
             "rate_per_s": rate,
@@ -165,20 +204,19 @@ def run(
         )
 
         # 3. The same claims with a no-op run per callout (like the peer's no-op jobs).
-        noop_due = _seed_callouts(
+        _seed_callouts(
             db, tenant, [datetime.now(UTC) - timedelta(seconds=1)] * jobs, zone, jobs + count
         )
         out = logs / f"claims-noop-{db.kind}.json"
         worker = _start_worker(db, logs, f"worker-noop-{db.kind}", out, noop=True)
         try:
-            _window(probe, _claimed(probe), window, worker)
+            noop = _window(probe, _claimed(probe), window, worker)
         finally:
             _stop(worker)
-        claims, _ = _claims(out)
-        result["noop_claims_per_s"] = _windowed_rate([claims[i] for i in noop_due if i in claims], window)
+        result["noop_claims_per_s"] = noop["finished_per_s"]
 
         if peer:
-            result["peer"] = _peer(db, jobs)
+            result["peer"] = _peer(db, jobs // 2)
         if profile_seconds:
             result["profile"] = _profile(db, tenant, zone, logs, jobs, profile_seconds, probe)
     finally:
@@ -187,7 +225,13 @@ def run(
 
 
 def _profile(
-    db: Database, tenant: seed.Tenant, zone: str, logs: Path, jobs: int, seconds: float, probe: Probe
+    db: Database,
+    tenant: seed.Tenant,
+    zone: str,
+    logs: Path,
+    jobs: int,
+    seconds: float,
+    probe: Probe,
 ) -> dict[str, Any]:
     """A separate run with py-spy attached, so that the measured runs stay unprofiled."""
     _seed_callouts(db, tenant, [datetime.now(UTC)] * jobs, zone, 10_000_000)
@@ -202,7 +246,9 @@ def _profile(
         sampler.wait(timeout=seconds + 30)
     finally:
         _stop(worker)
-        probe.execute("UPDATE callouts SET status = 'cancelled' WHERE status IN ('scheduled', 'active')")
+        probe.execute(
+            "UPDATE callouts SET status = 'cancelled' WHERE status IN ('scheduled', 'active')"
+        )
     return profile.digest(path) if path.exists() else {"error": "no samples"}
 
 
@@ -221,7 +267,8 @@ def _peer(db: Database, jobs: int) -> dict[str, Any]:
         "version": _version("pgqueuer"),
         "batch_size": data["batch_size"],
         "jobs": data["jobs"],
-        "claims_per_s": _rate(data["dispatched"]),
+        "claims_per_s": steady_rate(data["dispatched"]),
+        "drain_seconds": data["ended"] - data["started"],
     }
 
 

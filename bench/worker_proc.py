@@ -74,7 +74,7 @@ def install_noop() -> None:
     Executor.run = run  # type: ignore[method-assign]
 
 
-async def main_async(out: str) -> None:
+async def main_async() -> None:
     settings = Settings()
     configure(settings.log_level, json=settings.log_json)
     engine = create_engine(settings)
@@ -97,8 +97,6 @@ async def main_async(out: str) -> None:
         await runner.run(stop)
     finally:
         await engine.dispose()
-        with open(out, "w") as f:
-            json.dump({"ids": ids, "claimed": claimed_at, "statements": statements[0]}, f)
 
 
 def main() -> None:
@@ -109,7 +107,11 @@ def main() -> None:
     install_hook()
     if args.noop:
         install_noop()
-    asyncio.run(main_async(args.out))
+    try:
+        asyncio.run(main_async())
+    finally:
+        with open(args.out, "w") as f:
+            json.dump({"ids": ids, "claimed": claimed_at, "statements": statements[0]}, f)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,15 @@ from credira.agent.endpoints import router as agent_router
 from credira.api import errors
 from credira.api.deps import Runtime
 from credira.api.middleware import EdgeMiddleware
-from credira.api.responses import errors_for
+from credira.api.responses import (
+    INPUT_TYPES,
+    bound_numbers,
+    document_error_media,
+    document_id_fields,
+    document_parameters,
+    errors_for,
+    link_input_types,
+)
 from credira.auth.keys import hash_key
 from credira.call.endpoints import media as media_router
 from credira.call.endpoints import router as call_router
@@ -159,11 +167,19 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         "bearerAuth": {"type": "http", "scheme": "bearer", "description": "credira_sk_... key"}
     }
     components.setdefault("schemas", {})["SuccessEnvelope"] = _SUCCESS_ENVELOPE
+    link_input_types(components["schemas"])
+    components["schemas"].update(INPUT_TYPES)
+    bound_numbers(schema)
+    document_id_fields(components["schemas"])
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
             _document_success(operation)
-            if path.startswith("/v1/"):
+            document_error_media(operation)
+            document_parameters(path, method, operation)
+            # The media files need a key too (they answer 401), the tracking links do not.
+            if path.startswith("/v1/") or "401" in operation.get("responses", {}):
                 operation["security"] = [{"bearerAuth": []}]
+            if path.startswith("/v1/"):
                 _document_safe_writes(method, operation, versioned="put" in operations)
     app.openapi_schema = schema
     return schema
@@ -198,13 +214,13 @@ def _error(status: int) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": _ERROR_REF}}}
 
 
-def _header(name: str, description: str) -> dict[str, Any]:
+def _header(name: str, description: str, **schema: Any) -> dict[str, Any]:
     return {
         "name": name,
         "in": "header",
         "required": False,
         "description": description,
-        "schema": {"type": "string", "maxLength": 255},
+        "schema": {"type": "string", **schema},
     }
 
 
@@ -237,6 +253,9 @@ def _document_safe_writes(method: str, operation: dict[str, Any], *, versioned: 
                 "Idempotency-Key",
                 "Makes the POST safe to retry: the same key and body replay the stored reply "
                 "(header Idempotent-Replayed: true); the same key with another body is CONFLICT.",
+                # 1 to 255 printable characters (headers are read as Latin-1).
+                maxLength=255,
+                pattern="^[\\x20-\\x7e\\xa1-\\xac\\xae-\\xff]{1,255}$",
             )
         )
         responses.setdefault("409", _error(409))

@@ -150,7 +150,7 @@ def bodies(message: EmailMessage) -> tuple[str, str]:
     markup = message.get_body(preferencelist=("html",))
     assert text is not None
     assert markup is not None
-    return str(text.get_content()), str(markup.get_content())  # type: ignore[attr-defined]
+    return str(text.get_content()), str(markup.get_content())
 
 
 def header(message: EmailMessage, name: str) -> str:
@@ -162,4 +162,4 @@ def header(message: EmailMessage, name: str) -> str:
 
 async def settle_worker() -> None:
     """Give the worker (polling every 50 ms) a few rounds."""
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.25)

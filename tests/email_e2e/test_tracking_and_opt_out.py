@@ -102,31 +102,35 @@ async def test_fetching_the_pixel_of_the_received_email_sets_opened_time(
     assert opened["status"] == "delivered"
 
 
-@pytest.mark.parametrize(
-    "tamper",
-    [
-        pytest.param(lambda token: token[:-1] + ("A" if token[-1] != "A" else "B"), id="last-char"),
-        pytest.param(lambda token: token[:10] + token[11:], id="char-dropped"),
-        pytest.param(lambda token: token + "x", id="char-added"),
-        pytest.param(_retargeted, id="target-swapped"),
-    ],
-)
+# Ways to alter a genuine click token; every one must be refused. One delivered email serves
+# them all (a delivery per variant would only slow the module down).
+TAMPERED = {
+    "last-char": lambda token: token[:-1] + ("A" if token[-1] != "A" else "B"),
+    "char-dropped": lambda token: token[:10] + token[11:],
+    "char-added": lambda token: token + "x",
+    "target-swapped": _retargeted,
+}
+
+
 async def test_tampered_click_link_is_not_found_and_redirects_nowhere(
-    api: Api, mail: Mail, client: httpx.AsyncClient, tamper: Any
+    api: Api, mail: Mail, client: httpx.AsyncClient
 ) -> None:
     tenant, email, markup = await delivered_email(api, mail)
     path = local(link(CLICK, markup))
     prefix, _, token = path.rpartition("/")
 
-    reply = await client.get(f"{prefix}/{tamper(token)}")
+    for name, tamper in TAMPERED.items():
+        reply = await client.get(f"{prefix}/{tamper(token)}")
 
-    assert reply.status_code == 404, reply.text
-    assert "location" not in reply.headers
-    body = reply.json()
-    assert body["success"] is False
-    assert body["error"]["code"] == "NOT_FOUND"
+        assert reply.status_code == 404, (name, reply.text)
+        assert "location" not in reply.headers, name
+        body = reply.json()
+        assert body["success"] is False
+        assert body["error"]["code"] == "NOT_FOUND", name
     after = await get_email(tenant, email["id"])
     assert (after["clicked_time"], after["opened_time"]) == (None, None)
+    # The untouched link still works: the refusals above were about the changes.
+    assert (await client.get(path)).status_code == 302
 
 
 async def test_genuine_click_redirects_to_the_target_and_sets_clicked_time(

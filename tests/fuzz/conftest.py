@@ -1,17 +1,20 @@
-"""One app per module for the fuzzer, served through schemathesis' own ASGI transport.
+"""Fixtures for the fuzz tests.
 
-schemathesis calls the app synchronously from a portal thread that runs the app's lifespan on
-its own event loop, so the app here is built and started outside pytest-asyncio's loop and the
-database engine lives on that portal loop for the whole module.
+schemathesis calls the app synchronously, from a portal thread that runs the app's lifespan on
+an event loop of its own; so the schemathesis app is built and started outside pytest-asyncio's
+loop, and its database engine lives on that portal loop for the whole module.
 """
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 from fastapi import FastAPI
 from schemathesis.python import asgi
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -22,8 +25,8 @@ from tests.support import ADMIN_KEY, bearer
 
 
 class AppSlot:
-    """The ASGI app schemathesis is given when a test module is imported, before any fixture has
-    run: it forwards everything, the lifespan included, to the app ``fuzz_app`` installs."""
+    """The ASGI app schemathesis is handed when a test module is imported, before any fixture
+    has run: it forwards everything, the lifespan included, to the app ``fuzz_app`` installs."""
 
     def __init__(self) -> None:
         self.app: ASGIApp | None = None
@@ -63,15 +66,121 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) ->
         APP_SLOT.app = None
 
 
+@dataclass(frozen=True)
+class FuzzTenant:
+    """A real account: the key the fuzzer sends, and one object of each kind it may aim at."""
+
+    key: str
+    ids: dict[str, str]  # request field or parameter name -> id of an existing object
+
+
+def _created(http: requests.Session, path: str, key: str, body: dict[str, Any]) -> str:
+    reply = http.post(path, json=body, headers=bearer(key))
+    assert reply.status_code == 201, reply.text
+    object_id: str = reply.json()["data"]["id"]
+    return object_id
+
+
 @pytest.fixture(scope="module")
-def fuzz_key(fuzz_app: FastAPI) -> str:
-    """A real user key of a fresh account, made through the API with the admin key."""
+def fuzz_tenant(fuzz_app: FastAPI) -> FuzzTenant:
+    """A fresh account made through the API (the admin key for its users), with an invoice, a
+    voice agent, a callout, an email template, a call and an email in it."""
     with asgi.get_client(APP_SLOT) as http:
         reply = http.post(
             "/v1/users",
             json={"email": "fuzz@acme.example.com", "name": "Fuzz", "company": "Acme"},
             headers=bearer(ADMIN_KEY),
         )
-    assert reply.status_code == 201, reply.text
-    key: str = reply.json()["data"]["api_key"]
-    return key
+        assert reply.status_code == 201, reply.text
+        user = reply.json()["data"]
+        key: str = user["api_key"]
+        # The fuzzer's user_id: another user of the account, so that deleting it or rotating
+        # its key does not take away the key every other request is sent with.
+        colleague = _created(
+            http,
+            "/v1/users",
+            ADMIN_KEY,
+            {
+                "email": "colleague@acme.example.com",
+                "name": "Colleague",
+                "company": "Acme",
+                "account_id": user["account_id"],
+            },
+        )
+        invoice = _created(
+            http,
+            "/v1/invoices",
+            key,
+            {
+                "number": "INV-FUZZ",
+                "amount": "1250.00",
+                "currency": "USD",
+                "due_date": "2024-01-30",
+                "customer": {
+                    "name": "John Doe",
+                    "email": "john.doe@example.com",
+                    "phone": "+14155550100",
+                },
+            },
+        )
+        agent = _created(http, "/v1/voice-agents", key, {"name": "Ava"})
+        callout = _created(
+            http,
+            "/v1/callouts",
+            key,
+            {
+                "invoice_id": invoice,
+                "scheduled_time": "2030-01-20T10:00:00Z",
+                "actions": {"calls_enabled": True, "emails_enabled": True, "voice_agent_id": agent},
+            },
+        )
+        template = _created(
+            http,
+            "/v1/email-templates",
+            key,
+            # No placeholders: whether an email can be rendered depends on the template a
+            # request names, which no schema of the request can say.
+            {
+                "name": "Reminder",
+                "subject": "Your invoice",
+                "html_content": "<p>Please pay your invoice.</p>",
+                "text_content": "Please pay your invoice.",
+                "category": "payment_reminder",
+            },
+        )
+        call = _created(
+            http,
+            "/v1/calls",
+            key,
+            {
+                "phone_number": "+14155550100",
+                "invoice_id": invoice,
+                "voice_agent_id": agent,
+                "scheduled_time": "2030-01-20T10:00:00Z",
+            },
+        )
+        email = _created(
+            http,
+            "/v1/send-email",
+            key,
+            {
+                "template_id": template,
+                "recipient_email": "john.doe@example.com",
+                "callout_id": callout,
+                "scheduled_time": "2030-01-20T10:00:00Z",
+            },
+        )
+    return FuzzTenant(
+        key=key,
+        ids={
+            "user_id": colleague,
+            "account_id": user["account_id"],
+            "invoice_id": invoice,
+            "agent_id": agent,
+            "voice_agent_id": agent,
+            "callout_id": callout,
+            "template_id": template,
+            "call_id": call,
+            "email_id": email,
+        },
+    )

@@ -5,7 +5,12 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
-from credira.kit.validation import Metadata, Name, Phone
+from credira.api.responses import documented
+from credira.kit import validation
+from credira.kit.validation import Name
+
+Metadata = Annotated[validation.Metadata, documented("Metadata")]
+Phone = Annotated[validation.Phone, documented("Phone")]
 
 PROVIDERS = ("simulator",)
 Provider = Literal["simulator"]
@@ -44,13 +49,32 @@ def check_script(value: str) -> str:
 
 
 def check_language(value: str) -> str:
-    if not re.fullmatch(r"[a-z]{2,3}(-[A-Z]{2})?", value):
+    if not re.fullmatch(_LANGUAGE, value):
         raise ValueError("must be a language tag such as en or en-US")
     return value
 
 
-Script = Annotated[StrictStr, Field(min_length=1, max_length=20000), AfterValidator(check_script)]
-Language = Annotated[StrictStr, AfterValidator(check_language)]
+_LANGUAGE = r"[a-z]{2,3}(-[A-Z]{2})?"
+# A script must not hold a placeholder outside SCRIPT_VARIABLES: the document says so with
+# the pattern of a placeholder whose name is not one of them (what check_script finds).
+_UNKNOWN_PLACEHOLDER = (
+    r"\{\{(?!\s*(?:" + "|".join(sorted(SCRIPT_VARIABLES)) + r")\s*\}\})[^}]*\}\}"
+)
+Script = Annotated[
+    StrictStr,
+    Field(
+        min_length=1,
+        max_length=20000,
+        json_schema_extra={"not": {"pattern": _UNKNOWN_PLACEHOLDER}},
+        description="What the agent says; {{placeholders}}: " + ", ".join(sorted(SCRIPT_VARIABLES)),
+    ),
+    AfterValidator(check_script),
+]
+Language = Annotated[
+    StrictStr,
+    Field(json_schema_extra={"pattern": f"^{_LANGUAGE}$"}, examples=["en-US"]),
+    AfterValidator(check_language),
+]
 Duration = Annotated[StrictInt, Field(ge=30, le=3600)]
 Voice = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 

@@ -119,7 +119,11 @@ def require(
         principal = None
         if token is not None:
             principal = await authenticate(
-                session, token, env_admin_hash=rt.env_admin_hash, clock=rt.clock
+                session,
+                token,
+                env_admin_hash=rt.env_admin_hash,
+                clock=rt.clock,
+                writer=rt.sessionmaker,
             )
         if principal is None or token is None:
             raise Unauthorized(unauthorized_message)

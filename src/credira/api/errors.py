@@ -37,6 +37,39 @@ _DOCUMENTED = {
 _SHAPE_ERRORS = {"model_attributes_type", "dict_type", "model_type"}
 
 
+# SQLSTATE classes that say the database, not the request, is the problem: connection
+# exceptions (08), operator intervention (57: shutdown, restart, "cannot connect now", a
+# cancelled statement) and insufficient resources (53: too many connections).
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "57", "53")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether a database error means "the database is away" (a 503 the client may retry)
+    rather than a bug (a 500).
+
+    A PostgreSQL restart reaches a request in flight as the driver's "connection was closed in
+    the middle of operation" or "terminating connection due to administrator command", which
+    SQLAlchemy wraps in a plain ``DBAPIError``, not an ``OperationalError``; a server that is
+    starting up or out of connection slots answers with a SQLSTATE of its own.
+    """
+    if isinstance(exc, OperationalError | PoolTimeout):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    # The driver's own error, and what it was raised from.
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError | TimeoutError):
+            return True
+        sqlstate = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if isinstance(sqlstate, str) and sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES:
+            return True
+        current = current.__cause__
+    return False
+
+
 def _field(loc: Sequence[Any]) -> str:
     parts = (
         [str(p) for p in loc[1:]]
@@ -198,6 +231,11 @@ def install(app: FastAPI) -> None:
         log.exception("http.unexpected", exc_info=exc)
         return render(CrediraError(), _request_id(request))
 
+    async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
+        if database_unavailable(exc):
+            return await on_database_down(request, exc)
+        return await on_unexpected(request, exc)
+
     app.add_exception_handler(CrediraError, on_credira_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
@@ -207,4 +245,4 @@ def install(app: FastAPI) -> None:
     # Anything else propagates to EdgeMiddleware, which renders INTERNAL_ERROR without re-raising.
     app.add_exception_handler(IntegrityError, on_integrity)
     app.add_exception_handler(IdempotentReplay, on_replay)
-    app.add_exception_handler(DBAPIError, on_unexpected)
+    app.add_exception_handler(DBAPIError, on_database_error)

@@ -7,12 +7,16 @@ It also refuses input that parses but cannot be stored or echoed on every backen
 ``Infinity`` (not JSON), NUL characters (PostgreSQL text cannot hold them), lone surrogates and
 integers beyond 64 bits (neither PostgreSQL nor the JSON encoder accepts them). Left to the
 endpoints, each of those became a 500 on one backend and silently stored data on the other.
+
+Numbers are held to the interoperable range of RFC 7493 (I-JSON): magnitude at most 2^53-1,
+where every integer is exact in a double. Beyond it a JavaScript client, or any tool reading
+JSON numbers as doubles, no longer reads back the value it stored; and a schema bound such as
+2^63-1 cannot even be written as a double, so no client could tell where the limit was.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import time
 from typing import Any
 from urllib.parse import parse_qsl
@@ -21,6 +25,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from credira.api.errors import error_payload
+from credira.api.responses import MAX_SAFE_NUMBER
 from credira.errors import CrediraError, InvalidRequest, PayloadTooLarge, ValidationFailed
 from credira.kit.envelope import dumps
 from credira.kit.ids import new_id
@@ -37,9 +42,8 @@ SECURITY_HEADERS = [
 
 NUL_TEXT = "Text must not contain NUL (\\u0000) characters"
 SURROGATE_TEXT = "Text must be valid Unicode (no unpaired surrogate escapes)"
-INTEGER_RANGE = "Integer is out of range (64-bit signed at most)"
-NUMBER_RANGE = "Number is out of range"
-_INT64 = 2**63
+INTEGER_RANGE = "Integer is out of range (magnitude at most 2^53-1, RFC 7493)"
+NUMBER_RANGE = "Number is out of range (finite, magnitude at most 2^53-1, RFC 7493)"
 
 
 class _Refused(Exception):
@@ -77,9 +81,9 @@ def _unstorable(value: Any, path: list[str]) -> tuple[list[str], str] | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return None if -_INT64 <= value < _INT64 else (path, INTEGER_RANGE)
+        return None if abs(value) <= MAX_SAFE_NUMBER else (path, INTEGER_RANGE)
     if isinstance(value, float):
-        return None if math.isfinite(value) else (path, NUMBER_RANGE)
+        return None if abs(value) <= MAX_SAFE_NUMBER else (path, NUMBER_RANGE)
     if isinstance(value, dict):
         for key, item in value.items():
             where = [*path, _printable(key)]

@@ -1,10 +1,18 @@
-"""OpenAPI declarations of the envelope, so every error reply is documented per route."""
+"""OpenAPI declarations: the envelope, so every error reply is documented per route, and what
+the route signatures cannot say (id formats, input types whose rules are code)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from zoneinfo import available_timezones
 
-from pydantic import BaseModel, Field
+import email_validator
+import phonenumbers
+from babel.numbers import list_currencies
+from pydantic import BaseModel, Field, WithJsonSchema
+
+from credira.kit.ids import PREFIXES
 
 
 class ErrorBody(BaseModel):
@@ -48,3 +56,253 @@ def errors_for(*statuses: int) -> dict[int | str, dict[str, Any]]:
         status: {"model": ErrorEnvelope, "description": _DESCRIPTIONS[status]}
         for status in sorted(every)
     }
+
+
+# --- What the document says about ids and parameters that the route signatures cannot say ---
+
+# Request fields and parameters that carry an id, by name, and the kind of object they name.
+# A value that is not a well-formed id of that kind is INVALID_REQUEST ("Invalid callout ID
+# format"), so the document gives each one its pattern: a client (or a fuzzer) then knows that a
+# well-formed id of no object is NOT_FOUND while a malformed one is refused before any lookup.
+ID_FIELDS = {
+    "user_id": "user",
+    "invoice_id": "invoice",
+    "agent_id": "agent",
+    "voice_agent_id": "agent",
+    "callout_id": "callout",
+    "call_id": "call",
+    "template_id": "template",
+    "email_id": "email",
+    "account_id": "account",
+}
+# The kind of id ``starting_after`` takes on each list.
+LIST_KINDS = {
+    "/v1/users": "user",
+    "/v1/invoices": "invoice",
+    "/v1/voice-agents": "agent",
+    "/v1/callouts": "callout",
+    "/v1/calls": "call",
+    "/v1/email-templates": "template",
+    "/v1/emails": "email",
+}
+# Query parameters the list endpoints need but declare optional, so that a missing one is
+# INVALID_REQUEST "Missing required parameter: invoice_id" (API.md) rather than pydantic's 422.
+REQUIRED_QUERY = {
+    ("/v1/callouts", "get"): ("invoice_id",),
+    ("/v1/calls", "get"): ("invoice_id",),
+    ("/v1/emails", "get"): ("callout_id",),
+    ("/v1/email-templates", "get"): ("account_id",),
+}
+# Media files are named after their call: ``{call_id}.txt``, ``{call_id}.wav|.mp3``.
+MEDIA_NAMES = {
+    "/transcriptions/{name}": r"\.txt",
+    "/recordings/{name}": r"\.(?:wav|mp3)",
+}
+# The same token rule as ``credira.kit.ids.is_valid_id``.
+_ID_CHARS = "[0-9A-Za-z]{1,64}"
+
+
+def id_pattern(kind: str) -> str:
+    return f"^{re.escape(PREFIXES[kind])}{_ID_CHARS}$"
+
+
+def _string_branches(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``type: string`` parts of a schema (itself, or the branches of ``anyOf``)."""
+    if schema.get("type") == "string":
+        return [schema]
+    return [s for s in schema.get("anyOf", []) if s.get("type") == "string"]
+
+
+def _set_pattern(schema: dict[str, Any], pattern: str) -> None:
+    for branch in _string_branches(schema):
+        branch.setdefault("pattern", pattern)
+
+
+def document_parameters(path: str, method: str, operation: dict[str, Any]) -> None:
+    """Id patterns, media file names and the query parameters a route needs."""
+    required = REQUIRED_QUERY.get((path, method), ())
+    for parameter in operation.get("parameters", []):
+        name, schema = parameter["name"], parameter.get("schema", {})
+        if parameter.get("in") not in ("path", "query"):
+            continue
+        if name in ID_FIELDS:
+            _set_pattern(schema, id_pattern(ID_FIELDS[name]))
+        elif name == "starting_after" and path in LIST_KINDS:
+            _set_pattern(schema, id_pattern(LIST_KINDS[path]))
+        elif name == "name" and path in MEDIA_NAMES:
+            _set_pattern(schema, id_pattern("call")[:-1] + MEDIA_NAMES[path] + "$")
+        if name in required:
+            parameter["required"] = True
+            branches = _string_branches(schema)
+            if len(branches) == 1 and "anyOf" in schema:
+                # Required, so never null: the schema is its string branch.
+                merged = {k: v for k, v in schema.items() if k != "anyOf"}
+                schema.clear()
+                schema.update({**branches[0], **merged})
+
+
+def document_id_fields(components: dict[str, Any]) -> None:
+    """Id patterns on the request and reply fields that carry an id."""
+    for model in components.values():
+        for name, schema in model.get("properties", {}).items():
+            if name in ID_FIELDS:
+                _set_pattern(schema, id_pattern(ID_FIELDS[name]))
+
+
+ERROR_REF = "#/components/schemas/ErrorEnvelope"
+
+
+def document_error_media(operation: dict[str, Any]) -> None:
+    """Errors are JSON on every route, also on those whose success is a file, a page or an
+    image (FastAPI would document their errors with the success's media type)."""
+    for status, response in operation.get("responses", {}).items():
+        if status.startswith("2") or status.startswith("3"):
+            continue
+        content = response.get("content", {})
+        if any(media.get("schema", {}).get("$ref") == ERROR_REF for media in content.values()):
+            response["content"] = {"application/json": {"schema": {"$ref": ERROR_REF}}}
+
+
+MAX_SAFE_NUMBER = 2**53 - 1
+
+# --- Input types whose rules are code (a library call), stated as JSON Schema ---
+#
+# Each schema accepts only values the code accepts, so that a client that follows the document
+# is never refused; what the code accepts beyond it is a thin edge (a lowercase currency code,
+# leading zeros in an amount), never a value a client would plausibly send. Request models point
+# at these with ``documented(name)``, and ``_openapi`` adds them to ``components.schemas``.
+
+
+def _phone_pattern() -> str:
+    """E.164 (7 to 15 digits) behind a real country calling code, as ``normalize_phone``."""
+    by_length: dict[int, list[str]] = {}
+    for code in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE):
+        if phonenumbers.region_code_for_country_code(code) != "ZZ":
+            by_length.setdefault(len(str(code)), []).append(str(code))
+    branches = [
+        f"(?:{'|'.join(codes)})[0-9]{{{7 - n},{15 - n}}}" for n, codes in sorted(by_length.items())
+    ]
+    return "^\\+(?:" + "|".join(branches) + ")$"
+
+
+def amount_schema(places: int) -> dict[str, Any]:
+    """A positive amount below 10^14 with at most ``places`` decimals, as number or string."""
+    digits = "[1-9][0-9]{0,13}"
+    if places:
+        digits += f"(?:\\.[0-9]{{1,{places}}})?"
+        # 0.x with a non-zero digit among the first ``places``: zero is refused.
+        small = [
+            "0" * i + "[1-9]" + (f"[0-9]{{0,{places - 1 - i}}}" if places - 1 - i else "")
+            for i in range(places)
+        ]
+        digits += "|0\\.(?:" + "|".join(small) + ")"
+    number: dict[str, Any] = {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1e14}
+    number |= {"multipleOf": 10**-places} if places else {"type": "integer"}
+    return {
+        "anyOf": [number, {"type": "string", "pattern": f"^(?:{digits})$"}],
+        "description": f"A positive amount below 10^14 with at most {places} decimals; "
+        "a decimal string keeps it exact",
+        "examples": ["1250.00"],
+    }
+
+
+# email-validator refuses the special-use domains (RFC 6761), which never receive mail.
+_SPECIAL_USE = "|".join(email_validator.SPECIAL_USE_DOMAIN_NAMES)
+
+INPUT_TYPES: dict[str, dict[str, Any]] = {
+    "Phone": {
+        "type": "string",
+        "pattern": _phone_pattern(),
+        "description": "E.164 with a country calling code, e.g. +14155550100",
+        "examples": ["+14155550100"],
+    },
+    "Email": {
+        "type": "string",
+        "format": "email",
+        "maxLength": 320,
+        "not": {"pattern": f"[@.](?:{_SPECIAL_USE})\\.?$"},
+        "description": "An email address (not at a special-use domain such as .test)",
+        "examples": ["john.doe@example.com"],
+    },
+    "TimeZoneName": {
+        "type": "string",
+        "enum": sorted(available_timezones()),
+        "description": "An IANA time zone name",
+        "examples": ["America/New_York"],
+    },
+    "Currency": {
+        "type": "string",
+        "enum": sorted(list_currencies()),
+        "description": "An ISO 4217 code (case-insensitive)",
+        "examples": ["USD"],
+    },
+    "Amount": amount_schema(4),
+    "Metadata": {
+        "type": "object",
+        "maxProperties": 50,
+        "additionalProperties": {"$ref": "#/components/schemas/JsonValue"},
+        "description": "Your own keys and any JSON values, at most 50 keys",
+        "examples": [{"campaign_id": "camp_123", "department": "billing"}],
+    },
+    "JsonValue": {
+        "description": "Any JSON value; numbers of magnitude at most 2^53-1 (RFC 7493)",
+        "anyOf": [
+            {"type": "null"},
+            {"type": "boolean"},
+            {"type": "string"},
+            {"type": "number", "minimum": -MAX_SAFE_NUMBER, "maximum": MAX_SAFE_NUMBER},
+            {"type": "array", "items": {"$ref": "#/components/schemas/JsonValue"}},
+            {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/JsonValue"}},
+        ],
+    },
+    "Time": {
+        "type": "string",
+        "format": "date-time",
+        # Years 0002 to 9998: at the ends of the calendar an offset can move the instant out of
+        # the representable range, which is refused ("Time is out of range").
+        "pattern": "^(?:000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}"
+        "|99[0-8][0-9])-",
+        "description": "ISO 8601 with a zone (Z or an offset), e.g. 2024-01-25T14:00:00Z",
+        "examples": ["2024-01-25T14:00:00Z"],
+    },
+}
+
+
+_MARKER = "x-input-type"
+
+
+def bound_numbers(node: Any) -> None:
+    """Give every unbounded number the range the edge enforces on any JSON body (magnitude at
+    most 2^53-1, see ``credira.api.middleware``): a larger one is refused wherever it appears."""
+    if isinstance(node, dict):
+        if node.get("type") in ("integer", "number"):
+            if "minimum" not in node and "exclusiveMinimum" not in node:
+                node["minimum"] = -MAX_SAFE_NUMBER
+            if "maximum" not in node and "exclusiveMaximum" not in node:
+                node["maximum"] = MAX_SAFE_NUMBER
+        for value in node.values():
+            bound_numbers(value)
+    elif isinstance(node, list):
+        for value in node:
+            bound_numbers(value)
+
+
+def documented(name: str) -> WithJsonSchema:
+    """Document a field with the shared input type ``name`` (see ``INPUT_TYPES``). Pydantic
+    cannot point at a schema it did not make, so this leaves a marker that ``link_input_types``
+    turns into a ``$ref`` once the document is built."""
+    assert name in INPUT_TYPES, name
+    return WithJsonSchema({_MARKER: name})
+
+
+def link_input_types(node: Any) -> None:
+    """Replace every ``documented`` marker under ``node`` by a ``$ref`` to its input type."""
+    if isinstance(node, dict):
+        name = node.pop(_MARKER, None)
+        if name is not None:
+            node["$ref"] = f"#/components/schemas/{name}"
+        for value in node.values():
+            link_input_types(value)
+    elif isinstance(node, list):
+        for value in node:
+            link_input_types(value)

@@ -1,10 +1,16 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from credira.kit.validation import Metadata, Phone, ShortText, UTCTime
+from credira.api.responses import documented
+from credira.kit import validation
+from credira.kit.validation import ShortText
+
+Metadata = Annotated[validation.Metadata, documented("Metadata")]
+Phone = Annotated[validation.Phone, documented("Phone")]
+UTCTime = Annotated[validation.UTCTime, documented("Time")]
 
 CallPurpose = Literal["payment_reminder", "follow_up", "verification"]
 

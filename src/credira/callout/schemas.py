@@ -1,17 +1,78 @@
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
 from pydantic_core import PydanticCustomError
 
-from credira.kit.validation import Email, Metadata, Phone, ShortText, UTCTime
+from credira.api.responses import documented
+from credira.kit import validation
+from credira.kit.validation import ShortText
+
+Metadata = Annotated[validation.Metadata, documented("Metadata")]
+Email = Annotated[validation.Email, documented("Email")]
+Phone = Annotated[validation.Phone, documented("Phone")]
+UTCTime = Annotated[validation.UTCTime, documented("Time")]
 
 Priority = Literal["low", "medium", "high", "urgent"]
 CalloutType = Literal["payment_reminder", "follow_up", "verification"]
 CalloutStatus = Literal["scheduled", "active", "completed", "failed", "cancelled"]
 
 READ_ONLY = ("id", "status", "type", "account_id", "invoice_id", "created_time", "updated_time")
+
+
+# What a callout must be able to do (``policy.check_plan``), as far as the request alone
+# decides it: a phone or an email missing on the invoice's customer, or a change that leaves a
+# stored callout without its agent, is refused as well (VALIDATION_ERROR naming the field).
+_BOTH_CHANNELS_OFF: dict[str, Any] = {
+    "required": ["actions"],
+    "properties": {
+        "actions": {
+            "type": "object",
+            "required": ["calls_enabled", "emails_enabled"],
+            "properties": {"calls_enabled": {"const": False}, "emails_enabled": {"const": False}},
+        }
+    },
+}
+
+
+def _create_rules(schema: dict[str, Any]) -> None:
+    """At least one channel (calls are on unless ``calls_enabled`` is false, emails off unless
+    ``emails_enabled`` is true), and a voice agent when calls are on."""
+    schema["allOf"] = [
+        {
+            "not": {
+                "required": ["actions"],
+                "properties": {
+                    "actions": {
+                        "type": "object",
+                        "required": ["calls_enabled"],
+                        "properties": {
+                            "calls_enabled": {"const": False},
+                            "emails_enabled": {"enum": [False, None]},
+                        },
+                    }
+                },
+            }
+        },
+        {
+            "required": ["actions"],
+            "properties": {
+                "actions": {
+                    "type": "object",
+                    "anyOf": [
+                        {"required": ["calls_enabled"], "properties": {"calls_enabled": {"const": False}}},
+                        {"required": ["voice_agent_id"], "properties": {"voice_agent_id": {"type": "string"}}},
+                    ],
+                }
+            },
+        },
+    ]
+
+
+def _update_rules(schema: dict[str, Any]) -> None:
+    """Not both channels off in one request (the merged callout is checked like a new one)."""
+    schema["not"] = _BOTH_CHANNELS_OFF
 
 
 class ContactIn(BaseModel):
@@ -31,7 +92,7 @@ class ActionsIn(BaseModel):
 
 
 class CalloutCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_create_rules)
 
     invoice_id: StrictStr
     scheduled_time: UTCTime | None = Field(
@@ -52,7 +113,7 @@ class CalloutUpdate(BaseModel):
     """Every field optional. ``actions`` and ``target_contact`` merge field by field;
     ``metadata`` keys merge and a key set to null is removed."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_update_rules)
 
     scheduled_time: UTCTime | None = None
     actions: ActionsIn | None = None

@@ -43,14 +43,18 @@ def _sqlite_begin(conn: Connection) -> None:
 
 def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
     url = url or settings.resolved_database_url
+    # A database error's text carries the statement's parameters unless hidden, and those hold
+    # key hashes (every key lookup) and debtors' personal data: errors are logged.
+    private = {"hide_parameters": True}
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, **private)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(
         url,
+        **private,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_pre_ping=True,

@@ -4,7 +4,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from credira.kit.validation import Email, Metadata, ShortText, UTCTime
+from credira.api.responses import documented
+from credira.kit import validation
+from credira.kit.validation import ShortText
+
+Metadata = Annotated[validation.Metadata, documented("Metadata")]
+Email = Annotated[validation.Email, documented("Email")]
+UTCTime = Annotated[validation.UTCTime, documented("Time")]
 
 EmailType = Literal["payment_reminder", "follow_up", "welcome", "notification", "marketing"]
 Priority = Literal["low", "medium", "high", "urgent"]

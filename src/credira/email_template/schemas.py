@@ -5,7 +5,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
 from pydantic_core import PydanticCustomError
 
-from credira.kit.validation import Metadata, Name
+from credira.api.responses import documented
+from credira.kit import validation
+from credira.kit.validation import Name
+
+Metadata = Annotated[validation.Metadata, documented("Metadata")]
 
 TemplateStatus = Literal["active", "inactive", "draft"]
 TemplateCategory = Literal["payment_reminder", "follow_up", "welcome", "notification", "marketing"]

@@ -1,11 +1,21 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+from babel.numbers import get_currency_precision, list_currencies
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr
 
-from credira.kit.validation import Amount, Currency, Email, Metadata, Name, Phone, TimeZoneName
+from credira.api.responses import amount_schema, documented
+from credira.kit import validation
+from credira.kit.validation import Name
+
+Metadata = Annotated[validation.Metadata, documented("Metadata")]
+Amount = Annotated[validation.Amount, documented("Amount")]
+Currency = Annotated[validation.Currency, documented("Currency")]
+Email = Annotated[validation.Email, documented("Email")]
+Phone = Annotated[validation.Phone, documented("Phone")]
+TimeZoneName = Annotated[validation.TimeZoneName, documented("TimeZoneName")]
 
 InvoiceStatus = Literal["open", "paid", "void", "disputed"]
 SETTLED = ("paid", "void", "disputed")
@@ -19,6 +29,24 @@ def _iso_date(value: object) -> object:
 
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 Url = Annotated[StrictStr, Field(max_length=2000, pattern=r"^https?://[^\s]+$")]
+
+
+def _precision_rules(schema: dict[str, Any]) -> None:
+    """Document that an amount has at most as many decimals as its currency (JPY none, USD
+    two, BHD three), which the service checks when both are known."""
+    by_places: dict[int, list[str]] = {}
+    for code in sorted(list_currencies()):
+        by_places.setdefault(int(get_currency_precision(code)), []).append(code)
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"currency": {"enum": codes}}, "required": ["currency"]},
+            "then": {
+                "properties": {"amount": {"anyOf": [amount_schema(places), {"type": "null"}]}}
+            },
+        }
+        for places, codes in sorted(by_places.items())
+        if places < 4
+    ]
 
 
 class CustomerIn(BaseModel):
@@ -40,7 +68,7 @@ class CustomerUpdate(BaseModel):
 
 
 class InvoiceCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_precision_rules)
 
     number: Annotated[StrictStr, Field(min_length=1, max_length=64)]
     amount: Amount
@@ -55,7 +83,7 @@ class InvoiceCreate(BaseModel):
 class InvoiceUpdate(BaseModel):
     """Every field optional; ``customer`` merges field by field, ``metadata`` keys merge."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_precision_rules)
 
     number: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
     amount: Amount | None = None

@@ -49,7 +49,6 @@ class Callout(Timestamps, Base):
     # whether it is done.
     template_id: Mapped[str | None] = mapped_column(String(40))
     email_done: Mapped[bool] = mapped_column(default=False)
-    call_done: Mapped[bool] = mapped_column(default=False)
     completed_time: Mapped[datetime | None] = mapped_column()
     created_by: Mapped[str | None] = mapped_column(String(40))
     version: Mapped[int] = mapped_column(default=1)

@@ -43,6 +43,8 @@ class Email(Timestamps, Base):
         Index("ix_emails_account_callout", "account_id", "callout_id", "id"),
         Index("ix_emails_invoice_sent", "invoice_id", "sent_time"),
         Index("ix_emails_due", "status", "run_at"),
+        # A callout's emails: its response report and every run of the callout.
+        Index("ix_emails_callout", "callout_id", "created_time"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

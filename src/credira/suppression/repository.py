@@ -9,7 +9,14 @@ from credira.db.dialect import insert_ignore
 from credira.models import Suppression
 
 
+def _key(channel: str, value: str) -> str:
+    # Mailbox names are case-insensitive in practice at every provider: John@x and john@x are
+    # one person, and an opt-out must hold for both.
+    return value.lower() if channel == "email" else value
+
+
 async def is_suppressed(session: AsyncSession, account_id: str, channel: str, value: str) -> bool:
+    value = _key(channel, value)
     found = await session.scalar(
         select(Suppression.id).where(
             Suppression.account_id == account_id,
@@ -31,6 +38,7 @@ async def suppress(
     now: datetime,
 ) -> None:
     """Record an opt-out; recording the same one twice keeps the first."""
+    value = _key(channel, value)
     await session.execute(
         insert_ignore(
             session,

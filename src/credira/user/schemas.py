@@ -1,11 +1,17 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
+from credira.api.responses import documented
 from credira.auth.permissions import ALL_PERMISSIONS
-from credira.kit.validation import Email, Metadata, Name, Phone, ShortText
+from credira.kit import validation
+from credira.kit.validation import Name, ShortText
+
+Metadata = Annotated[validation.Metadata, documented("Metadata")]
+Email = Annotated[validation.Email, documented("Email")]
+Phone = Annotated[validation.Phone, documented("Phone")]
 
 UserStatus = Literal["active", "inactive", "suspended"]
 

@@ -135,6 +135,7 @@ def upgrade() -> None:
             "ix_emails_account_callout", ["account_id", "callout_id", "id"], unique=False
         )
         batch_op.create_index("ix_emails_due", ["status", "run_at"], unique=False)
+        batch_op.create_index("ix_emails_callout", ["callout_id", "created_time"], unique=False)
         batch_op.create_index("ix_emails_invoice_sent", ["invoice_id", "sent_time"], unique=False)
 
     with op.batch_alter_table("callouts", schema=None) as batch_op:
@@ -142,23 +143,19 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("email_done", sa.Boolean(), nullable=False, server_default=sa.false())
         )
-        batch_op.add_column(
-            sa.Column("call_done", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
 
     with op.batch_alter_table("callouts", schema=None) as batch_op:
         batch_op.alter_column("email_done", server_default=None)
-        batch_op.alter_column("call_done", server_default=None)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("callouts", schema=None) as batch_op:
-        batch_op.drop_column("call_done")
         batch_op.drop_column("email_done")
         batch_op.drop_column("template_id")
 
     with op.batch_alter_table("emails", schema=None) as batch_op:
         batch_op.drop_index("ix_emails_invoice_sent")
+        batch_op.drop_index("ix_emails_callout")
         batch_op.drop_index("ix_emails_due")
         batch_op.drop_index("ix_emails_account_callout")
 

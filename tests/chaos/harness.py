@@ -1,0 +1,608 @@
+"""The chaos run, shared by the CI test (tests/chaos/test_chaos.py) and the full run
+(``python -m bench.chaos``).
+
+Real processes on PostgreSQL: ``workers`` ``credira worker`` processes run callouts (a call and
+an email each) and standalone emails (``POST /v1/send-email``), sending over SMTP to an aiosmtpd
+server in this process, while the run
+
+- SIGKILLs a random worker every few seconds and starts a new one in its place, and
+- cuts the database twice: every connection through a TCP proxy in front of PostgreSQL is
+  dropped and new ones are refused for ``cut_seconds``, then accepted again. This stands in for
+  a PostgreSQL restart (the machine's server is shared, so it is not restarted itself); a
+  restart looks the same to a client: sessions end mid-query, connecting fails, then works.
+
+Then it counts, from the database, the simulator's own table and what the SMTP server
+received: callouts lost (not in a final state, and not legitimately held), duplicate calls,
+duplicate emails, and calls placed outside the debtor's calling window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import signal
+import subprocess
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from datetime import time as clock_time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from credira.app import create_app
+from credira.callout.policy import PRIORITY_RANK
+from credira.config import Settings
+from credira.db.engine import create_sessionmaker
+from credira.kit.ids import new_id
+from credira.models import Account, Call, Callout, Email, Invoice, SimulatedCall, Suppression
+from tests.channel.smtpd import SmtpServer
+from tests.faults.proxy import TcpProxy
+from tests.support import ADMIN_KEY, Api, zone_at_night, zone_in_calling_hours
+from tests.worker.test_processes import start_worker, stop
+
+FINAL = ("completed", "failed", "cancelled")
+# The last two digits of the number choose what the simulated debtor does (README): answered
+# (acknowledges, promises, disputes, opts out) or not reached (no answer, busy, voicemail,
+# provider failure), which is retried. Callbacks (07) schedule a new callout for tomorrow and
+# long calls (09) last 30 s: both left out.
+ANSWERED = ("00", "05", "06", "08")
+UNANSWERED = ("01", "02", "03", "04")
+MAX_CALL_ATTEMPTS = 3
+WINDOW = (clock_time(8, 0), clock_time(21, 0))
+
+
+@dataclass(frozen=True)
+class ChaosConfig:
+    callouts: int = 300  # due now, in a zone where it is afternoon
+    night_callouts: int = 30  # due now, where it is night: the email goes, the call waits
+    emails: int = 60  # standalone, through POST /v1/send-email
+    workers: int = 2
+    kill_every: tuple[float, float] = (2.0, 4.0)  # seconds between SIGKILLs, uniform
+    cuts_at: tuple[float, ...] = (5.0, 14.0)  # seconds into the run
+    cut_seconds: float = 2.0
+    chaos_seconds: float = 20.0  # kills stop after this; the run then finishes undisturbed
+    deadline_seconds: float = 120.0
+    lease_seconds: float = 5.0
+    time_scale: float = 0.2
+    concurrency: int = 50
+    pool_size: int = 5
+    seed: int = 6
+
+
+@dataclass
+class Report:
+    callouts: int = 0
+    emails: int = 0
+    kills: int = 0
+    restarts: int = 0
+    start_failures: int = 0  # a worker started during a cut exits: its slot starts another
+    db_cuts: int = 0
+    seconds: float = 0.0
+    finished: bool = False
+    callout_statuses: dict[str, int] = field(default_factory=dict)
+    calls_placed: int = 0
+    simulator_calls: int = 0
+    messages_received: int = 0
+    lost: list[str] = field(default_factory=list)
+    duplicate_calls: list[str] = field(default_factory=list)
+    # The same Message-ID delivered twice: an attempt whose outcome was lost (the worker died,
+    # or the database went away, between the server's acceptance and the write that records
+    # it) was sent again. SMTP cannot dedupe; the issue's "ambiguous attempt".
+    resent_emails: list[str] = field(default_factory=list)
+    # A second email (another Message-ID) for what should have been one.
+    extra_emails: list[str] = field(default_factory=list)
+    missing_emails: list[str] = field(default_factory=list)
+    outside_window: list[str] = field(default_factory=list)
+    reconciliations: int = 0  # no reconciliation state exists yet: always 0
+    # Workers that died on their own while running, and the tracebacks in their logs.
+    crashes: list[str] = field(default_factory=list)
+    worker_errors: list[str] = field(default_factory=list)
+    # A conversation whose outcome had no effect: an opt-out not recorded, a dispute that
+    # left the invoice open, a promise without its date, or the callout not completed.
+    lost_outcomes: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "callouts": self.callouts,
+            "emails": self.emails,
+            "kills": self.kills,
+            "restarts": self.restarts,
+            "start_failures": self.start_failures,
+            "crashes": len(self.crashes),
+            "db_cuts": self.db_cuts,
+            "seconds": round(self.seconds, 1),
+            "finished": self.finished,
+            "callout_statuses": self.callout_statuses,
+            "calls_placed": self.calls_placed,
+            "simulator_calls": self.simulator_calls,
+            "messages_received": self.messages_received,
+            "lost": len(self.lost),
+            "duplicate_calls": len(self.duplicate_calls),
+            "duplicate_emails_resent": len(self.resent_emails),
+            "duplicate_emails_extra": len(self.extra_emails),
+            "missing_emails": len(self.missing_emails),
+            "outside_window": len(self.outside_window),
+            "lost_outcomes": len(self.lost_outcomes),
+            "reconciliations": self.reconciliations,
+        }
+
+
+# -- setting up -------------------------------------------------------------------------------
+
+
+async def _tenant(url: str, data_dir: Path) -> tuple[str, str, str, str]:
+    """An account made through the API (it gets its default templates), a voice agent, and
+    the id of its payment reminder template. Returns (key, account, agent, template)."""
+    settings = Settings(
+        database_url=url,
+        data_dir=data_dir,
+        admin_key=ADMIN_KEY,
+        embedded_worker=False,
+        rate_limit_per_key="",
+        rate_limit_per_account="",
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            tenant = await Api(http).tenant(company="Chaos Co")
+            agent = await tenant.agent()
+            templates = await tenant.ok(
+                "GET", "/v1/email-templates", params={"account_id": tenant.account_id}
+            )
+            template = next(
+                t["id"] for t in templates["data"] if t["category"] == "payment_reminder"
+            )
+            return tenant.key, tenant.account_id, agent["id"], template
+
+
+async def _send_emails(url: str, data_dir: Path, key: str, template: str, count: int) -> None:
+    settings = Settings(
+        database_url=url,
+        data_dir=data_dir,
+        admin_key=ADMIN_KEY,
+        embedded_worker=False,
+        rate_limit_per_key="",
+        rate_limit_per_account="",
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://testserver",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=60,
+        ) as http:
+            semaphore = asyncio.Semaphore(20)
+
+            async def send(n: int) -> None:
+                body = {
+                    "template_id": template,
+                    "recipient_email": f"standalone{n}@debtor.example.com",
+                    "recipient_name": f"Standalone {n}",
+                    "variables": {
+                        "customer_name": f"Standalone {n}",
+                        "invoice_number": f"INV-S{n}",
+                        "amount": "100.00",
+                        "due_date": "2024-01-30",
+                    },
+                }
+                async with semaphore:
+                    reply = await http.post("/v1/send-email", json=body)
+                assert reply.status_code == 201, reply.text
+
+            await asyncio.gather(*(send(n) for n in range(count)))
+
+
+async def _seed_callouts(
+    url: str, account_id: str, agent_id: str, config: ChaosConfig
+) -> dict[str, str]:
+    """Callouts due now, each on an invoice of its own, with a call and an email. Returns
+    {callout id: zone kind ("day" or "night")}."""
+    engine = create_async_engine(url)
+    now = datetime.now(UTC)
+    rng = random.Random(config.seed)
+    day, night = zone_in_calling_hours(now), zone_at_night(now)
+    kinds: dict[str, str] = {}
+    try:
+        async with create_sessionmaker(engine)() as session:
+            await session.execute(
+                update(Account)
+                .where(Account.id == account_id)
+                .values(
+                    settings={
+                        "max_call_attempts": MAX_CALL_ATTEMPTS,
+                        "retry_minutes": [0],  # unanswered calls are retried at once
+                        "daily_call_cap": 10_000_000,
+                        "daily_email_cap": 10_000_000,
+                    }
+                )
+            )
+            invoices, callouts = [], []
+            for n in range(config.callouts + config.night_callouts):
+                kind = "day" if n < config.callouts else "night"
+                digits = rng.choice(ANSWERED + UNANSWERED)
+                priority = rng.choice(list(PRIORITY_RANK))
+                invoice = Invoice(
+                    id=new_id("invoice"),
+                    account_id=account_id,
+                    number=f"INV-C{n:06d}",
+                    amount=Decimal("100.00"),
+                    currency="USD",
+                    due_date=date(2024, 1, 30),
+                    status="open",
+                    customer_name=f"Debtor {n}",
+                    customer_email=f"debtor{n}@debtor.example.com",
+                    customer_phone=f"+1415{n:05d}{digits}",
+                    customer_timezone=day if kind == "day" else night,
+                    metadata_={},
+                    created_time=now,
+                    updated_time=now,
+                )
+                callout = Callout(
+                    id=new_id("callout"),
+                    account_id=account_id,
+                    invoice_id=invoice.id,
+                    status="scheduled",
+                    type="payment_reminder",
+                    priority=priority,
+                    priority_rank=PRIORITY_RANK[priority],
+                    scheduled_time=now,
+                    run_at=now,
+                    contact_name=invoice.customer_name,
+                    contact_email=invoice.customer_email,
+                    contact_phone=invoice.customer_phone,
+                    calls_enabled=True,
+                    emails_enabled=True,
+                    voice_agent_id=agent_id,
+                    metadata_={"chaos": kind},
+                    attempt_count=0,
+                    origin="api",
+                    consented=False,
+                    created_time=now,
+                    updated_time=now,
+                )
+                invoices.append(invoice)
+                callouts.append(callout)
+                kinds[callout.id] = kind
+            session.add_all(invoices)
+            await session.flush()
+            session.add_all(callouts)
+            await session.commit()
+    finally:
+        await engine.dispose()
+    return kinds
+
+
+# -- the run ----------------------------------------------------------------------------------
+
+
+class Workers:
+    """``config.workers`` worker processes, each slot restarted when its process dies."""
+
+    def __init__(self, url: str, folder: Path, env: dict[str, str], count: int) -> None:
+        self.url = url
+        self.folder = folder
+        self.env = env
+        self.generation = 0
+        self.logs: list[Path] = []
+        self.names: list[subprocess.Popen[bytes]] = []  # index i wrote logs[i]
+        self.slots: list[subprocess.Popen[bytes]] = [self._start() for _ in range(count)]
+        self.restarts = 0
+        self.start_failures = 0
+        self.crashes: list[str] = []
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        self.generation += 1
+        name = f"worker{self.generation}"
+        self.logs.append(self.folder / f"{name}.log")
+        process = start_worker(self.url, self.folder, name, **self.env)
+        self.names.append(process)
+        return process
+
+    def kill_one(self, rng: random.Random) -> None:
+        slot = rng.randrange(len(self.slots))
+        process = self.slots[slot]
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+        self.slots[slot] = self._start()
+        self.restarts += 1
+
+    def replace_dead(self) -> None:
+        """A worker that exited on its own is counted and replaced: one that could not start
+        (the database was cut as it started) apart from one that died running."""
+        for slot, process in enumerate(self.slots):
+            if process.poll() is not None:
+                log = self.logs[self.names.index(process)]
+                if "running on" in log.read_text(errors="replace"):
+                    self.crashes.append(f"{log.name}: exit status {process.returncode}")
+                else:
+                    self.start_failures += 1
+                self.slots[slot] = self._start()
+                self.restarts += 1
+
+    def stop(self) -> None:
+        stop(*self.slots)
+
+
+async def _work_left(url: str) -> int:
+    """Callouts and emails running or due now. What is scheduled for later (a night callout
+    waiting for the morning, or one wrongly put off) is judged when counting."""
+    engine = create_async_engine(url)
+    now = datetime.now(UTC)
+    try:
+        async with engine.connect() as conn:
+            callouts = await conn.scalar(
+                select(func.count())
+                .select_from(Callout)
+                .where(
+                    or_(
+                        Callout.status == "active",
+                        and_(Callout.status == "scheduled", Callout.run_at <= now),
+                    )
+                )
+            )
+            emails = await conn.scalar(
+                select(func.count())
+                .select_from(Email)
+                .where(
+                    or_(
+                        Email.status == "sent",
+                        and_(Email.status == "scheduled", Email.run_at <= now),
+                    )
+                )
+            )
+            return int(callouts or 0) + int(emails or 0)
+    finally:
+        await engine.dispose()
+
+
+async def run_chaos(url: str, folder: Path, config: ChaosConfig, *, say: Any = None) -> Report:
+    """Run the chaos against the (empty, migrated) PostgreSQL database at ``url``."""
+    say = say or (lambda *_: None)
+    rng = random.Random(config.seed)
+    report = Report()
+    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+    with SmtpServer() as smtp, TcpProxy.for_url(url) as proxy:
+        key, account_id, agent_id, template = await _tenant(url, folder / "api")
+        await _send_emails(url, folder / "api", key, template, config.emails)
+        kinds = await _seed_callouts(url, account_id, agent_id, config)
+        report.callouts, report.emails = len(kinds), config.emails
+        say(f"seeded {len(kinds)} callouts and {config.emails} emails")
+        env = {
+            "CREDIRA_SMTP_URL": f"{smtp.url}?starttls=false&timeout=5",
+            "CREDIRA_SIMULATOR_TIME_SCALE": str(config.time_scale),
+            "CREDIRA_WORKER_LEASE_SECONDS": str(config.lease_seconds),
+            "CREDIRA_WORKER_CONCURRENCY": str(config.concurrency),
+            "CREDIRA_WORKER_POLL_SECONDS": "0.1",
+            "CREDIRA_WORKER_GRACE_SECONDS": "2",
+            "CREDIRA_DB_POOL_SIZE": str(config.pool_size),
+            "CREDIRA_LOG_LEVEL": "warning",
+        }
+        started = time.monotonic()
+        workers = Workers(proxy.url(url), folder, env, config.workers)
+        try:
+            cuts = list(config.cuts_at)
+            next_kill = started + rng.uniform(*config.kill_every)
+            next_note = started + 5
+            while True:
+                elapsed = time.monotonic() - started
+                if cuts and elapsed >= cuts[0]:
+                    cuts.pop(0)
+                    proxy.cut()
+                    say(f"{elapsed:5.1f}s database cut")
+                    await asyncio.sleep(config.cut_seconds)
+                    proxy.restore()
+                    report.db_cuts += 1
+                if elapsed < config.chaos_seconds and time.monotonic() >= next_kill:
+                    workers.kill_one(rng)
+                    report.kills += 1
+                    next_kill = time.monotonic() + rng.uniform(*config.kill_every)
+                workers.replace_dead()
+                left = await _work_left(url)
+                if time.monotonic() >= next_note:
+                    say(f"{elapsed:5.1f}s {left} callouts and emails running or due")
+                    next_note += 5
+                if not cuts and left == 0:
+                    report.finished = True
+                    break
+                if elapsed > config.deadline_seconds:
+                    break
+                await asyncio.sleep(0.25)
+            report.seconds = time.monotonic() - started
+            say(f"{report.seconds:5.1f}s done (finished={report.finished})")
+        finally:
+            workers.stop()
+        report.restarts = workers.restarts
+        report.start_failures = workers.start_failures
+        report.crashes = workers.crashes
+        report.worker_errors = _worker_errors(workers.logs)
+        await _count(url, kinds, smtp, report)
+    return report
+
+
+def _worker_errors(logs: list[Path]) -> list[str]:
+    """Tracebacks in the workers' logs, first line of each (warnings are expected: the
+    database goes away)."""
+    found = []
+    for log in logs:
+        with contextlib.suppress(FileNotFoundError):
+            text = log.read_text(errors="replace")
+            if "running on" not in text:
+                continue  # could not start (the database was cut): counted as such
+            lines = text.splitlines()
+            for n, line in enumerate(lines):
+                if line.startswith("Traceback"):
+                    last = next((x for x in lines[n + 1 :] if x and not x.startswith(" ")), "?")
+                    found.append(f"{log.name}: {last}")
+    return found
+
+
+# -- counting ---------------------------------------------------------------------------------
+
+
+def _in_window(instant: datetime, zone: str) -> bool:
+    local = instant.astimezone(ZoneInfo(zone)).time()
+    return WINDOW[0] <= local < WINDOW[1]
+
+
+async def _count(url: str, kinds: dict[str, str], smtp: SmtpServer, report: Report) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            callouts = (
+                await conn.execute(
+                    select(
+                        Callout.id,
+                        Callout.status,
+                        Callout.hold_reason,
+                        Callout.run_at,
+                        Callout.contact_email,
+                        Invoice.customer_phone,
+                        Invoice.status.label("invoice_status"),
+                        Invoice.promised_date,
+                    ).join(Invoice, Invoice.id == Callout.invoice_id)
+                )
+            ).all()
+            calls = (
+                await conn.execute(
+                    select(
+                        Call.callout_id,
+                        Call.attempt_number,
+                        Call.idempotency_key,
+                        Call.placed_time,
+                        Call.answered,
+                        Call.outcome,
+                        Invoice.customer_timezone,
+                    ).join(Invoice, Invoice.id == Call.invoice_id)
+                )
+            ).all()
+            simulated = set(
+                (await conn.execute(select(SimulatedCall.idempotency_key))).scalars().all()
+            )
+            suppressed = set(
+                (
+                    await conn.execute(
+                        select(Suppression.value).where(Suppression.channel == "phone")
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            emails = (
+                await conn.execute(
+                    select(
+                        Email.id,
+                        Email.callout_id,
+                        Email.recipient_email,
+                        Email.message_id,
+                        Email.status,
+                    )
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+
+    now = datetime.now(UTC)
+    statuses = Counter(c.status for c in callouts)
+    report.callout_statuses = dict(statuses)
+    placed = [c for c in calls if c.placed_time is not None]
+    report.calls_placed = len(placed)
+    report.simulator_calls = len(simulated)
+
+    # Lost: a callout neither final nor waiting, legitimately, for the night to end.
+    calls_of: dict[str, list[Any]] = {}
+    for call in calls:
+        calls_of.setdefault(call.callout_id, []).append(call)
+    for c in callouts:
+        if c.status in FINAL:
+            continue
+        held_for_night = (
+            kinds.get(c.id) == "night"
+            and c.status == "scheduled"
+            and c.hold_reason == "outside_calling_window"
+            and c.run_at > now
+        )
+        conversed = any(call.answered for call in calls_of.get(c.id, []))
+        if not held_for_night and not conversed:  # a conversation's callout: lost_outcomes
+            report.lost.append(f"{c.id}: {c.status} ({c.hold_reason})")
+    for e in emails:
+        if e.status in ("scheduled", "sent"):
+            report.lost.append(f"{e.id}: email {e.status}")
+    delivered = {e.callout_id for e in emails if e.status == "delivered"}
+    report.lost += [
+        f"{c.id}: its email was not delivered" for c in callouts if c.id not in delivered
+    ]
+
+    # Duplicate calls: the simulator dialled what no attempt placed, an attempt was placed
+    # twice, or a callout was dialled again after its debtor answered or past its attempts.
+    keys = Counter(c.idempotency_key for c in calls)
+    placed_keys = {c.idempotency_key for c in placed}
+    report.duplicate_calls += [f"simulator dialled {k}" for k in simulated - placed_keys]
+    report.duplicate_calls += [f"attempt {k} placed {n} times" for k, n in keys.items() if n > 1]
+    for c in callouts:
+        attempts = sorted(call.attempt_number for call in calls_of.get(c.id, []))
+        if attempts != list(range(1, len(attempts) + 1)):
+            report.duplicate_calls.append(f"{c.id}: attempts {attempts}")
+        answered = c.customer_phone[-2:] in ANSWERED
+        if len(attempts) > (1 if answered else MAX_CALL_ATTEMPTS):
+            report.duplicate_calls.append(f"{c.id}: {len(attempts)} calls")
+        if kinds.get(c.id) == "night" and attempts:
+            report.outside_window.append(f"{c.id}: night callout dialled")
+
+    # Every conversation had its effect.
+    for c in callouts:
+        for call in calls_of.get(c.id, []):
+            if not call.answered or call.outcome is None:
+                continue
+            missing = []
+            if call.outcome == "opt_out" and c.customer_phone not in suppressed:
+                missing.append("the opt-out was not recorded")
+            if call.outcome == "dispute" and c.invoice_status != "disputed":
+                missing.append(f"the invoice is {c.invoice_status}, not disputed")
+            if call.outcome == "promise_to_pay" and c.promised_date is None:
+                missing.append("the promised date was not recorded")
+            if call.outcome != "wrong_party" and c.status != "completed":
+                missing.append(f"the callout is {c.status}, not completed")
+            if missing:
+                report.lost_outcomes.append(f"{c.id} ({call.outcome}): {'; '.join(missing)}")
+
+    for call in placed:
+        if not _in_window(call.placed_time, call.customer_timezone):
+            report.outside_window.append(
+                f"{call.idempotency_key} at {call.placed_time.isoformat()} {call.customer_timezone}"
+            )
+
+    # Emails, as the SMTP server counted them.
+    received = [(r.rcpt_tos, _message_id(r.message["Message-ID"])) for r in smtp.received]
+    report.messages_received = len(received)
+    by_message_id = Counter(mid for _, mid in received)
+    report.resent_emails = [f"{mid} x{n}" for mid, n in by_message_id.items() if n > 1]
+    ids_by_recipient: dict[str, set[str]] = {}
+    for recipients, mid in received:
+        for recipient in recipients:
+            ids_by_recipient.setdefault(recipient, set()).add(mid)
+    report.extra_emails += [
+        f"{recipient}: {len(ids)} different messages"
+        for recipient, ids in ids_by_recipient.items()
+        if len(ids) > 1
+    ]
+    rows = Counter(e.callout_id for e in emails if e.callout_id is not None)
+    report.extra_emails += [f"{cid}: {n} email rows" for cid, n in rows.items() if n > 1]
+    for e in emails:
+        if e.status == "delivered" and by_message_id.get(_message_id(e.message_id), 0) == 0:
+            report.missing_emails.append(f"{e.id}: delivered but never received")
+
+
+def _message_id(value: object) -> str:
+    return str(value).strip().strip("<>")
