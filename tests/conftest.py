@@ -24,6 +24,10 @@ from credira.db import migrate
 from credira.models import Base
 from tests.support import ADMIN_KEY, Api
 
+# Rate limits are tested in tests/ratelimit; elsewhere a test client outpaces any real one.
+for _name in ("RATE_LIMIT_PER_KEY", "RATE_LIMIT_PER_ACCOUNT", "RATE_LIMIT_CREATE_CALL"):
+    os.environ.setdefault(f"CREDIRA_{_name}", "")
+
 PG_URL = os.environ.get("CREDIRA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

@@ -40,6 +40,7 @@ from credira.invoice.endpoints import router as invoice_router
 from credira.kit.clock import Clock, SystemClock
 from credira.kit.envelope import JSONResponse, success_body
 from credira.kit.secrets import signing_key_at_start
+from credira.ratelimit.http import RateLimitHeaders
 from credira.user.endpoints import router as user_router
 from credira.wiring import build_worker, voice_providers
 
@@ -87,6 +88,8 @@ def create_app(
             stop.set()
             if worker_task is not None:
                 await worker_task
+            if runtime.limiter is not None:
+                await runtime.limiter.aclose()
             if owned_engine:
                 await db.dispose()
 
@@ -117,6 +120,7 @@ def create_app(
     app.include_router(media_router)
     app.include_router(tracking_router)
     app.include_router(_probes())
+    app.add_middleware(RateLimitHeaders)
     app.add_middleware(
         EdgeMiddleware,
         max_body_bytes=settings.max_body_bytes,

@@ -138,7 +138,13 @@ async def test_concurrent_writers_on_sqlite_never_reach_a_client_as_an_error(
         params = {"invoice_id": invoices[0]["id"]} if method == "GET" else None
         return await tenant.request(method, path, json=body, params=params)
 
-    replies = await asyncio.gather(*(send(*request) for request in requests))
+    try:
+        replies = await asyncio.wait_for(asyncio.gather(*(send(*request) for request in requests)), 90)
+    except TimeoutError:
+        import sys
+        for task in asyncio.all_tasks():
+            task.print_stack(limit=30, file=sys.stderr)
+        raise
 
     failures = [
         (method, path, reply.status_code, reply.text[:300])

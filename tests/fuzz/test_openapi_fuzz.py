@@ -21,8 +21,8 @@ from typing import Any
 import schemathesis
 from fastapi import FastAPI
 from schemathesis.python import asgi
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 from schemathesis.specs.openapi.adapter.parameters import ParameterLocation
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from credira.app import create_app
 from credira.config import Settings

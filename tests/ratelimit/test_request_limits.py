@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import httpx
-import pytest
 
 from tests.ratelimit.helpers import MakeApi
 from tests.support import ADMIN_KEY, Tenant, bearer
@@ -214,11 +213,6 @@ async def test_refusal_carries_only_the_refusing_limit(make_api: MakeApi) -> Non
     assert refused.headers.get_list("ratelimit-remaining") == ["0"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="WIRING: create_app must add credira.ratelimit.http.RateLimitHeaders (app.py is "
-    "not this helper's to edit)",
-)
 async def test_admitted_replies_carry_ratelimit_fields(make_api: MakeApi) -> None:
     api = await make_api(rate_limit_per_key="5/hour")
     tenant = await api.tenant()

@@ -57,9 +57,7 @@ def check_language(value: str) -> str:
 _LANGUAGE = r"[a-z]{2,3}(-[A-Z]{2})?"
 # A script must not hold a placeholder outside SCRIPT_VARIABLES: the document says so with
 # the pattern of a placeholder whose name is not one of them (what check_script finds).
-_UNKNOWN_PLACEHOLDER = (
-    r"\{\{(?!\s*(?:" + "|".join(sorted(SCRIPT_VARIABLES)) + r")\s*\}\})[^}]*\}\}"
-)
+_UNKNOWN_PLACEHOLDER = r"\{\{(?!\s*(?:" + "|".join(sorted(SCRIPT_VARIABLES)) + r")\s*\}\})[^}]*\}\}"
 Script = Annotated[
     StrictStr,
     Field(

@@ -123,7 +123,7 @@ def require(
                 token,
                 env_admin_hash=rt.env_admin_hash,
                 clock=rt.clock,
-                writer=rt.sessionmaker,
+                writer=rt.sessionmaker if request.method in ("GET", "HEAD") else None,
             )
         if principal is None or token is None:
             raise Unauthorized(unauthorized_message)

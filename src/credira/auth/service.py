@@ -25,8 +25,10 @@ async def authenticate(
     *,
     env_admin_hash: str | None,
     clock: Clock,
-    writer: async_sessionmaker[AsyncSession],
+    writer: async_sessionmaker[AsyncSession] | None = None,
 ) -> Principal | None:
+    """The principal a bearer token stands for, or None. ``writer`` is given when ``session``
+    is a read-only session: the key's usage stamp is then written in a session of its own."""
     key_hash = hash_key(token)
     if env_admin_hash is not None and same_hash(key_hash, env_admin_hash):
         return Principal(account_id=None, user_id=None, permissions=frozenset(), is_admin=True)
@@ -44,11 +46,24 @@ async def authenticate(
     )
     now = clock.now()
     if key.last_used is None or now - key.last_used > TOUCH_EVERY:
-        await _touch(writer, key.id, user.id, now)
-        # End the request session's first snapshot, so that what it reads next (the user
-        # reading itself, say) includes the stamp just written.
-        await session.rollback()
+        if writer is None:
+            # The request's own session writes (and on SQLite already holds the write lock).
+            await _touch_in(session, key.id, user.id, now)
+        else:
+            await _touch(writer, key.id, user.id, now)
+            # End the read session's first snapshot, so that what it reads next (the user
+            # reading itself, say) includes the stamp just written.
+            await session.rollback()
     return principal
+
+
+async def _touch_in(session: AsyncSession, key_id: str, user_id: str, now: datetime) -> None:
+    try:
+        await repository.touch_key(session, key_id, user_id, now)
+        await session.commit()
+    except OperationalError as exc:
+        await session.rollback()
+        log.info("auth.touch_skipped", error=str(exc)[:200])
 
 
 async def _touch(

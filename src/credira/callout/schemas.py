@@ -61,8 +61,14 @@ def _create_rules(schema: dict[str, Any]) -> None:
                 "actions": {
                     "type": "object",
                     "anyOf": [
-                        {"required": ["calls_enabled"], "properties": {"calls_enabled": {"const": False}}},
-                        {"required": ["voice_agent_id"], "properties": {"voice_agent_id": {"type": "string"}}},
+                        {
+                            "required": ["calls_enabled"],
+                            "properties": {"calls_enabled": {"const": False}},
+                        },
+                        {
+                            "required": ["voice_agent_id"],
+                            "properties": {"voice_agent_id": {"type": "string"}},
+                        },
                     ],
                 }
             },

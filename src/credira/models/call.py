@@ -23,6 +23,8 @@ class Call(Timestamps, Base):
         Index("ix_calls_account_invoice", "account_id", "invoice_id", "id"),
         Index("ix_calls_invoice_placed", "invoice_id", "placed_time"),
         Index("ix_calls_callout", "callout_id", "attempt_number"),
+        # The daily call cap counts an account's calls placed today.
+        Index("ix_calls_account_placed", "account_id", "placed_time"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -45,6 +45,8 @@ class Email(Timestamps, Base):
         Index("ix_emails_due", "status", "run_at"),
         # A callout's emails: its response report and every run of the callout.
         Index("ix_emails_callout", "callout_id", "created_time"),
+        # The daily email cap counts an account's emails sent today.
+        Index("ix_emails_account_sent", "account_id", "sent_time"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

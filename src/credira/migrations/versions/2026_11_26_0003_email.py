@@ -136,7 +136,13 @@ def upgrade() -> None:
         )
         batch_op.create_index("ix_emails_due", ["status", "run_at"], unique=False)
         batch_op.create_index("ix_emails_callout", ["callout_id", "created_time"], unique=False)
+        batch_op.create_index("ix_emails_account_sent", ["account_id", "sent_time"], unique=False)
         batch_op.create_index("ix_emails_invoice_sent", ["invoice_id", "sent_time"], unique=False)
+
+    with op.batch_alter_table("calls", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_calls_account_placed", ["account_id", "placed_time"], unique=False
+        )
 
     with op.batch_alter_table("callouts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("template_id", sa.String(length=40), nullable=True))
@@ -149,12 +155,16 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("calls", schema=None) as batch_op:
+        batch_op.drop_index("ix_calls_account_placed")
+
     with op.batch_alter_table("callouts", schema=None) as batch_op:
         batch_op.drop_column("email_done")
         batch_op.drop_column("template_id")
 
     with op.batch_alter_table("emails", schema=None) as batch_op:
         batch_op.drop_index("ix_emails_invoice_sent")
+        batch_op.drop_index("ix_emails_account_sent")
         batch_op.drop_index("ix_emails_callout")
         batch_op.drop_index("ix_emails_due")
         batch_op.drop_index("ix_emails_account_callout")

@@ -1,0 +1,63 @@
+"""Bugs the fuzz tests ran into, each pinned by the smallest exchange that shows it.
+
+Each is ``xfail(strict=True)`` while its fix is pending in code this directory does not own;
+the fuzz tests work around it (and say where), so that they keep checking everything else.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from credira.models import ApiKey
+from tests.support import Api
+
+TOUCH_DEADLOCK = (
+    "BUG: src/credira/auth/service.py authenticate/_touch stamps the key in a second write "
+    "transaction while the request's own write session (BEGIN IMMEDIATE on SQLite) already "
+    "holds the write lock: a write request by a key not stamped in the last minute waits "
+    "busy_timeout (15 s), then skips the stamp, so last_used stays empty and the next write "
+    "waits again"
+)
+PRECONDITION_FIRST = (
+    "BUG: the PUT endpoints (callout, invoice, voice agent, user, email template endpoints.py) "
+    "call check_if_match before the service validates the change, so a stale If-Match answers "
+    "412 where the request without it answers 400/409/422; RFC 9110 13.2.1: preconditions are "
+    "evaluated after the request's own checks, and ignored when those fail"
+)
+
+
+async def test_first_write_with_a_new_key_is_prompt_and_stamps_the_key(
+    api: Api, app: FastAPI, backend: str, request: pytest.FixtureRequest
+) -> None:
+    if backend == "sqlite":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=TOUCH_DEADLOCK))
+    tenant = await api.tenant()
+    started = time.monotonic()
+    await tenant.agent()
+    elapsed = time.monotonic() - started
+    async with app.state.runtime.sessionmaker() as session:
+        stamped = await session.scalar(
+            select(ApiKey.last_used).where(ApiKey.user_id == tenant.user_id)
+        )
+    assert stamped is not None, "the key's first use was not recorded"
+    assert elapsed < 5, f"a one-row write took {elapsed:.1f} s"
+
+
+@pytest.mark.xfail(strict=True, reason=PRECONDITION_FIRST)
+async def test_invalid_update_with_stale_if_match_is_refused_as_invalid(api: Api) -> None:
+    tenant = await api.tenant()
+    await tenant.ok("GET", "/v1/voice-agents")  # see test_first_write_with_a_new_key_...
+    _invoice, _agent, callout = await tenant.scenario()
+    path = f"/v1/callouts/{callout['id']}"
+    body = {"actions": {"voice_agent_id": "not-an-id"}}
+
+    plain = await tenant.request("PUT", path, json=body)
+    stale = await tenant.request("PUT", path, json=body, headers={"If-Match": '"999"'})
+
+    assert plain.status_code == 400, plain.text
+    assert plain.json()["error"]["message"] == "Invalid voice agent ID format"
+    assert (stale.status_code, stale.json()["error"]) == (400, plain.json()["error"])
