@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from credira import __version__
+from credira.account.endpoints import router as account_router
 from credira.agent.endpoints import router as agent_router
 from credira.api import errors
 from credira.api.deps import Runtime
@@ -114,6 +115,7 @@ def create_app(
         call_router,
         email_template_router,
         email_router,
+        account_router,
     ):
         v1.include_router(router)
     app.include_router(v1)
