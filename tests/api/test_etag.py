@@ -139,7 +139,10 @@ async def test_cancelling_a_callout_moves_its_etag(api: Api) -> None:
     stale = await tenant.request(
         "PUT", path, json={"priority": "low"}, headers={"If-Match": before}
     )
-    assert stale.status_code == 412
+    # The callout is finished: that refusal comes first; a precondition is judged only for a
+    # request that would otherwise succeed (RFC 9110 13.2.1).
+    assert stale.status_code == 409
+    assert stale.json()["error"]["code"] == "CONFLICT"
 
 
 @pytest.mark.parametrize("status", ["paid", "void", "disputed"])
@@ -157,4 +160,7 @@ async def test_settling_an_invoice_moves_its_callouts_etag(api: Api, status: str
     stale = await tenant.request(
         "PUT", path, json={"priority": "low"}, headers={"If-Match": before}
     )
-    assert stale.status_code == 412
+    # The callout is finished: that refusal comes first; a precondition is judged only for a
+    # request that would otherwise succeed (RFC 9110 13.2.1).
+    assert stale.status_code == 409
+    assert stale.json()["error"]["code"] == "CONFLICT"

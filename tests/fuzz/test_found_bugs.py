@@ -33,8 +33,6 @@ PRECONDITION_FIRST = (
 async def test_first_write_with_a_new_key_is_prompt_and_stamps_the_key(
     api: Api, app: FastAPI, backend: str, request: pytest.FixtureRequest
 ) -> None:
-    if backend == "sqlite":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=TOUCH_DEADLOCK))
     tenant = await api.tenant()
     started = time.monotonic()
     await tenant.agent()
@@ -47,7 +45,6 @@ async def test_first_write_with_a_new_key_is_prompt_and_stamps_the_key(
     assert elapsed < 5, f"a one-row write took {elapsed:.1f} s"
 
 
-@pytest.mark.xfail(strict=True, reason=PRECONDITION_FIRST)
 async def test_invalid_update_with_stale_if_match_is_refused_as_invalid(api: Api) -> None:
     tenant = await api.tenant()
     await tenant.ok("GET", "/v1/voice-agents")  # see test_first_write_with_a_new_key_...

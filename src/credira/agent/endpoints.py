@@ -69,8 +69,10 @@ async def update_agent(
 ) -> JSONResponse:
     """Update a voice agent; ``metadata`` keys merge and a key set to null is removed."""
     agent = await service.get(ctx.session, ctx.account_id, agent_id)
-    check_if_match(ctx, agent.version)
+    # Preconditions are judged after the request's own checks (RFC 9110 13.2.1).
+    current_version = agent.version
     agent = await service.update(ctx.session, agent, body, ctx.clock.now())
+    check_if_match(ctx, current_version)
     return await respond(
         ctx,
         service.to_read(agent),

@@ -122,8 +122,10 @@ async def update_callout(
     ``target_contact`` merge field by field; ``metadata`` keys merge, a key set to null is
     removed. Send ``If-Match`` with the ``ETag`` of your copy to refuse lost updates."""
     callout = await service.get(ctx.session, ctx.account_id, callout_id)
-    check_if_match(ctx, callout.version)
+    # Preconditions are judged after the request's own checks (RFC 9110 13.2.1).
+    current_version = callout.version
     callout = await service.update(ctx.session, callout, body, ctx.clock.now())
+    check_if_match(ctx, current_version)
     response = await respond(
         ctx,
         service.to_read(callout),

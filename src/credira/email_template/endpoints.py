@@ -112,8 +112,10 @@ async def update_template(
     Emails already written keep the text they were rendered with. The template syntax is
     checked as on create, and ``variables`` derived again."""
     template = await service.get(ctx.session, ctx.account_id, template_id)
-    check_if_match(ctx, template.version)
+    # Preconditions are judged after the request's own checks (RFC 9110 13.2.1).
+    current_version = template.version
     template = await service.update(ctx.session, template, body, ctx.clock.now())
+    check_if_match(ctx, current_version)
     return await respond(
         ctx,
         service.to_read(template),

@@ -85,8 +85,10 @@ async def update_invoice(
     """Update an invoice. Setting ``status`` to paid, void or disputed cancels its pending
     callouts at once, so nobody is chased for a settled debt. A void invoice stays void."""
     invoice = await service.get(ctx.session, ctx.account_id, invoice_id)
-    check_if_match(ctx, invoice.version)
+    # Preconditions are judged after the request's own checks (RFC 9110 13.2.1).
+    current_version = invoice.version
     invoice = await service.update(ctx.session, invoice, body, ctx.clock.now())
+    check_if_match(ctx, current_version)
     return await respond(
         ctx,
         service.to_read(invoice),

@@ -137,8 +137,10 @@ async def update_user(
     no longer authenticate until set active again.
     """
     user = await service.get_user(ctx.session, ctx.principal, user_id)
-    check_if_match(ctx, user.version)
+    # Preconditions are judged after the request's own checks (RFC 9110 13.2.1).
+    current_version = user.version
     user = await service.update_user(ctx.session, ctx.principal, user, body, ctx.clock.now())
+    check_if_match(ctx, current_version)
     data = await _detail(ctx, user, updated=True)
     return await respond(ctx, data, message="User updated successfully", version=user.version)
 
