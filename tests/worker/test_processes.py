@@ -65,9 +65,7 @@ def pg(backend: str, database_url: str) -> str:
     return database_url
 
 
-async def test_two_workers_run_each_of_1000_callouts_exactly_once(
-    pg: str, tmp_path: Path
-) -> None:
+async def test_two_workers_run_each_of_1000_callouts_exactly_once(pg: str, tmp_path: Path) -> None:
     await seed_due_callouts(pg, 1000, zone=zone_in_calling_hours())
     fast = {"CREDIRA_SIMULATOR_TIME_SCALE": "0.05", "CREDIRA_WORKER_CONCURRENCY": "200"}
     workers = [start_worker(pg, tmp_path, f"w{i}", **fast) for i in range(2)]

@@ -29,7 +29,7 @@ async def test_an_answered_call_has_a_recording_for_its_account_only(
     callout = (await tenant.ok("POST", "/v1/callouts", json=body))["data"]
 
     async def recorded() -> dict[str, object] | None:
-        listed = (await tenant.ok("GET", "/v1/calls", params={"invoice_id": invoice["id"]}))
+        listed = await tenant.ok("GET", "/v1/calls", params={"invoice_id": invoice["id"]})
         calls = listed["data"]
         return calls[0] if calls and calls[0]["call_recording_url"] else None
 
@@ -40,10 +40,9 @@ async def test_an_answered_call_has_a_recording_for_its_account_only(
 
     audio = await tenant.request("GET", path)
     assert audio.status_code == 200
-    assert audio.headers["content-type"] == "audio/x-wav" or audio.headers[
-        "content-type"
-    ].startswith("audio/")
-    assert audio.content[:4] == b"RIFF" and audio.content[8:12] == b"WAVE"
+    assert audio.headers["content-type"].startswith("audio/")
+    assert audio.content[:4] == b"RIFF"
+    assert audio.content[8:12] == b"WAVE"
     assert len(audio.content) > 10_000
 
     refused = await other.request("GET", path)
