@@ -91,13 +91,6 @@ def _invoice(n: int, zone: str) -> dict[str, Any]:
 async def test_concurrent_writers_on_sqlite_never_reach_a_client_as_an_error(
     client: httpx.AsyncClient, other_worker: Path
 ) -> None:
-    import sys
-    def _dump() -> None:
-        with open("/tmp/sqlite_busy_dump.txt", "w") as out:
-            for task in asyncio.all_tasks():
-                task.print_stack(limit=40, file=out)
-                print("-----", file=out)
-    asyncio.get_running_loop().call_later(100, _dump)
     zone = zone_in_calling_hours()
     tenant = await Api(client).tenant()
     agent = await tenant.agent()
