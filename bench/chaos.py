@@ -94,7 +94,7 @@ def _details(report: Report) -> dict[str, list[str]]:
         "calls outside the window": report.outside_window,
         "conversations without their effect": report.lost_outcomes,
         "workers that died running": report.crashes,
-        "worker tracebacks": report.worker_errors,
+        "errors the workers logged": report.worker_errors,
     }
 
 
