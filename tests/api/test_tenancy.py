@@ -73,6 +73,7 @@ PATH_ROUTES: dict[tuple[str, str], Target] = {
     ("PUT", "/v1/email-templates/{template_id}"): Target({"name": "Mallory", "status": "inactive"}),
     ("DELETE", "/v1/email-templates/{template_id}"): Target(),
     ("GET", "/v1/emails/{email_id}"): Target(),
+    ("POST", "/v1/emails/{email_id}/reconcile"): Target({"outcome": "delivered"}),
     ("GET", "/transcriptions/{name}"): Target(params={"name": "{call}.txt"}),
     ("GET", "/recordings/{name}"): Target(params={"name": "{call}.mp3"}),
 }

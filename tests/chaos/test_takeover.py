@@ -127,15 +127,6 @@ def _message_ids(smtp: SmtpServer, recipient: str) -> list[str]:
     return [str(r.message["Message-ID"]) for r in smtp.received if recipient in r.rcpt_tos]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG src/credira/worker/email_part.py (CalloutEmails.run / _prepare): the email's "
-        "delivery and the callout's email_done are two transactions; a worker that dies (or "
-        "loses the database) between them leaves email_done false, and the worker that takes "
-        "the callout over finds no pending email and creates and sends a second one"
-    ),
-)
 async def test_a_callout_taken_over_after_its_email_was_delivered_sends_no_second_email(
     app: FastAPI, client: httpx.AsyncClient, smtp: SmtpServer
 ) -> None:
@@ -155,17 +146,6 @@ async def test_a_callout_taken_over_after_its_email_was_delivered_sends_no_secon
     assert [e["id"] for e in await _emails_of(tenant, callout_id)] == [email["id"]]
 
 
-AMBIGUOUS = (
-    "Ambiguous attempt (issue 6, not yet designed): the worker died, or the database went "
-    "away, after the mail server accepted the message and before the delivery was recorded; "
-    "the email is left 'sent' and whoever takes it over sends it again blindly (same "
-    "Message-ID, received twice). SMTP cannot dedupe: the issue asks for an explicit "
-    "reconciliation state instead (src/credira/email/dispatch.py EmailDispatcher._begin "
-    "accepts 'sent'; email/repository.py _claimable reclaims abandoned 'sent' emails)"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=AMBIGUOUS)
 async def test_a_callout_email_whose_delivery_is_unknown_is_not_sent_again(
     app: FastAPI, client: httpx.AsyncClient, smtp: SmtpServer
 ) -> None:
@@ -181,9 +161,14 @@ async def test_a_callout_email_whose_delivery_is_unknown_is_not_sent_again(
     await asyncio.sleep(0.3)
 
     assert len(_message_ids(smtp, recipient)) == 1
+    settled = (await tenant.ok("GET", f"/v1/callouts/{callout_id}"))["data"]
+    assert settled["status"] == "completed"
+    assert settled["status_reason"] == "email delivery unconfirmed"
+    found = (await tenant.ok("GET", f"/v1/emails/{email['id']}"))["data"]
+    assert found["status"] == "unconfirmed"
+    assert "POST /v1/emails/" in found["status_reason"]
 
 
-@pytest.mark.xfail(strict=True, reason=AMBIGUOUS)
 async def test_a_sent_email_whose_delivery_is_unknown_is_not_sent_again(
     app: FastAPI, client: httpx.AsyncClient, smtp: SmtpServer
 ) -> None:
@@ -224,6 +209,24 @@ async def test_a_sent_email_whose_delivery_is_unknown_is_not_sent_again(
     await asyncio.sleep(0.3)
 
     assert len(_message_ids(smtp, recipient)) == 1
+    found = (await tenant.ok("GET", f"/v1/emails/{email_id}"))["data"]
+    assert found["status"] == "unconfirmed"
+
+    # Reconciled as never delivered: it goes out again, once.
+    await tenant.ok("POST", f"/v1/emails/{email_id}/reconcile", json={"outcome": "not_delivered"})
+
+    async def resent() -> bool:
+        email = (await tenant.ok("GET", f"/v1/emails/{email_id}"))["data"]
+        return bool(email["status"] == "delivered")
+
+    await eventually(resent, within=20)
+    assert len(_message_ids(smtp, recipient)) == 2
+    # Now delivered: there is nothing left to reconcile.
+    refused = await tenant.request(
+        "POST", f"/v1/emails/{email_id}/reconcile", json={"outcome": "delivered"}
+    )
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "CONFLICT"
 
 
 # -- a lease lost while the call runs --------------------------------------------------------
@@ -235,17 +238,6 @@ async def db(database_url: str, tmp_path: Path) -> AsyncIterator[Db]:
         yield opened
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG src/credira/worker/execute.py (_conclude_once, the call_only branch; and "
-        "_decide): a worker that lost its lease mid-call (stalled past it, e.g. its heartbeat "
-        "starved or the database away) records the call's result but drops its effects and "
-        "leaves the callout to the new owner, which finds no open attempt and decides afresh: "
-        "the dispute never marks the invoice, an opt-out is never recorded, and the callout "
-        "is put off for the 7-day quiet period instead of completing"
-    ),
-)
 async def test_a_call_concluded_after_its_lease_was_taken_over_keeps_its_effects(
     db: Db,
 ) -> None:
@@ -278,3 +270,37 @@ async def test_a_call_concluded_after_its_lease_was_taken_over_keeps_its_effects
     assert call.outcome == "dispute"
     assert (await db.get(Invoice, debt.invoice_id)).status == "disputed"
     assert (await db.get(Callout, callout.id)).status == "completed"
+
+
+async def test_an_unconfirmed_email_reconciled_as_delivered_is_not_sent_again(
+    app: FastAPI, client: httpx.AsyncClient, smtp: SmtpServer
+) -> None:
+    api = Api(client)
+    tenant = await api.tenant()
+    recipient = "reconciled@debtor.example.com"
+    callout_id = await _email_only_callout(tenant, recipient)
+    await _settled(tenant, callout_id)
+    [email] = await _emails_of(tenant, callout_id)
+    await _rewind(app, callout_id, email["id"], status="sent", delivered_time=None)
+    await _settled(tenant, callout_id)
+
+    other = await api.tenant()
+    hidden = await other.request(
+        "POST", f"/v1/emails/{email['id']}/reconcile", json={"outcome": "delivered"}
+    )
+    assert hidden.status_code == 404
+    bad = await tenant.request(
+        "POST", f"/v1/emails/{email['id']}/reconcile", json={"outcome": "maybe"}
+    )
+    assert bad.status_code == 422
+
+    reply = await tenant.ok(
+        "POST",
+        f"/v1/emails/{email['id']}/reconcile",
+        json={"outcome": "delivered", "note": "found in the relay's log"},
+    )
+    assert reply["data"]["status"] == "delivered"
+    assert reply["data"]["status_reason"] == "found in the relay's log"
+    assert reply["data"]["delivered_time"] is not None
+    await asyncio.sleep(0.3)
+    assert len(_message_ids(smtp, recipient)) == 1

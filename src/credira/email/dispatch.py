@@ -4,6 +4,13 @@ record what the server said.
 The row (with its Message-ID) exists before the server is contacted. A temporary refusal means
 the server did not take the message, so a later attempt re-sends the same message; a permanent
 refusal is a bounce, kept with the server's reply.
+
+An email is marked ``sent`` in the transaction before the server is contacted and gets its
+outcome in the one after. One found still ``sent`` by the next attempt is ambiguous: the
+worker that sent it stopped (or lost the database) in between, and the server may well have
+taken the message. SMTP has no way to ask, and a receiving server does not dedupe on
+Message-ID, so it is never re-sent blindly: it goes to ``unconfirmed``, which counts as a
+contact, ends its callout's email part, and waits for ``POST /v1/emails/{id}/reconcile``.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from credira.account.settings import OutreachSettings
@@ -38,7 +45,19 @@ RETRY_DELAYS = (
 )
 WEEK = timedelta(days=7)
 
-Delivery = Literal["delivered", "bounced", "deferred", "failed", "held", "cancelled", "skipped"]
+Delivery = Literal[
+    "delivered", "bounced", "deferred", "failed", "held", "cancelled", "skipped", "unconfirmed"
+]
+# Outcomes after which a callout's email part is over (the rest wait, or were never this
+# attempt's to decide).
+ENDS_EMAIL_PART: frozenset[str] = frozenset(
+    {"delivered", "bounced", "failed", "cancelled", "unconfirmed"}
+)
+UNCONFIRMED_REASON = (
+    "delivery unconfirmed: the mail server may have accepted this email, but the worker "
+    "sending it stopped before recording the reply. It is not sent again on its own; "
+    "resolve it with POST /v1/emails/{id}/reconcile"
+)
 
 
 @dataclass(frozen=True)
@@ -125,12 +144,22 @@ class EmailDispatcher:
             email = await session.get(Email, email_id)
             if email is None or email.status not in ("scheduled", "sent"):
                 return DeliveryResult("skipped")
+            now = self.clock.now()
+            if email.status == "sent":
+                email.status = "unconfirmed"
+                email.status_reason = UNCONFIRMED_REASON
+                email.lease_owner = None
+                email.lease_expires = None
+                email.updated_time = now
+                await _end_email_part(session, email)
+                await session.commit()
+                log.warning("email.unconfirmed", email_id=email_id)
+                return DeliveryResult("unconfirmed", UNCONFIRMED_REASON)
             invoice = None
             if email.invoice_id is not None:
                 invoice = await session.scalar(
                     select(Invoice).where(Invoice.id == email.invoice_id).with_for_update()
                 )
-            now = self.clock.now()
             refusal = await check_rules(session, email, invoice, now)
             if refusal is None:
                 # Cost guard: the account's daily email cap, checked last (it locks the
@@ -146,6 +175,7 @@ class EmailDispatcher:
                 else:
                     email.status = "cancelled" if refusal.outcome == "cancelled" else "failed"
                     email.status_reason = refusal.reason
+                    await _end_email_part(session, email)
                 email.lease_owner = None
                 email.lease_expires = None
                 email.updated_time = now
@@ -211,6 +241,22 @@ class EmailDispatcher:
                     f"temporary failures on all {email.attempt_count} attempts: {result.reply}"
                 )[:1000]
                 outcome = DeliveryResult("failed", result.reply)
+            if outcome.outcome in ENDS_EMAIL_PART:
+                await _end_email_part(session, email)
             await session.commit()
             log.info("email.attempt.finished", email_id=email_id, outcome=outcome.outcome)
             return outcome
+
+
+async def _end_email_part(session: AsyncSession, email: Email) -> None:
+    """A callout's email reached its end: mark its callout's email part done in the same
+    transaction, so that no worker taking the callout over finds it undone and writes a
+    second email."""
+    if email.origin != "callout" or email.callout_id is None:
+        return
+    await session.execute(
+        update(Callout)
+        .where(Callout.id == email.callout_id)
+        .values(email_done=True)
+        .execution_options(synchronize_session=False)
+    )

@@ -9,7 +9,7 @@ from credira.api.respond import respond
 from credira.api.responses import errors_for
 from credira.callout import service as callout_service
 from credira.email import repository, service
-from credira.email.schemas import SendEmailCreate
+from credira.email.schemas import EmailReconcile, SendEmailCreate
 from credira.errors import InvalidRequest
 from credira.kit.envelope import JSONResponse
 from credira.kit.pagination import Page, page_params
@@ -72,3 +72,24 @@ async def get_email(
     """One email with its delivery details (the mail server's reply, Message-ID, attempts)."""
     email = await service.get(ctx.session, ctx.account_id, email_id)
     return await respond(ctx, service.to_detail(email))
+
+
+@router.post(
+    "/emails/{email_id}/reconcile",
+    summary="Reconcile Email",
+    responses=errors_for(400, 401, 403, 404, 409, 422),
+)
+async def reconcile_email(
+    email_id: str,
+    body: EmailReconcile,
+    ctx: Annotated[Ctx, Depends(require("emails:write", "reconcile this email"))],
+) -> JSONResponse:
+    """Settle an ``unconfirmed`` email: the worker sending it stopped after handing it to the
+    mail server and before recording the reply, so it may or may not have been delivered and
+    is never re-sent on its own. ``delivered`` records it as delivered; ``not_delivered``
+    sends it again (under the contact rules). Any other status answers ``CONFLICT``."""
+    email = await service.reconcile(ctx.session, ctx.account_id, email_id, body, ctx.clock.now())
+    response = await respond(ctx, service.to_detail(email), message="Email reconciled")
+    if email.status == "scheduled":
+        ctx.runtime.wake_worker()
+    return response

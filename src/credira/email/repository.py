@@ -49,6 +49,20 @@ async def open_for_callout(session: AsyncSession, callout_id: str) -> Email | No
     )
 
 
+async def ended_for_callout(session: AsyncSession, callout_id: str) -> bool:
+    """Whether one of the callout's own emails has reached a final status."""
+    found = await session.scalar(
+        select(Email.id)
+        .where(
+            Email.callout_id == callout_id,
+            Email.origin == "callout",
+            Email.status.not_in(("scheduled", "sent")),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 async def contacts_since(session: AsyncSession, invoice_id: str, since: datetime) -> int:
     """Emails sent and calls placed about an invoice since ``since`` (the weekly limit)."""
     emails = await session.scalar(

@@ -15,7 +15,9 @@ UTCTime = Annotated[validation.UTCTime, documented("Time")]
 EmailType = Literal["payment_reminder", "follow_up", "welcome", "notification", "marketing"]
 Priority = Literal["low", "medium", "high", "urgent"]
 VariableValue = StrictStr | int | float
-EmailStatus = Literal["scheduled", "sent", "delivered", "bounced", "failed", "cancelled"]
+EmailStatus = Literal[
+    "scheduled", "sent", "delivered", "bounced", "failed", "cancelled", "unconfirmed"
+]
 
 
 class SendEmailCreate(BaseModel):
@@ -40,3 +42,18 @@ class SendEmailCreate(BaseModel):
 
     def variable_strings(self) -> dict[str, Any]:
         return dict(self.variables)
+
+
+class EmailReconcile(BaseModel):
+    """What became of an ``unconfirmed`` email, as found out of band (the mail server's log,
+    the recipient)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Literal["delivered", "not_delivered"] = Field(
+        description=(
+            "``delivered``: the mail server took it; it is recorded as delivered. "
+            "``not_delivered``: it never left; it is sent again under the contact rules."
+        )
+    )
+    note: ShortText | None = Field(default=None, description="Kept as the email's status reason")

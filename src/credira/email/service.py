@@ -6,6 +6,7 @@ from datetime import datetime
 from email.utils import make_msgid
 from typing import Any
 
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from credira.account.settings import OutreachSettings
@@ -13,7 +14,7 @@ from credira.auth.principal import Principal
 from credira.callout import policy
 from credira.callout import service as callout_service
 from credira.email import repository
-from credira.email.schemas import SendEmailCreate
+from credira.email.schemas import EmailReconcile, SendEmailCreate
 from credira.email_template import repository as templates
 from credira.email_template.render import render
 from credira.email_template.variables import default_variables
@@ -30,6 +31,40 @@ CATEGORY_FOR_TYPE = {
     "verification": "notification",
 }
 MESSAGE_ID_DOMAIN = "credira.local"
+
+
+async def reconcile(
+    session: AsyncSession, account_id: str, email_id: str, body: EmailReconcile, now: datetime
+) -> Email:
+    """Settle an ``unconfirmed`` email with what was found out of band."""
+    check_id("email", email_id)
+    email = await session.scalar(
+        select(Email).where(Email.id == email_id, Email.account_id == account_id).with_for_update()
+    )
+    if email is None:
+        raise NotFound("Email not found")
+    if email.status != "unconfirmed":
+        raise Conflict(f"Only an unconfirmed email can be reconciled; this one is {email.status}")
+    if body.outcome == "delivered":
+        email.status = "delivered"
+        email.delivered_time = email.sent_time or now
+        email.status_reason = body.note or "delivery confirmed by reconciliation"
+    else:
+        # It never left: it is sent again, and no longer counts as a contact.
+        email.status = "scheduled"
+        email.run_at = now
+        email.sent_time = None
+        email.status_reason = body.note or "not delivered (reconciliation): sending again"
+        if email.callout_id is not None and email.origin == "callout":
+            await session.execute(
+                update(Callout)
+                .where(Callout.id == email.callout_id, Callout.status.not_in(policy.FINISHED))
+                .values(email_done=False)
+                .execution_options(synchronize_session=False)
+            )
+    email.updated_time = now
+    await session.flush()
+    return email
 
 
 async def get(session: AsyncSession, account_id: str, email_id: str) -> Email:

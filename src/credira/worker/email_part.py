@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from credira.email import repository as emails
 from credira.email import service as email_service
-from credira.email.dispatch import EmailDispatcher
+from credira.email.dispatch import ENDS_EMAIL_PART, EmailDispatcher
 from credira.errors import CrediraError
 from credira.invoice.schemas import SETTLED
 from credira.kit.clock import Clock
@@ -21,8 +21,6 @@ from credira.models import Callout, Email, Invoice
 from credira.worker.repository import Claimed
 
 log = structlog.get_logger("credira.worker")
-
-FINAL_EMAIL = ("delivered", "bounced", "failed", "cancelled")
 
 
 class CalloutEmails:
@@ -43,8 +41,10 @@ class CalloutEmails:
         if email_id is None:
             return
         outcome = await self.dispatcher.deliver(email_id)
-        if outcome.outcome in ("deferred", "held"):
-            return
+        if outcome.outcome in ENDS_EMAIL_PART:
+            return  # the dispatcher marked the email part done with the outcome
+        if outcome.outcome != "skipped":
+            return  # deferred or held: still pending, retried by the callout's next run
         async with self.sessionmaker() as session:
             await session.execute(
                 update(Callout)
@@ -73,6 +73,12 @@ class CalloutEmails:
             pending = await emails.open_for_callout(session, callout.id)
             if pending is not None:
                 return pending.id
+            if await emails.ended_for_callout(session, callout.id):
+                # Its email already reached its end (a worker stopped before it could say
+                # so): never write a second one.
+                callout.email_done = True
+                await session.commit()
+                return None
             if not callout.contact_email:
                 callout.email_done = True
                 await session.commit()

@@ -27,7 +27,12 @@ from credira.call import rules
 from credira.call.analysis import Analysis, analyze, parse_transcript
 from credira.call.script import render_script, script_variables
 from credira.callout.policy import FINISHED
-from credira.channel.voice.port import CallRequest, ProviderCall, VoiceProviderError
+from credira.channel.voice.port import (
+    FINAL_STATUSES,
+    CallRequest,
+    ProviderCall,
+    VoiceProviderError,
+)
 from credira.channel.voice.registry import VoiceProviders
 from credira.invoice.schemas import SETTLED
 from credira.kit.clock import Clock
@@ -260,6 +265,9 @@ class Executor:
             _reschedule(callout, email.run_at, email.status_reason or "email_deferred", now)
         elif email is not None and email.status == "delivered":
             _finish(callout, "completed", None, now)
+        elif email is not None and email.status == "unconfirmed":
+            # Most likely delivered; the email itself waits for reconciliation.
+            _finish(callout, "completed", "email delivery unconfirmed", now)
         else:
             reason = (email.status_reason if email else None) or callout.status_reason
             _finish(callout, "failed", reason or "the email could not be sent", now)
@@ -466,6 +474,10 @@ class Executor:
                 select(Invoice).where(Invoice.id == call.invoice_id).with_for_update()
             )
             callout = await session.get(Callout, attempt.callout_id)
+            if call.status in FINAL_STATUSES:
+                # Another worker (the one that took the callout over and followed the same
+                # call) concluded it first, effects included: never apply them twice.
+                return
             now = self.clock.now()
             self._record_result(call, result, now)
             call.recording_path = recording or call.recording_path
@@ -475,7 +487,12 @@ class Executor:
                 call.sentiment_score = analysis.sentiment_score
                 call.keywords = list(analysis.keywords)
                 call.summary = analysis.summary
-            if call_only or callout is None or invoice is None or not self._owns(callout):
+            # The call's result carries its effects whoever records it: a worker that lost its
+            # lease mid-call (stalled, or cut off from the database) still concludes the
+            # callout, unless the callout was finished meanwhile. The invoice lock taken above
+            # orders this against the deciding transaction of any worker that took it over,
+            # and that one resumes the open attempt rather than deciding afresh.
+            if call_only or callout is None or invoice is None or callout.status != "active":
                 await session.commit()
                 return
             if analysis is not None:
