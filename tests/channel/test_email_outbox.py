@@ -211,3 +211,17 @@ def test_factory_picks_outbox_without_smtp_url_and_smtp_with_it(tmp_path: Path) 
     assert "secret" not in repr(smtp)
     with pytest.raises(ValueError, match="invalid CREDIRA_SMTP_URL"):
         sender_from_settings(Settings(data_dir=tmp_path, smtp_url="smtp://h?tls=1"))
+
+
+async def test_outbox_refused_hand_over_writes_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "outbox"
+    sender = OutboxSender(folder, clock=FrozenClock(T0))
+
+    async def hand_over() -> None:
+        raise RuntimeError("another attempt took this email over")
+
+    result = await sender.send(email(), hand_over=hand_over)
+
+    assert result.status == "temporary_failure"
+    assert result.reply == "not sent: another attempt took this email over"
+    assert eml_files(folder) == []

@@ -323,3 +323,48 @@ async def test_smtp_logs_in_over_a_plain_connection_when_told_not_to_use_tls() -
     assert [(item.login, item.tls) for item in server.received] == [
         ("billing@credira.example.com", False)
     ]
+
+
+# -- the hand-over: the one point after which the server may have the message ----------------
+
+
+async def test_smtp_hands_over_once_after_the_envelope_is_accepted(server: SmtpServer) -> None:
+    seen: list[int] = []
+
+    async def hand_over() -> None:
+        seen.append(len(server.received))  # nothing delivered yet when the point is reached
+
+    result = await SmtpSender(server.url).send(email(), hand_over=hand_over)
+
+    assert result.status == "delivered"
+    assert seen == [0]
+    assert len(server.received) == 1
+
+
+@pytest.mark.parametrize("command", ["MAIL", "RCPT"])
+async def test_smtp_refused_envelope_never_reaches_the_hand_over(
+    server: SmtpServer, command: str
+) -> None:
+    server.handler.script(command, "550 5.1.1 No such user")
+    calls: list[str] = []
+
+    async def hand_over() -> None:
+        calls.append("handed over")
+
+    result = await SmtpSender(server.url).send(email(), hand_over=hand_over)
+
+    assert result.status == "permanent_failure"
+    assert calls == []
+
+
+async def test_smtp_refused_hand_over_sends_nothing(server: SmtpServer) -> None:
+    async def hand_over() -> None:
+        raise RuntimeError("the database is away")
+
+    result = await SmtpSender(server.url).send(email(), hand_over=hand_over)
+
+    assert result.status == "temporary_failure"
+    assert result.reply == "not sent: the database is away"
+    assert server.received == []
+    # The connection was left cleanly: the next attempt goes through.
+    assert (await SmtpSender(server.url).send(email())).status == "delivered"

@@ -304,3 +304,25 @@ async def test_an_unconfirmed_email_reconciled_as_delivered_is_not_sent_again(
     assert reply["data"]["delivered_time"] is not None
     await asyncio.sleep(0.3)
     assert len(_message_ids(smtp, recipient)) == 1
+
+
+async def test_a_callout_email_stopped_before_the_hand_over_is_sent_again_once(
+    app: FastAPI, client: httpx.AsyncClient, smtp: SmtpServer
+) -> None:
+    tenant = await Api(client).tenant()
+    recipient = "before.handover@debtor.example.com"
+    callout_id = await _email_only_callout(tenant, recipient)
+    await _settled(tenant, callout_id)
+    [email] = await _emails_of(tenant, callout_id)
+
+    # The worker stopped while the mail server was still checking the envelope: the message
+    # never went (forget the delivery the setup made), so the next attempt simply sends it.
+    smtp.received.clear()
+    await _rewind(app, callout_id, email["id"], status="sending", delivered_time=None)
+    assert (await _settled(tenant, callout_id))["status"] == "completed"
+    await asyncio.sleep(0.3)
+
+    assert len(_message_ids(smtp, recipient)) == 1
+    found = (await tenant.ok("GET", f"/v1/emails/{email['id']}"))["data"]
+    assert found["status"] == "delivered"
+    assert found["attempts"] == 2

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from credira.callout.service import to_read as callout_read
-from credira.channel.email.port import OutgoingEmail, SendResult
+from credira.channel.email.port import HandOver, OutgoingEmail, SendResult
 from credira.config import Settings
 from credira.email.dispatch import EmailDispatcher, Links
 from credira.email.service import to_detail as email_detail
@@ -175,9 +175,14 @@ class FakeMailServer:
     """Accepts every message and remembers it."""
 
     name: str = "fake"
+    dedupes: bool = False
     received: list[OutgoingEmail] = field(default_factory=list)
 
-    async def send(self, message: OutgoingEmail) -> SendResult:
+    async def send(
+        self, message: OutgoingEmail, *, hand_over: HandOver | None = None
+    ) -> SendResult:
+        if hand_over is not None:
+            await hand_over()
         self.received.append(message)
         return SendResult("delivered", "250 OK")
 

@@ -5,12 +5,19 @@ The row (with its Message-ID) exists before the server is contacted. A temporary
 the server did not take the message, so a later attempt re-sends the same message; a permanent
 refusal is a bounce, kept with the server's reply.
 
-An email is marked ``sent`` in the transaction before the server is contacted and gets its
-outcome in the one after. One found still ``sent`` by the next attempt is ambiguous: the
-worker that sent it stopped (or lost the database) in between, and the server may well have
-taken the message. SMTP has no way to ask, and a receiving server does not dedupe on
-Message-ID, so it is never re-sent blindly: it goes to ``unconfirmed``, which counts as a
-contact, ends its callout's email part, and waits for ``POST /v1/emails/{id}/reconcile``.
+An attempt goes ``sending`` in the transaction that checks the rules (it counts as a contact
+from then on), and ``sent`` at the sender's point of no return: the hand-over callback, which
+the SMTP adapter runs once the server accepted sender and recipient, just before DATA. An
+attempt found still ``sending`` by the next one never reached that point, so the message is
+sent again. One found ``sent`` is ambiguous: the worker stopped (or lost the database) after the
+message may have gone and before its reply was recorded. SMTP has no way to ask, and a
+receiving server does not dedupe on Message-ID, so unless the sender dedupes (the outbox) it is
+never re-sent blindly: it goes to ``unconfirmed``, which counts as a contact, ends its callout's
+email part, and waits for ``POST /v1/emails/{id}/reconcile``.
+
+Each attempt carries its number (``attempt_count``); the hand-over and the recording of the
+outcome only touch the row while it is still that attempt's, so a worker that stalled past its
+lease can neither hand over nor overwrite what the attempt that took over did.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from credira.account.settings import OutreachSettings
-from credira.channel.email.port import EmailSender, OutgoingEmail, SendResult
+from credira.channel.email.port import EmailSender, HandOverRefused, OutgoingEmail, SendResult
 from credira.config import Settings
 from credira.email import repository, tracking
 from credira.invoice.schemas import SETTLED
@@ -126,26 +133,48 @@ class EmailDispatcher:
         self.links = links
 
     async def deliver(self, email_id: str) -> DeliveryResult:
-        message = await self._begin(email_id)
-        if isinstance(message, DeliveryResult):
-            return message
+        begun = await self._begin(email_id)
+        if isinstance(begun, DeliveryResult):
+            return begun
+        message, attempt = begun
+
+        async def hand_over() -> None:
+            await self._hand_over(email_id, attempt)
+
         try:
-            result = await self.sender.send(message)
+            result = await self.sender.send(message, hand_over=hand_over)
         except Exception as exc:  # an adapter bug must not lose the email: retry it later
             log.exception("email.send_crashed", email_id=email_id)
             result = SendResult("temporary_failure", f"sender error: {exc}"[:500])
-        return await self._record(email_id, result)
+        return await self._record(email_id, attempt, result)
 
-    async def _begin(self, email_id: str) -> OutgoingEmail | DeliveryResult:
+    async def _hand_over(self, email_id: str, attempt: int) -> None:
+        """The point of no return: from here the message may be delivered."""
+        async with self.sessionmaker() as session:
+            result = await session.execute(
+                update(Email)
+                .where(
+                    Email.id == email_id,
+                    Email.status == "sending",
+                    Email.attempt_count == attempt,
+                )
+                .values(status="sent", updated_time=self.clock.now())
+                .execution_options(synchronize_session=False)
+            )
+            await session.commit()
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise HandOverRefused("another attempt took this email over")
+
+    async def _begin(self, email_id: str) -> tuple[OutgoingEmail, int] | DeliveryResult:
         # Loaded before the transaction: the first load may write the key in a session of its
         # own, which on SQLite would wait on this transaction's write lock until it times out.
         key = await self.links.key()
         async with self.sessionmaker() as session:
             email = await session.get(Email, email_id)
-            if email is None or email.status not in ("scheduled", "sent"):
+            if email is None or email.status not in repository.PENDING:
                 return DeliveryResult("skipped")
             now = self.clock.now()
-            if email.status == "sent":
+            if email.status == "sent" and not self.sender.dedupes:
                 email.status = "unconfirmed"
                 email.status_reason = UNCONFIRMED_REASON
                 email.lease_owner = None
@@ -181,13 +210,14 @@ class EmailDispatcher:
                 email.updated_time = now
                 await session.commit()
                 return refusal
-            email.status = "sent"
+            email.status = "sending"
             email.sent_time = email.sent_time or now
             email.attempt_count += 1
             email.updated_time = now
             message = self._message(email, key)
+            attempt = email.attempt_count
             await session.commit()
-            return message
+            return message, attempt
 
     def _message(self, email: Email, key: bytes) -> OutgoingEmail:
         links = self.links
@@ -208,10 +238,16 @@ class EmailDispatcher:
             headers=tracking.list_unsubscribe_headers(links.public_url, email.tracking_id, key),
         )
 
-    async def _record(self, email_id: str, result: SendResult) -> DeliveryResult:
+    async def _record(self, email_id: str, attempt: int, result: SendResult) -> DeliveryResult:
         async with self.sessionmaker() as session:
             email = await session.get(Email, email_id)
-            if email is None:
+            if (
+                email is None
+                or email.attempt_count != attempt
+                or email.status not in (*repository.IN_FLIGHT, "unconfirmed")
+            ):
+                # Another attempt took it over (this worker stalled past its lease), or it
+                # was reconciled meanwhile: theirs is the say.
                 return DeliveryResult("skipped")
             now = self.clock.now()
             email.smtp_reply = (result.reply or "")[:1000] or None

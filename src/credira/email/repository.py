@@ -12,6 +12,11 @@ from credira.db.dialect import claimable_ids
 from credira.kit.pagination import Page
 from credira.models import Call, Callout, Email
 
+# An attempt under way: "sending" until the mail server accepted sender and recipient, "sent"
+# from the moment the message itself went (see email/dispatch.py).
+IN_FLIGHT = ("sending", "sent")
+PENDING = ("scheduled", *IN_FLIGHT)
+
 
 async def get(session: AsyncSession, account_id: str, email_id: str) -> Email | None:
     return await session.scalar(
@@ -44,7 +49,7 @@ async def open_for_callout(session: AsyncSession, callout_id: str) -> Email | No
         select(Email).where(
             Email.callout_id == callout_id,
             Email.origin == "callout",
-            Email.status.in_(("scheduled", "sent")),
+            Email.status.in_(PENDING),
         )
     )
 
@@ -56,7 +61,7 @@ async def ended_for_callout(session: AsyncSession, callout_id: str) -> bool:
         .where(
             Email.callout_id == callout_id,
             Email.origin == "callout",
-            Email.status.not_in(("scheduled", "sent")),
+            Email.status.not_in(PENDING),
         )
         .limit(1)
     )
@@ -97,7 +102,7 @@ async def oldest_contact_since(
 
 def _claimable(now: datetime):  # type: ignore[no-untyped-def]
     due = and_(Email.status == "scheduled", Email.run_at <= now)
-    abandoned = and_(Email.status == "sent", Email.lease_expires < now)
+    abandoned = and_(Email.status.in_(IN_FLIGHT), Email.lease_expires < now)
     # A callout's email is run by its callout while that runs. Once the callout has finished
     # (its call ended while the email was deferred by the mail server or held by the weekly
     # limit), nothing would run it any more: the email loop takes it over.

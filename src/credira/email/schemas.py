@@ -16,7 +16,7 @@ EmailType = Literal["payment_reminder", "follow_up", "welcome", "notification", 
 Priority = Literal["low", "medium", "high", "urgent"]
 VariableValue = StrictStr | int | float
 EmailStatus = Literal[
-    "scheduled", "sent", "delivered", "bounced", "failed", "cancelled", "unconfirmed"
+    "scheduled", "sending", "sent", "delivered", "bounced", "failed", "cancelled", "unconfirmed"
 ]
 
 

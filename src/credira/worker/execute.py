@@ -34,6 +34,7 @@ from credira.channel.voice.port import (
     VoiceProviderError,
 )
 from credira.channel.voice.registry import VoiceProviders
+from credira.email import repository as email_rows
 from credira.invoice.schemas import SETTLED
 from credira.kit.clock import Clock
 from credira.kit.ids import new_id
@@ -260,7 +261,7 @@ class Executor:
             _finish(callout, "failed", "neither calls nor emails are enabled", now)
             return
         email = await email_outcome(session, callout.id)
-        if email is not None and email.status in ("scheduled", "sent"):
+        if email is not None and email.status in email_rows.PENDING:
             # Deferred by the mail server or held by the weekly limit: try again then.
             _reschedule(callout, email.run_at, email.status_reason or "email_deferred", now)
         elif email is not None and email.status == "delivered":

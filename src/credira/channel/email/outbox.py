@@ -26,7 +26,7 @@ from pathlib import Path
 import structlog
 
 from credira.channel.email.mime import build_mime
-from credira.channel.email.port import OutgoingEmail, SendResult
+from credira.channel.email.port import HandOver, OutgoingEmail, SendResult
 from credira.kit.clock import Clock, SystemClock
 
 log = structlog.get_logger("credira.email")
@@ -62,6 +62,9 @@ class OutboxEntry:
 
 class OutboxSender:
     name = "outbox"
+    # A Message-ID is written once whoever sends it: an attempt whose outcome went unrecorded
+    # is safely sent again.
+    dedupes = True
 
     def __init__(self, folder: Path, *, clock: Clock | None = None) -> None:
         self.folder = folder
@@ -70,12 +73,19 @@ class OutboxSender:
     def __repr__(self) -> str:
         return f"OutboxSender({str(self.folder)!r})"
 
-    async def send(self, message: OutgoingEmail) -> SendResult:
+    async def send(
+        self, message: OutgoingEmail, *, hand_over: HandOver | None = None
+    ) -> SendResult:
         now = self._clock.now()
         try:
             data = build_mime(message, date=now).as_bytes()
         except ValueError as exc:
             return SendResult("permanent_failure", f"invalid message: {exc}")
+        if hand_over is not None:
+            try:
+                await hand_over()
+            except Exception as exc:
+                return SendResult("temporary_failure", f"not sent: {exc}"[:500])
         try:
             name, written = await asyncio.to_thread(self._write, message.message_id, data, now)
         except OSError as exc:

@@ -9,7 +9,7 @@ The outcome is the one a sending MTA would know: the receiving server accepted t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -35,10 +35,31 @@ class SendResult:
     reply: str | None = None  # e.g. "550 5.1.1 No such user", kept for the record
 
 
+# Called by an adapter at its point of no return: after it, the message may have been
+# delivered whatever happens next; before it, it surely has not. When it raises, the adapter
+# abandons the message without delivering it and answers ``temporary_failure``.
+HandOver = Callable[[], Awaitable[None]]
+
+
+class HandOverRefused(Exception):
+    """Raised by a hand-over callback that may not let the message go (another attempt owns
+    it, or its record could not be written)."""
+
+
 class EmailSender(Protocol):
     name: str
+    # Whether sending one Message-ID twice delivers it once (the outbox), so that an attempt
+    # whose outcome went unrecorded can simply be sent again.
+    dedupes: bool
 
-    async def send(self, message: OutgoingEmail) -> SendResult:
+    async def send(
+        self, message: OutgoingEmail, *, hand_over: HandOver | None = None
+    ) -> SendResult:
         """Deliver ``message`` once; sending the same ``message_id`` again must not duplicate it
-        where the adapter can tell (the outbox can; SMTP cannot take back what it handed over)."""
+        where the adapter can tell (the outbox can; SMTP cannot take back what it handed over).
+
+        ``hand_over``, when given, is awaited exactly once, just before the step that may
+        deliver the message (SMTP: the DATA command, after the server accepted sender and
+        recipient; the outbox: writing the file), and never when the message was refused or
+        failed before that step."""
         ...

@@ -21,9 +21,12 @@ How an outcome is classed, and why:
   (and may suppress it), while a temporary failure retries, then fails the email, and starts
   working again once the operator fixes the credentials.
 
-One connection per message. Delivery is at-least-once: if the connection drops after the
-message was sent but before the server's reply arrived, a retry sends it again; the receiver
-sees the same Message-ID.
+One connection per message, and its commands one by one (MAIL, RCPT, then DATA) rather than
+aiosmtplib's ``sendmail``, so that the caller's hand-over callback runs at the only point after
+which the server may have the message: once sender and recipient are accepted, before DATA.
+A connection lost after that point leaves the outcome unknown; SMTP offers no way to ask and a
+receiving server does not dedupe on Message-ID, so this adapter does not claim to dedupe and
+the caller decides what an unknown outcome becomes.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ import aiosmtplib
 import structlog
 
 from credira.channel.email.mime import build_mime
-from credira.channel.email.port import OutgoingEmail, SendResult
+from credira.channel.email.port import HandOver, OutgoingEmail, SendResult
 
 log = structlog.get_logger("credira.email")
 
@@ -131,6 +134,7 @@ def _response_failure(code: int, text: str) -> SendResult:
 
 class SmtpSender:
     name = "smtp"
+    dedupes = False
 
     def __init__(
         self,
@@ -148,12 +152,14 @@ class SmtpSender:
     def __repr__(self) -> str:
         return f"SmtpSender({self.config.redacted!r})"
 
-    async def send(self, message: OutgoingEmail) -> SendResult:
+    async def send(
+        self, message: OutgoingEmail, *, hand_over: HandOver | None = None
+    ) -> SendResult:
         try:
             mime = build_mime(message)
         except ValueError as exc:
             return SendResult("permanent_failure", f"invalid message: {exc}")
-        result = await self._deliver(mime)
+        result = await self._deliver(mime, hand_over)
         log.info(
             "email.smtp." + result.status,
             message_id=message.message_id,
@@ -177,7 +183,7 @@ class SmtpSender:
             tls_context=self._tls_context if config.tls_verify else None,
         )
 
-    async def _deliver(self, mime: EmailMessage) -> SendResult:
+    async def _deliver(self, mime: EmailMessage, hand_over: HandOver | None) -> SendResult:
         client = self._client()
         try:
             await client.connect()
@@ -191,7 +197,7 @@ class SmtpSender:
             # OSError covers ssl.SSLError (certificate, handshake) during STARTTLS.
             return SendResult("temporary_failure", f"cannot connect: {_describe(exc)}")
         try:
-            result = await self._transaction(client, mime)
+            result = await self._transaction(client, mime, hand_over)
         except BaseException:
             client.close()
             raise
@@ -201,30 +207,45 @@ class SmtpSender:
             client.close()
         return result
 
-    async def _transaction(self, client: aiosmtplib.SMTP, mime: EmailMessage) -> SendResult:
+    async def _transaction(
+        self, client: aiosmtplib.SMTP, mime: EmailMessage, hand_over: HandOver | None
+    ) -> SendResult:
         sender = mime["From"].addresses[0].addr_spec
         recipient = mime["To"].addresses[0].addr_spec
         utf8 = not (sender.isascii() and recipient.isascii())
+        encoding = "utf-8" if utf8 else "ascii"
+        data = mime.as_bytes()
         try:
-            _, reply = await client.sendmail(
-                sender,
-                [recipient],
-                mime.as_bytes(),
-                mail_options=["SMTPUTF8"] if utf8 else None,
-            )
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            refused = exc.recipients[0]
-            return _response_failure(refused.code, refused.message)
+            if client.is_ehlo_or_helo_needed:
+                await client.ehlo()
+            if utf8 and not client.supports_extension("smtputf8"):
+                # A non-ASCII address and a server without SMTPUTF8: no retry will help.
+                return SendResult("permanent_failure", "not supported by the server: SMTPUTF8")
+            options = ["SMTPUTF8"] if utf8 else []
+            if client.supports_extension("size"):
+                options.insert(0, f"SIZE={len(data)}")
+            await client.mail(sender, options=options, encoding=encoding)
+            await client.rcpt(recipient, encoding=encoding)
         except aiosmtplib.SMTPResponseException as exc:
+            # A refused sender or recipient (SMTPRecipientRefused is one of these).
             return _response_failure(exc.code, exc.message)
-        except aiosmtplib.SMTPNotSupported as exc:
-            # e.g. a non-ASCII address and a server without SMTPUTF8: no retry will help.
-            return SendResult("permanent_failure", f"not supported by the server: {exc.message}")
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             return SendResult("temporary_failure", f"connection lost: {_describe(exc)}")
         except ValueError as exc:  # an address aiosmtplib will not put on a command line
             return SendResult("permanent_failure", f"invalid message: {exc}")
-        return SendResult("delivered", _reply(250, reply))
+        if hand_over is not None:
+            try:
+                await hand_over()
+            except Exception as exc:
+                # Nothing was handed over: the server drops the envelope with the connection.
+                return SendResult("temporary_failure", f"not sent: {exc}"[:500])
+        try:
+            reply = await client.data(data)
+        except aiosmtplib.SMTPResponseException as exc:
+            return _response_failure(exc.code, exc.message)
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            return SendResult("temporary_failure", f"connection lost: {_describe(exc)}")
+        return SendResult("delivered", _reply(reply.code, reply.message))
 
 
 def _describe(exc: BaseException) -> str:
