@@ -1,17 +1,26 @@
 """The full chaos run: thousands of callouts (a call and an email each) and standalone emails on
-PostgreSQL, worker processes SIGKILLed at random and restarted, the database cut twice.
+PostgreSQL, worker processes SIGKILLed at random and restarted, the database taken away twice.
 
-    python -m bench.chaos                      # 3000 callouts, 300 night ones, 500 emails
+    python -m bench.chaos --restart-postgres   # the full run: 3000 callouts, 300 night, 500 emails
+    python -m bench.chaos                      # the same, the database cut through a proxy
     python -m bench.chaos --callouts 300 --emails 60 --chaos-seconds 20   # the CI size
 
 It needs a PostgreSQL server (``CREDIRA_TEST_POSTGRES_URL``, default
 ``postgresql://postgres@127.0.0.1:5432/test``): a database ``credira_chaos_<pid>`` is created,
-migrated, used and dropped (``--keep`` keeps it). The "restart" of PostgreSQL is a TCP proxy in
-front of it that drops every connection and refuses new ones for ``--cut-seconds``, so that a
-shared server need not be restarted; to a client a restart looks the same.
+migrated, used and dropped (``--keep`` keeps it).
 
-It prints a report (callouts, kills, restarts, lost, duplicates, reconciliations, ...) and
-exits 1 when anything was lost or sent twice. What each count means: tests/chaos/harness.py.
+``--restart-postgres`` restarts the PostgreSQL server itself at each ``--cuts-at`` second
+(``pg_ctlcluster --skip-systemctl-redirect <version> main restart``, the version being the
+cluster in /etc/postgresql listening on the URL's port) and goes on once it accepts connections.
+It needs root and a local Debian-packaged cluster, and refuses to start otherwise. A restart
+ends every session on the server, other users' too: do not use it on a server others are
+testing on. Without it (the default, and CI's) a TCP proxy in front of the server drops every
+worker connection and refuses new ones for ``--cut-seconds``: to a client a restart looks the
+same, and the server is left alone.
+
+It prints a report (callouts, kills, PostgreSQL restarts, lost, duplicates, reconciliations,
+...) and exits 1 when anything was lost or sent twice. What each count means:
+tests/chaos/harness.py.
 """
 
 from __future__ import annotations
@@ -31,7 +40,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/chaos.py` as well as `python -m bench.chaos`
     sys.path.insert(0, str(ROOT))
 
-from tests.chaos.harness import ChaosConfig, Report, run_chaos  # noqa: E402
+from tests.chaos.harness import (  # noqa: E402
+    CannotRestart,
+    ChaosConfig,
+    Report,
+    restart_target,
+    run_chaos,
+)
 
 from credira.db import migrate  # noqa: E402
 
@@ -47,8 +62,23 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--kill-every", type=float, nargs=2, default=(2.0, 5.0), metavar=("MIN", "MAX")
     )
-    parser.add_argument("--cuts-at", type=float, nargs="+", default=(15.0, 45.0), metavar="S")
-    parser.add_argument("--cut-seconds", type=float, default=2.0)
+    parser.add_argument(
+        "--restart-postgres",
+        action="store_true",
+        help="restart the local PostgreSQL server itself (root; ends every session on it) "
+        "instead of cutting the workers' connections through a proxy",
+    )
+    parser.add_argument(
+        "--cuts-at",
+        type=float,
+        nargs="+",
+        default=(15.0, 45.0),
+        metavar="S",
+        help="seconds into the run at which the database is cut (or restarted)",
+    )
+    parser.add_argument(
+        "--cut-seconds", type=float, default=2.0, help="proxy cut: connections refused for"
+    )
     parser.add_argument("--chaos-seconds", type=float, default=90.0, help="kills stop after")
     parser.add_argument("--deadline", type=float, default=900.0, help="give up after (seconds)")
     parser.add_argument("--lease", type=float, default=10.0, help="worker lease (seconds)")
@@ -91,6 +121,7 @@ def _details(report: Report) -> dict[str, list[str]]:
         "emails sent twice (same Message-ID)": report.resent_emails,
         "extra emails (another Message-ID)": report.extra_emails,
         "delivered emails never received": report.missing_emails,
+        "emails left unconfirmed (reconciliation)": report.unconfirmed,
         "calls outside the window": report.outside_window,
         "conversations without their effect": report.lost_outcomes,
         "workers that died running": report.crashes,
@@ -108,6 +139,7 @@ def main() -> int:
         kill_every=(args.kill_every[0], args.kill_every[1]),
         cuts_at=tuple(args.cuts_at),
         cut_seconds=args.cut_seconds,
+        restart_postgres=args.restart_postgres,
         chaos_seconds=args.chaos_seconds,
         deadline_seconds=args.deadline,
         lease_seconds=args.lease,
@@ -118,6 +150,13 @@ def main() -> int:
     name = f"credira_chaos_{os.getpid()}"
     base = PG_URL.rpartition("/")[0]
     url = "postgresql+asyncpg://" + f"{base}/{name}".split("://", 1)[1]
+    if args.restart_postgres:
+        try:
+            target = restart_target(url)
+        except CannotRestart as exc:
+            print(f"--restart-postgres: cannot restart PostgreSQL: {exc}", file=sys.stderr)
+            return 2
+        print(f"will restart PostgreSQL {target.version}/{target.cluster}", file=sys.stderr)
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     try:
         migrate.upgrade(url)
@@ -136,6 +175,7 @@ def main() -> int:
         or report.duplicate_calls
         or report.resent_emails
         or report.extra_emails
+        or report.missing_emails
         or report.outside_window
         or report.lost_outcomes
         or not report.finished

@@ -6,35 +6,49 @@ an email each) and standalone emails (``POST /v1/send-email``), sending over SMT
 server in this process, while the run
 
 - SIGKILLs a random worker every few seconds and starts a new one in its place, and
-- cuts the database twice: every connection through a TCP proxy in front of PostgreSQL is
-  dropped and new ones are refused for ``cut_seconds``, then accepted again. This stands in for
-  a PostgreSQL restart (the machine's server is shared, so it is not restarted itself); a
-  restart looks the same to a client: sessions end mid-query, connecting fails, then works.
+- takes the database away twice, in one of two ways:
+
+  * ``restart_postgres=False`` (the default, and CI's): a TCP proxy in front of PostgreSQL drops
+    every connection and refuses new ones for ``cut_seconds``, then accepts them again. Other
+    tests share the server, so it is not restarted itself; to a client a restart looks the
+    same: sessions end mid-query, connecting fails, then works.
+  * ``restart_postgres=True``: the local PostgreSQL server itself is restarted
+    (``pg_ctlcluster --skip-systemctl-redirect <version> main restart``, as root), which ends
+    every session on the server, the harness's own too; the run goes on once it accepts
+    connections again. ``restart_target`` says whether this machine can do it.
 
 Then it counts, from the database, the simulator's own table and what the SMTP server
 received: callouts lost (not in a final state, and not legitimately held), duplicate calls,
-duplicate emails, and calls placed outside the debtor's calling window.
+duplicate emails, calls placed outside the debtor's calling window, and emails left
+``unconfirmed`` (the reconciliation state: a worker handed the email to the server, then died
+or lost the database before recording the reply; it is final, never re-sent on its own).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
+import shutil
 import signal
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from datetime import time as clock_time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import httpx
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from credira.app import create_app
@@ -66,8 +80,9 @@ class ChaosConfig:
     emails: int = 60  # standalone, through POST /v1/send-email
     workers: int = 2
     kill_every: tuple[float, float] = (2.0, 4.0)  # seconds between SIGKILLs, uniform
-    cuts_at: tuple[float, ...] = (5.0, 14.0)  # seconds into the run
-    cut_seconds: float = 2.0
+    cuts_at: tuple[float, ...] = (5.0, 14.0)  # seconds into the run: a cut or a restart each
+    cut_seconds: float = 2.0  # proxy mode: how long connections are refused
+    restart_postgres: bool = False  # restart the local server instead of cutting a proxy
     chaos_seconds: float = 20.0  # kills stop after this; the run then finishes undisturbed
     deadline_seconds: float = 120.0
     lease_seconds: float = 5.0
@@ -82,9 +97,12 @@ class Report:
     callouts: int = 0
     emails: int = 0
     kills: int = 0
-    restarts: int = 0
+    workers_started: int = 0  # after the first ones: in place of a killed or exited worker
     start_failures: int = 0  # a worker started during a cut exits: its slot starts another
-    db_cuts: int = 0
+    db_cuts: int = 0  # through the proxy
+    postgres_restarts: int = 0  # of the server itself
+    # Seconds from asking for each restart until the server accepted connections again.
+    restart_seconds: list[float] = field(default_factory=list)
     seconds: float = 0.0
     finished: bool = False
     callout_statuses: dict[str, int] = field(default_factory=dict)
@@ -101,7 +119,12 @@ class Report:
     extra_emails: list[str] = field(default_factory=list)
     missing_emails: list[str] = field(default_factory=list)
     outside_window: list[str] = field(default_factory=list)
-    reconciliations: int = 0  # no reconciliation state exists yet: always 0
+    # Emails left ``unconfirmed`` (the reconciliation state; final, never re-sent on its own),
+    # split by whether the SMTP server did receive them: received ones show the state was
+    # needed (a blind retry would have sent them twice), the others that it was right not to
+    # call them delivered.
+    unconfirmed: list[str] = field(default_factory=list)
+    unconfirmed_received: int = 0
     # Workers that died on their own while running; the errors workers logged (a callout's
     # run interrupted by a cut, taken over later).
     crashes: list[str] = field(default_factory=list)
@@ -115,11 +138,13 @@ class Report:
             "callouts": self.callouts,
             "emails": self.emails,
             "kills": self.kills,
-            "restarts": self.restarts,
+            "workers_started": self.workers_started,
             "start_failures": self.start_failures,
             "crashes": len(self.crashes),
             "runs_interrupted": len(self.worker_errors),
             "db_cuts": self.db_cuts,
+            "postgres_restarts": self.postgres_restarts,
+            "restart_seconds": [round(s, 1) for s in self.restart_seconds],
             "seconds": round(self.seconds, 1),
             "finished": self.finished,
             "callout_statuses": self.callout_statuses,
@@ -134,7 +159,13 @@ class Report:
             "outside_window": len(self.outside_window),
             "lost_outcomes": len(self.lost_outcomes),
             "reconciliations": self.reconciliations,
+            "unconfirmed_received": self.unconfirmed_received,
+            "unconfirmed_not_received": self.reconciliations - self.unconfirmed_received,
         }
+
+    @property
+    def reconciliations(self) -> int:
+        return len(self.unconfirmed)
 
 
 # -- setting up -------------------------------------------------------------------------------
@@ -285,6 +316,114 @@ async def _seed_callouts(
     return kinds
 
 
+# -- taking the database away ----------------------------------------------------------------
+
+T = TypeVar("T")
+ETC = Path("/etc/postgresql")
+# What a session sees while the server restarts: its connection ends (admin shutdown, connection
+# gone), connecting is refused (OSError), then the server is starting up.
+_GONE = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+)
+
+
+def _database_gone(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, _GONE):
+            return True
+        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+async def retrying(action: Callable[[], Awaitable[T]], within: float = 120.0) -> T:
+    """``action()``, tried again while the database is away (a cut or a restart); any other
+    error, or the database away for longer than ``within`` seconds, is raised."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return await action()
+        except Exception as exc:
+            if not _database_gone(exc) or time.monotonic() >= deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+class CannotRestart(Exception):
+    """This machine cannot restart the PostgreSQL server behind the URL (the message says why)."""
+
+
+@dataclass(frozen=True)
+class RestartTarget:
+    version: str
+    cluster: str = "main"
+
+    @property
+    def command(self) -> list[str]:
+        return ["pg_ctlcluster", "--skip-systemctl-redirect", self.version, self.cluster, "restart"]
+
+
+def _cluster_port(version: str, cluster: str) -> int:
+    port = 5432
+    conf = ETC / version / cluster / "postgresql.conf"
+    for line in conf.read_text(errors="replace").splitlines():
+        key, _, value = line.partition("#")[0].partition("=")
+        if key.strip() == "port" and value.strip().isdigit():
+            port = int(value.strip())
+    return port
+
+
+def restart_target(url: str) -> RestartTarget:
+    """The local cluster serving ``url``, which this process can restart, or CannotRestart."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "localhost", parts.port or 5432
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise CannotRestart(f"PostgreSQL at {host} is not on this machine; only a local one is")
+    if os.geteuid() != 0:
+        raise CannotRestart("restarting PostgreSQL (pg_ctlcluster) needs root")
+    if shutil.which("pg_ctlcluster") is None:
+        raise CannotRestart("pg_ctlcluster is not installed (a Debian-packaged PostgreSQL is)")
+    versions = (
+        sorted(v.name for v in ETC.iterdir() if (v / "main").is_dir()) if ETC.is_dir() else []
+    )
+    serving = [v for v in versions if _cluster_port(v, "main") == port]
+    if not serving:
+        found = ", ".join(f"{v}/main on {_cluster_port(v, 'main')}" for v in versions) or "none"
+        raise CannotRestart(
+            f"no local cluster 'main' listens on port {port} (clusters in {ETC}: {found})"
+        )
+    return RestartTarget(serving[-1])
+
+
+async def _accepting(url: str) -> None:
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"), timeout=5)
+    try:
+        await conn.fetchval("SELECT 1")
+    finally:
+        await conn.close()
+
+
+async def restart_postgres(target: RestartTarget, url: str, within: float = 60.0) -> float:
+    """Restart the server and wait until ``url`` accepts connections; returns the seconds."""
+    started = time.monotonic()
+    done = await asyncio.to_thread(
+        subprocess.run, target.command, capture_output=True, text=True, timeout=within
+    )
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(target.command)} exited with {done.returncode}: "
+            f"{(done.stderr or done.stdout).strip()}"
+        )
+    await retrying(lambda: _accepting(url), within=within)
+    return time.monotonic() - started
+
+
 # -- the run ----------------------------------------------------------------------------------
 
 
@@ -299,7 +438,7 @@ class Workers:
         self.logs: list[Path] = []
         self.names: list[subprocess.Popen[bytes]] = []  # index i wrote logs[i]
         self.slots: list[subprocess.Popen[bytes]] = [self._start() for _ in range(count)]
-        self.restarts = 0
+        self.replacements = 0
         self.start_failures = 0
         self.crashes: list[str] = []
 
@@ -318,7 +457,7 @@ class Workers:
             process.send_signal(signal.SIGKILL)
             process.wait()
         self.slots[slot] = self._start()
-        self.restarts += 1
+        self.replacements += 1
 
     def replace_dead(self) -> None:
         """A worker that exited on its own is counted and replaced: one that could not start
@@ -331,7 +470,7 @@ class Workers:
                 else:
                     self.start_failures += 1
                 self.slots[slot] = self._start()
-                self.restarts += 1
+                self.replacements += 1
 
     def stop(self) -> None:
         stop(*self.slots)
@@ -370,12 +509,16 @@ async def _work_left(url: str) -> int:
 
 
 async def run_chaos(url: str, folder: Path, config: ChaosConfig, *, say: Any = None) -> Report:
-    """Run the chaos against the (empty, migrated) PostgreSQL database at ``url``."""
+    """Run the chaos against the (empty, migrated) PostgreSQL database at ``url``. With
+    ``config.restart_postgres`` the server behind ``url`` is restarted (CannotRestart, before
+    anything is done, when this machine cannot)."""
     say = say or (lambda *_: None)
+    target = restart_target(url) if config.restart_postgres else None
     rng = random.Random(config.seed)
     report = Report()
     await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
-    with SmtpServer() as smtp, TcpProxy.for_url(url) as proxy:
+    with SmtpServer() as smtp, contextlib.ExitStack() as stack:
+        proxy = None if target else stack.enter_context(TcpProxy.for_url(url))
         key, account_id, agent_id, template = await _tenant(url, folder / "api")
         await _send_emails(url, folder / "api", key, template, config.emails)
         kinds = await _seed_callouts(url, account_id, agent_id, config)
@@ -392,7 +535,7 @@ async def run_chaos(url: str, folder: Path, config: ChaosConfig, *, say: Any = N
             "CREDIRA_LOG_LEVEL": "warning",
         }
         started = time.monotonic()
-        workers = Workers(proxy.url(url), folder, env, config.workers)
+        workers = Workers(proxy.url(url) if proxy else url, folder, env, config.workers)
         try:
             cuts = list(config.cuts_at)
             next_kill = started + rng.uniform(*config.kill_every)
@@ -401,17 +544,26 @@ async def run_chaos(url: str, folder: Path, config: ChaosConfig, *, say: Any = N
                 elapsed = time.monotonic() - started
                 if cuts and elapsed >= cuts[0]:
                     cuts.pop(0)
-                    proxy.cut()
-                    say(f"{elapsed:5.1f}s database cut")
-                    await asyncio.sleep(config.cut_seconds)
-                    proxy.restore()
-                    report.db_cuts += 1
+                    if target is not None:
+                        say(f"{elapsed:5.1f}s restarting PostgreSQL {target.version}")
+                        took = await restart_postgres(target, url)
+                        report.postgres_restarts += 1
+                        report.restart_seconds.append(took)
+                        say(f"{time.monotonic() - started:5.1f}s PostgreSQL back ({took:.1f}s)")
+                    elif proxy is not None:
+                        proxy.cut()
+                        say(f"{elapsed:5.1f}s database cut")
+                        await asyncio.sleep(config.cut_seconds)
+                        proxy.restore()
+                        report.db_cuts += 1
+                    elapsed = time.monotonic() - started
                 if elapsed < config.chaos_seconds and time.monotonic() >= next_kill:
                     workers.kill_one(rng)
                     report.kills += 1
                     next_kill = time.monotonic() + rng.uniform(*config.kill_every)
                 workers.replace_dead()
-                left = await _work_left(url)
+                # The harness's own sessions end with a restart too: asked again until it is back.
+                left = await retrying(lambda: _work_left(url))
                 if time.monotonic() >= next_note:
                     say(f"{elapsed:5.1f}s {left} callouts and emails running or due")
                     next_note += 5
@@ -425,11 +577,11 @@ async def run_chaos(url: str, folder: Path, config: ChaosConfig, *, say: Any = N
             say(f"{report.seconds:5.1f}s done (finished={report.finished})")
         finally:
             workers.stop()
-        report.restarts = workers.restarts
+        report.workers_started = workers.replacements
         report.start_failures = workers.start_failures
         report.crashes = workers.crashes
         report.worker_errors = _worker_errors(workers.logs)
-        await _count(url, kinds, smtp, report)
+        await retrying(lambda: _count(url, kinds, smtp, report))
     return report
 
 
@@ -533,12 +685,16 @@ async def _count(url: str, kinds: dict[str, str], smtp: SmtpServer, report: Repo
         conversed = any(call.answered for call in calls_of.get(c.id, []))
         if not held_for_night and not conversed:  # a conversation's callout: lost_outcomes
             report.lost.append(f"{c.id}: {c.status} ({c.hold_reason})")
+    # An email is lost while it is still to be sent or its sending is unsettled; ``unconfirmed``
+    # is final (the reconciliation state), counted apart below.
     for e in emails:
         if e.status in ("scheduled", "sent"):
             report.lost.append(f"{e.id}: email {e.status}")
-    delivered = {e.callout_id for e in emails if e.status == "delivered"}
+    reached = {e.callout_id for e in emails if e.status in ("delivered", "unconfirmed")}
     report.lost += [
-        f"{c.id}: its email was not delivered" for c in callouts if c.id not in delivered
+        f"{c.id}: its email was neither delivered nor unconfirmed"
+        for c in callouts
+        if c.id not in reached
     ]
 
     # Duplicate calls: the simulator dialled what no attempt placed, an attempt was placed
@@ -585,20 +741,26 @@ async def _count(url: str, kinds: dict[str, str], smtp: SmtpServer, report: Repo
     report.messages_received = len(received)
     by_message_id = Counter(mid for _, mid in received)
     report.resent_emails = [f"{mid} x{n}" for mid, n in by_message_id.items() if n > 1]
-    # Every callout and every standalone email mails an address of its own: one address, one
-    # email row, one Message-ID.
-    ids_by_recipient: dict[str, set[str]] = {}
+    # Every callout and every standalone email mails an address of its own: one callout (or
+    # standalone address), one email row, one Message-ID received at most. A callout is also
+    # checked by its id, so that a second email to another address would count.
+    owner_of = {c.contact_email: c.id for c in callouts}
+    ids_by_owner: dict[str, set[str]] = {}
     for recipients, mid in received:
         for recipient in recipients:
-            ids_by_recipient.setdefault(recipient, set()).add(mid)
-    rows_by_recipient = Counter(e.recipient_email for e in emails)
-    for recipient in sorted(set(ids_by_recipient) | set(rows_by_recipient)):
-        ids, rows = len(ids_by_recipient.get(recipient, ())), rows_by_recipient[recipient]
+            ids_by_owner.setdefault(owner_of.get(recipient, recipient), set()).add(mid)
+    rows_by_owner = Counter(e.callout_id or e.recipient_email for e in emails)
+    for owner in sorted(set(ids_by_owner) | set(rows_by_owner)):
+        ids, rows = len(ids_by_owner.get(owner, ())), rows_by_owner[owner]
         if ids > 1 or rows > 1:
-            report.extra_emails.append(f"{recipient}: {rows} email rows, {ids} messages")
+            report.extra_emails.append(f"{owner}: {rows} email rows, {ids} messages")
     for e in emails:
-        if e.status == "delivered" and by_message_id.get(_message_id(e.message_id), 0) == 0:
+        times = by_message_id.get(_message_id(e.message_id), 0)
+        if e.status == "delivered" and times == 0:
             report.missing_emails.append(f"{e.id}: delivered but never received")
+        if e.status == "unconfirmed":
+            report.unconfirmed.append(f"{e.id}: received {times} time(s)")
+            report.unconfirmed_received += times > 0
 
 
 def _message_id(value: object) -> str:
