@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.callout.helpers import assert_same_shape, parse_time
+from tests.callout.helpers import parse_time
+from tests.shapes import assert_same_shape
 from tests.support import Tenant, eventually
 
 __all__ = ["assert_same_shape", "parse_time"]

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.callout.helpers import assert_same_shape
+from tests.shapes import assert_same_shape
 from tests.support import Api, Tenant
 
 # §2.1 GET /callouts?invoice_id=inv_987654321

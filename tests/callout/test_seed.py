@@ -11,13 +11,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.callout.helpers import (
-    TIME_RE,
-    assert_same_shape,
-    load_seed,
-    parse_time,
-    set_status,
-)
+from tests.callout.helpers import TIME_RE, load_seed, parse_time, set_status
+from tests.shapes import assert_same_shape
 from tests.support import Api, Tenant
 
 SEED = load_seed()

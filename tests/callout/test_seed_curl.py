@@ -16,7 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.callout.helpers import TIME_RE, assert_same_shape, load_seed, parse_time
+from tests.callout.helpers import TIME_RE, load_seed, parse_time
+from tests.shapes import assert_same_shape
 from tests.support import ADMIN_KEY, bearer
 
 SEED = load_seed()

@@ -1,29 +1,22 @@
-"""Helpers for the email tests: accounts and emails written straight through the ORM, and one
-app per test module and backend (``shared_app``) for modules whose cases each work in accounts of
-their own. Such modules declare ``pytestmark = pytest.mark.asyncio(loop_scope="module")``.
+"""Helpers for the email tests: accounts and emails written straight through the ORM.
+
+Modules whose cases each work in accounts of their own use the root conftest's one app per test
+module and backend (``shared_app``, ``shared_client``).
 """
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import pytest_asyncio
 from fastapi import FastAPI
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from credira.app import create_app
-from credira.config import Settings
 from credira.kit.ids import new_id, new_token
-from credira.models import Account, Base, Email, Suppression
-from tests.support import ADMIN_KEY
+from credira.models import Account, Email, Suppression
 
 PUBLIC_URL = "http://testserver"  # the root conftest's CREDIRA_PUBLIC_URL
 
@@ -105,53 +98,3 @@ class Mailbox:
 @pytest.fixture
 def mailbox(app: FastAPI) -> Mailbox:
     return Mailbox(app)
-
-
-async def _truncate(url: str) -> None:
-    engine = create_async_engine(url)
-    try:
-        async with engine.begin() as conn:
-            tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            await conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture(
-    scope="module",
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)],
-)
-def shared_settings(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Settings:
-    folder = tmp_path_factory.mktemp("email")
-    if request.param == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
-        target = folder / "credira.db"
-        shutil.copyfile(template, target)
-        url = f"sqlite+aiosqlite:///{target}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    return Settings(
-        database_url=url,
-        data_dir=folder / "data",
-        admin_key=ADMIN_KEY,
-        public_url=PUBLIC_URL,
-        embedded_worker=False,
-    )
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def shared_app(shared_settings: Settings) -> AsyncIterator[FastAPI]:
-    if not shared_settings.is_sqlite:
-        await _truncate(shared_settings.resolved_database_url)
-    application = create_app(shared_settings)
-    async with application.router.lifespan_context(application):
-        yield application
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def shared_client(shared_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=shared_app)
-    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as http:
-        yield http

@@ -10,7 +10,6 @@ from fastapi import FastAPI
 
 from credira.email_template import repository
 from credira.errors import Conflict, NotFound
-from tests.callout.helpers import assert_same_shape, json_type
 from tests.email_template.helpers import (
     DOC_HTML,
     DOC_ITEM,
@@ -21,6 +20,7 @@ from tests.email_template.helpers import (
     list_templates,
     template_body,
 )
+from tests.shapes import assert_same_shape, json_type
 from tests.support import ADMIN_KEY, Api, bearer
 
 
