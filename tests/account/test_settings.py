@@ -36,11 +36,22 @@ async def test_settings_change_and_merge(api: Api) -> None:
     assert settings["daily_call_cap"] == 1000
 
 
+async def test_a_whole_number_written_with_a_fraction_is_an_integer(api: Api) -> None:
+    # JSON has one number type, and JSON Schema's "integer" admits 3.0.
+    tenant = await api.tenant(permissions=["users:write", "users:read"])
+    body = {"max_call_attempts": 3.0, "retry_minutes": [10.0, 60]}
+    settings = (await tenant.ok("PUT", "/v1/account/settings", json=body))["data"]["settings"]
+    assert settings["max_call_attempts"] == 3
+    assert settings["retry_minutes"] == [10, 60]
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
         ({"max_call_attempts": 0}, "max_call_attempts"),
         ({"max_call_attempts": "3"}, "max_call_attempts"),
+        ({"max_call_attempts": 3.5}, "max_call_attempts"),
+        ({"max_call_attempts": True}, "max_call_attempts"),
         ({"retry_minutes": []}, "retry_minutes"),
         ({"observe_holidays": "yes"}, "observe_holidays"),
         ({"locale": "xx_YY_ZZ"}, "locale"),

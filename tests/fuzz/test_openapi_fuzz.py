@@ -11,13 +11,21 @@ SQLite only: what this exercises (validation, serialisation, status codes, heade
 envelope) sits above the database; the state machine beside this file and the rest of the
 suite run both backends. Deterministic (fixed seed, no example database), so CI sees the same
 requests every run.
+
+Every operation must really be fuzzed: pytest (9.2) builds a test's node id from its function
+name and its ``parametrize`` ids, not from the name schemathesis gives each operation's test,
+so without a parameter all of them share one id and pytest-xdist runs only the first.
+``test_every_operation_was_fuzzed``, the last test of this module (``--dist loadfile`` keeps a
+module on one worker, in order), fails unless each operation of the document was called.
 """
 
 from __future__ import annotations
 
 import zlib
+from collections import Counter
 from typing import Any
 
+import pytest
 import schemathesis
 from fastapi import FastAPI
 from schemathesis.python import asgi
@@ -129,8 +137,16 @@ def _refused_by_stored_state(case: schemathesis.Case, response: schemathesis.Res
     return bool(error["code"] == "VALIDATION_ERROR" and error.get("field") in fields)
 
 
+# Operation label -> requests sent, filled by test_operation_conforms_to_openapi.
+CALLED: Counter[str] = Counter()
+
+
+# One value, for the node ids alone: see the module docstring.
+@pytest.mark.parametrize("database", ["sqlite"])
 @schema.parametrize()
-def test_operation_conforms_to_openapi(case: schemathesis.Case, fuzz_tenant: FuzzTenant) -> None:
+def test_operation_conforms_to_openapi(
+    case: schemathesis.Case, fuzz_tenant: FuzzTenant, database: str
+) -> None:
     meta = case.meta
     aimed = False
     for location, values in (
@@ -145,7 +161,24 @@ def test_operation_conforms_to_openapi(case: schemathesis.Case, fuzz_tenant: Fuz
         case.headers.pop("If-Match", None)
     headers = bearer(fuzz_tenant.key)
     response = case.call(headers=headers)
+    CALLED[case.operation.label] += 1
     excluded = []
     if aimed and _refused_by_stored_state(case, response):
         excluded.append(positive_data_acceptance)
     case.validate_response(response, headers=headers, excluded_checks=excluded)
+
+
+def _operations(document: dict[str, Any]) -> set[str]:
+    methods = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+    return {
+        f"{method.upper()} {path}"
+        for path, item in document["paths"].items()
+        for method in item
+        if method in methods
+    }
+
+
+def test_every_operation_was_fuzzed() -> None:
+    """Runs after the fuzz tests (defined after them); fails if any operation was never sent."""
+    missed = sorted(_operations(DOCUMENT) - set(CALLED))
+    assert not missed, f"{len(missed)} operation(s) never fuzzed: {missed}"

@@ -3,7 +3,13 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictStr,
+)
 
 from credira.api.responses import documented
 from credira.kit import validation
@@ -73,7 +79,9 @@ Language = Annotated[
     Field(json_schema_extra={"pattern": f"^{_LANGUAGE}$"}, examples=["en-US"]),
     AfterValidator(check_language),
 ]
-Duration = Annotated[StrictInt, Field(ge=30, le=3600)]
+
+
+Duration = Annotated[validation.WholeNumber, Field(ge=30, le=3600)]
 Voice = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import phonenumbers
 from babel.numbers import get_currency_precision, list_currencies
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BeforeValidator, Field, StrictStr
+from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, StrictStr
 from pydantic_core import PydanticCustomError
 
 PHONE_DETAILS = "Phone number must be in E.164 format (e.g., +1234567890)"
@@ -132,6 +132,17 @@ def _has_zone(text: str) -> bool:
     return text.endswith(("Z", "z")) or re.search(r"[+-]\d{2}:?\d{2}$", text) is not None
 
 
+def whole_number(value: Any) -> Any:
+    """JSON has one number type: ``600.0`` is the integer 600 (JSON Schema's ``integer`` says
+    so too), so a float without a fraction is taken as the integer; anything else is left for
+    ``StrictInt`` to refuse (a string, a boolean, ``600.5``)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# An integer field: a JSON integer, or a number with no fraction; never a string or a boolean.
+WholeNumber = Annotated[StrictInt, BeforeValidator(whole_number)]
 Phone = Annotated[StrictStr, AfterValidator(normalize_phone)]
 Email = Annotated[StrictStr, Field(max_length=320), AfterValidator(normalize_email)]
 TimeZoneName = Annotated[StrictStr, AfterValidator(check_timezone)]
