@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -41,7 +42,6 @@ from credira.invoice.endpoints import router as invoice_router
 from credira.kit.clock import Clock, SystemClock
 from credira.kit.envelope import JSONResponse, success_body
 from credira.kit.secrets import signing_key_at_start
-from credira.ratelimit.http import RateLimitHeaders
 from credira.user.endpoints import router as user_router
 from credira.wiring import build_worker, voice_providers
 
@@ -78,6 +78,7 @@ def create_app(
             signing_key=await signing_key_at_start(settings, sessions, clock=the_clock),
         )
         app.state.runtime = runtime
+        _settle_heap()
         stop = asyncio.Event()
         worker_task: asyncio.Task[None] | None = None
         if settings.embedded_worker:
@@ -106,7 +107,8 @@ def create_app(
     )
     errors.install(app)
 
-    v1 = APIRouter(prefix="/v1")
+    # Each router goes straight under the app with the /v1 prefix: a route is found by testing
+    # every candidate ahead of it, each nesting level testing its routes again.
     for router in (
         user_router,
         invoice_router,
@@ -117,12 +119,10 @@ def create_app(
         email_router,
         account_router,
     ):
-        v1.include_router(router)
-    app.include_router(v1)
+        app.include_router(router, prefix="/v1")
     app.include_router(media_router)
     app.include_router(tracking_router)
     app.include_router(_probes())
-    app.add_middleware(RateLimitHeaders)
     app.add_middleware(
         EdgeMiddleware,
         max_body_bytes=settings.max_body_bytes,
@@ -130,6 +130,32 @@ def create_app(
     )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+_heap_settled = False
+YOUNG_GENERATION = 10_000
+
+
+def _settle_heap() -> None:
+    """Once per process, when the first app has started, tune the garbage collector for
+    serving.
+
+    Everything built so far (modules, routes, schemas, mappers) lives as long as the process:
+    ``gc.freeze`` moves it out of the collector's sight, or every full collection walks those
+    few hundred thousand objects again, a pause of tens to hundreds of milliseconds under load
+    that lands on whichever requests are in flight. And a young generation of 10,000 objects
+    instead of 700: the objects of the requests in flight alone pass 700, so the collector ran
+    every few requests to find nearly nothing (almost all of a request's garbage is freed by
+    reference counting).
+    """
+    global _heap_settled
+    if _heap_settled:
+        return
+    _heap_settled = True
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_GENERATION, older, oldest)
 
 
 def _probes() -> APIRouter:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from credira.api import idempotency
 from credira.api.idempotency import IdempotencyIntent
 from credira.auth.keys import hash_key
 from credira.auth.principal import Principal
-from credira.auth.service import authenticate
+from credira.auth.service import UsageStamps, authenticate
 from credira.channel.voice.registry import VoiceProviders
 from credira.config import Settings
 from credira.errors import Forbidden, Unauthorized
@@ -39,6 +39,7 @@ class Runtime:
     # Signs tracking and unsubscribe links; b"" until loaded (the database may be down at start).
     signing_key: bytes = b""
     limiter: RequestLimiter | None = None
+    usage_stamps: UsageStamps = field(default_factory=UsageStamps)
 
     @property
     def rate_limiter(self) -> RequestLimiter:
@@ -56,17 +57,6 @@ class Runtime:
 def runtime(request: Request) -> Runtime:
     rt: Runtime = request.app.state.runtime
     return rt
-
-
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    rt = runtime(request)
-    maker = rt.read_sessionmaker if request.method in ("GET", "HEAD") else rt.sessionmaker
-    async with maker() as session:
-        yield session
-
-
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
-RuntimeDep = Annotated[Runtime, Depends(runtime)]
 
 
 def _bearer(request: Request) -> str | None:
@@ -108,13 +98,13 @@ def require(
     *,
     unauthorized_message: str | None = None,
     allow_admin: bool = False,
-) -> Callable[..., Coroutine[Any, Any, Ctx]]:
+) -> Callable[..., AsyncIterator[Ctx]]:
     """A dependency that authenticates and checks one permission.
 
     ``action`` completes the documented sentence "You don't have permission to <action>".
     """
 
-    async def dependency(request: Request, session: SessionDep, rt: RuntimeDep) -> Ctx:
+    async def context(request: Request, session: AsyncSession, rt: Runtime, reading: bool) -> Ctx:
         token = _bearer(request)
         principal = None
         if token is not None:
@@ -123,7 +113,8 @@ def require(
                 token,
                 env_admin_hash=rt.env_admin_hash,
                 clock=rt.clock,
-                writer=rt.sessionmaker if request.method in ("GET", "HEAD") else None,
+                writer=rt.sessionmaker if reading else None,
+                stamps=rt.usage_stamps,
             )
         if principal is None or token is None:
             raise Unauthorized(unauthorized_message)
@@ -143,5 +134,14 @@ def require(
         if request.method == "POST":
             intent = await idempotency.begin(session, principal.scope, request)
         return Ctx(principal, session, rt, request_id, request, intent)
+
+    async def dependency(request: Request) -> AsyncIterator[Ctx]:
+        # One dependency that opens the session, authenticates and checks: every sub-dependency
+        # is a step FastAPI takes on every request (a sync one a trip to the thread pool).
+        rt = runtime(request)
+        reading = request.method in ("GET", "HEAD")
+        maker = rt.read_sessionmaker if reading else rt.sessionmaker
+        async with maker() as session:
+            yield await context(request, session, rt, reading)
 
     return dependency

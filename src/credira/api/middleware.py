@@ -29,6 +29,7 @@ from credira.api.responses import MAX_SAFE_NUMBER
 from credira.errors import CrediraError, InvalidRequest, PayloadTooLarge, ValidationFailed
 from credira.kit.envelope import dumps
 from credira.kit.ids import new_id
+from credira.ratelimit.http import add_quota_headers
 
 log = structlog.get_logger("credira.http")
 
@@ -191,7 +192,8 @@ class EdgeMiddleware:
         status_holder: dict[str, int] = {}
         response_started = False
 
-        async def send_wrapper(message: Message) -> None:
+        async def send_own(message: Message) -> None:
+            """Send a reply of this layer's (a refusal, the last-resort 500)."""
             nonlocal response_started
             if message["type"] == "http.response.start":
                 response_started = True
@@ -202,6 +204,16 @@ class EdgeMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        async def send_wrapper(message: Message) -> None:
+            """Send the application's reply, with the request's rate-limit quota (added here
+            rather than by a middleware of its own: each layer costs every request a coroutine
+            and a send wrapper)."""
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                add_quota_headers(scope, headers)
+                message = {**message, "headers": headers}
+            await send_own(message)
+
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
             refused_query = check_query(scope.get("query_string", b""))
@@ -210,11 +222,11 @@ class EdgeMiddleware:
             body_receive = await self._buffer_body(scope, receive)
             await self.app(scope, body_receive, send_wrapper)
         except _Refused as refused:
-            await self._send_error(send_wrapper, refused.error, request_id)
+            await self._send_error(send_own, refused.error, request_id)
         except Exception:
             log.exception("http.request.crashed", path=scope.get("path"))
             if not response_started:
-                await self._send_error(send_wrapper, CrediraError(), request_id)
+                await self._send_error(send_own, CrediraError(), request_id)
         finally:
             log.info(
                 "http.request",

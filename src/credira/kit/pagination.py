@@ -34,9 +34,13 @@ class Page:
 
 
 def page_params(kind: str) -> Any:
-    """A dependency reading ``limit`` and ``starting_after`` for ids of ``kind``."""
+    """A dependency reading ``limit`` and ``starting_after`` for ids of ``kind``.
 
-    def dependency(
+    ``async`` although it awaits nothing: FastAPI runs a plain ``def`` dependency in its
+    thread pool, a thread hand-off per request.
+    """
+
+    async def dependency(
         limit: Annotated[
             int, Query(ge=1, le=MAX_LIMIT, description="Page size (default 100, at most 1000)")
         ] = DEFAULT_LIMIT,

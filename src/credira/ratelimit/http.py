@@ -2,8 +2,9 @@
 
 A refused request raises ``RateLimited`` (429 ``RATE_LIMITED``) carrying ``Retry-After`` and the
 ``RateLimit-*`` fields. An admitted one records its quota in the request's scope;
-``RateLimitHeaders`` copies it onto whatever reply the request ends with (a success or any
-later error), unless the reply already carries its own (a 429).
+``add_quota_headers`` copies it onto whatever reply the request ends with (a success or any
+later error), unless the reply already carries its own (a 429). The app's outermost middleware
+calls it (``api/middleware.py``); ``RateLimitHeaders`` does the same as a middleware of its own.
 """
 
 from __future__ import annotations
@@ -34,6 +35,14 @@ async def limit_create_call(request: Request, limiter: RequestLimiter, account_i
     _remember(request, await limiter.check_create_call(account_id))
 
 
+def add_quota_headers(scope: Scope, headers: list[tuple[bytes, bytes]]) -> None:
+    """Append the request's ``RateLimit-*`` fields to a reply's ``headers``, if it was counted
+    and the reply has none of its own."""
+    quota: Quota | None = scope.get("state", {}).get(STATE_KEY)
+    if quota is not None and not any(k == b"ratelimit-limit" for k, _ in headers):
+        headers.extend((k.lower().encode(), v.encode()) for k, v in quota.headers().items())
+
+
 class RateLimitHeaders:
     """ASGI middleware: the ``RateLimit-*`` fields on every reply to a counted request."""
 
@@ -47,12 +56,9 @@ class RateLimitHeaders:
 
         async def send_with_quota(message: Message) -> None:
             if message["type"] == "http.response.start":
-                quota: Quota | None = scope.get("state", {}).get(STATE_KEY)
                 headers = list(message.get("headers", []))
-                if quota is not None and not any(k == b"ratelimit-limit" for k, _ in headers):
-                    fields = quota.headers().items()
-                    headers.extend((k.lower().encode(), v.encode()) for k, v in fields)
-                    message = {**message, "headers": headers}
+                add_quota_headers(scope, headers)
+                message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_with_quota)

@@ -8,9 +8,10 @@ thousands; ``CREDIRA_RATE_LIMIT_STRATEGY=sliding-window-counter`` trades exactne
 counters per limit.
 
 State lives in Redis when ``CREDIRA_REDIS_URL`` is set (every replica counts against the same
-windows), in this process's memory otherwise. The limiter fails open: a Redis outage logs
-``ratelimit.storage_unavailable`` and lets requests through unlimited for ``OUTAGE_BACKOFF``
-seconds before Redis is tried again, so it never takes the API down with it.
+windows), in this process's memory otherwise (the moving window there is ``window.py``: the
+library's count without its per-request expiry task). The limiter fails open: a Redis outage
+logs ``ratelimit.storage_unavailable`` and lets requests through unlimited for
+``OUTAGE_BACKOFF`` seconds before Redis is tried again, so it never takes the API down with it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import asyncio
 import hashlib
 import time
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import structlog
 from limits import RateLimitItem, parse_many
@@ -29,11 +31,13 @@ from limits.aio.strategies import (
     SlidingWindowCounterRateLimiter,
 )
 from limits.errors import StorageError
+from limits.util import WindowStats
 from redis.asyncio import ConnectionPool
 
 from credira.config import Settings
 from credira.errors import RateLimited
 from credira.ratelimit.quota import Quota
+from credira.ratelimit.window import MemoryMovingWindow
 
 log = structlog.get_logger("credira.ratelimit")
 
@@ -53,6 +57,14 @@ _STRATEGIES: dict[str, Callable[[Storage], RateLimiter]] = {
 }
 
 Check = tuple[RateLimitItem, tuple[str, ...]]
+
+
+class Strategy(Protocol):
+    """What the limiter asks of a counting strategy (the `limits` ones, or ours in memory)."""
+
+    async def hit(self, item: RateLimitItem, *identifiers: str, cost: int = 1) -> bool: ...
+
+    async def get_window_stats(self, item: RateLimitItem, *identifiers: str) -> WindowStats: ...
 
 
 def _items(spec: str) -> list[RateLimitItem]:
@@ -76,7 +88,7 @@ class RequestLimiter:
 
     def __init__(
         self,
-        strategy: RateLimiter,
+        strategy: Strategy,
         *,
         per_key: Sequence[RateLimitItem] = (),
         per_account: Sequence[RateLimitItem] = (),
@@ -96,6 +108,7 @@ class RequestLimiter:
     def from_settings(cls, settings: Settings) -> RequestLimiter:
         pool: ConnectionPool | None = None
         storage: Storage
+        strategy: Strategy
         if settings.redis_url:
             pool = ConnectionPool.from_url(
                 settings.redis_url,
@@ -109,10 +122,15 @@ class RequestLimiter:
                 key_prefix=KEY_PREFIX,
                 wrap_exceptions=True,
             )
+            strategy = _STRATEGIES[settings.rate_limit_strategy](storage)
+        elif settings.rate_limit_strategy == "moving-window":
+            strategy = MemoryMovingWindow()
         else:
-            storage = MemoryStorage(wrap_exceptions=True)
+            strategy = _STRATEGIES[settings.rate_limit_strategy](
+                MemoryStorage(wrap_exceptions=True)
+            )
         return cls(
-            _STRATEGIES[settings.rate_limit_strategy](storage),
+            strategy,
             per_key=_items(settings.rate_limit_per_key),
             per_account=_items(settings.rate_limit_per_account),
             create_call=_items(settings.rate_limit_create_call),
@@ -144,7 +162,11 @@ class RequestLimiter:
                 if not await self.strategy.hit(item, *identifiers):
                     refused = await self._quota(item, identifiers)
                     raise RateLimited(message, headers=refused.refusal_headers())
-            quotas = await asyncio.gather(*(self._quota(i, ids) for i, ids in checks))
+            if isinstance(self.strategy, MemoryMovingWindow):
+                # Nothing to wait for in memory: a task per limit would cost more than the count.
+                quotas = [await self._quota(i, ids) for i, ids in checks]
+            else:
+                quotas = list(await asyncio.gather(*(self._quota(i, ids) for i, ids in checks)))
         except (StorageError, OSError, TimeoutError) as exc:
             self._skip_until = self._monotonic() + OUTAGE_BACKOFF_SECONDS
             log.warning(
