@@ -64,7 +64,6 @@ def install_noop() -> None:
                     updated_time=now,
                     lease_owner=None,
                     lease_expires=None,
-                    call_done=True,
                     version=Callout.version + 1,
                 )
                 .execution_options(synchronize_session=False)

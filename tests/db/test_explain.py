@@ -45,6 +45,7 @@ from credira.email import repository as email_repository
 from credira.invoice import repository as invoice_repository
 from credira.kit.pagination import Page
 from credira.models import Account, ApiKey, Base, Call, Callout, Email, Invoice, User
+from credira.ratelimit import repository as ratelimit_repository
 from credira.worker import repository as worker_repository
 from tests.conftest import _truncate_all
 
@@ -80,6 +81,18 @@ def _invoice_get(session: AsyncSession) -> Awaitable[Any]:
     return invoice_repository.get(session, ACCOUNT, INVOICE)
 
 
+def _claim_due_callouts(session: AsyncSession) -> Awaitable[Any]:
+    # claim_due's second statement: the due callouts, in claim order.
+    due = worker_repository._due(NOW)
+    return worker_repository._take(session, due, "bench:1", NOW, timedelta(seconds=30), 50)
+
+
+def _take_daily_call(session: AsyncSession) -> Awaitable[bool]:
+    # The daily call cap's count, taken before every dial.
+    stripes = ratelimit_repository._stripes(session)
+    return ratelimit_repository._take_free(session, ACCOUNT, NOW.date(), "call", 1000, stripes)
+
+
 # what the code calls, the table, its index on SQLite and on PostgreSQL
 CASES = [
     pytest.param(
@@ -111,11 +124,26 @@ CASES = [
         id="callouts_by_account_and_invoice",
     ),
     pytest.param(
+        # Its first statement: callouts whose worker stopped renewing the lease.
         lambda s: worker_repository.claim_due(s, "bench:1", NOW, timedelta(seconds=30), 50),
         "callouts",
         "ix_callouts_due",
         "ix_callouts_due",
+        id="worker_claims_abandoned_callouts",
+    ),
+    pytest.param(
+        _claim_due_callouts,
+        "callouts",
+        "ix_callouts_due",
+        "ix_callouts_due",
         id="worker_claims_due_callouts",
+    ),
+    pytest.param(
+        _take_daily_call,
+        "daily_usage",
+        "sqlite_autoindex_daily_usage_1",  # the primary key
+        "pk_daily_usage",
+        id="daily_call_cap_count",
     ),
     pytest.param(
         lambda s: call_repository.list_for_invoice(s, ACCOUNT, INVOICE, PAGE),
@@ -393,3 +421,20 @@ async def test_hot_query_uses_its_index(
     index = sqlite_index if dialect == "sqlite" else pg_index
     assert not full_scans(text, table, dialect), f"{case} reads {table} in full:\n{text}"
     assert searches(text, table, index, dialect), f"{case} does not search {index}:\n{text}"
+
+
+async def test_claim_walks_its_index_in_claim_order(conn: AsyncConnection) -> None:
+    """The due callouts come off ``ix_callouts_due`` already in claim order (urgent first, then
+    the longest due), so a claim can stop after its rows instead of sorting every due callout.
+    (PostgreSQL sorts a few rows rather than walk an index; with sorting made as expensive as
+    it can be, the plan shows whether an index gives the order.)"""
+    if conn.dialect.name == "postgresql":
+        await conn.exec_driver_sql("SET enable_sort = off")
+        await conn.commit()
+    statement, parameters = await captured(conn, _claim_due_callouts)
+    text = await plan(conn, statement, parameters)
+    if conn.dialect.name == "sqlite":
+        assert "TEMP B-TREE" not in text, text
+    else:
+        assert not re.search(r"\bSort\b", text), text
+    assert searches(text, "callouts", "ix_callouts_due", conn.dialect.name), text

@@ -10,6 +10,7 @@ from credira.models.idempotency import IdempotencyRecord
 from credira.models.invoice import Invoice
 from credira.models.simulator import SimulatedCall
 from credira.models.suppression import Suppression
+from credira.models.usage import DailyUsage
 from credira.models.user import ApiKey, User
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "Base",
     "Call",
     "Callout",
+    "DailyUsage",
     "Email",
     "EmailTemplate",
     "IdempotencyRecord",

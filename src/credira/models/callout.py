@@ -16,8 +16,9 @@ class Callout(Timestamps, Base):
     __table_args__ = (
         Index("ix_callouts_account_invoice", "account_id", "invoice_id", "id"),
         Index("ix_callouts_account_status", "account_id", "status", "id"),
-        # The worker's claim query: due callouts by status and time.
-        Index("ix_callouts_due", "status", "run_at"),
+        # The worker's claim query: callouts of a status in claim order (urgent first, then
+        # the longest due), walked in order and left after the first rows it takes.
+        Index("ix_callouts_due", "status", "priority_rank", "run_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

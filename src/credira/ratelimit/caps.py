@@ -1,11 +1,12 @@
 """Cost guards (OWASP API4, unrestricted resource consumption): per-account daily caps on
 calls placed and emails sent, the two things that cost money per unit.
 
-Counted from the ``calls`` and ``emails`` tables for the account's current UTC day, right
-before a call is dialled or an email handed to the mail server, with the account locked so
-that concurrent workers cannot overshoot. Past a cap the outreach waits for the next UTC
-midnight: a callout shows ``hold_reason`` ``daily_call_cap`` or ``daily_email_cap``, an email
-stays ``scheduled`` with that ``status_reason``.
+Each account has a count per UTC day of calls and one of emails (``daily_usage``), taken
+right before a call is dialled or an email first handed to the mail server, with a
+conditional ``UPDATE`` that concurrent workers cannot overshoot (see the repository). A day's
+count starts from the calls and emails already recorded that day. Past a cap the outreach waits
+for the next UTC midnight: a callout shows ``hold_reason`` ``daily_call_cap`` or
+``daily_email_cap``, an email stays ``scheduled`` with that ``status_reason``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from credira.account.settings import OutreachSettings
+from credira.models import Account, Email
 from credira.ratelimit import repository
 
 log = structlog.get_logger("credira.ratelimit")
@@ -34,31 +36,47 @@ def next_day_start(now: datetime) -> datetime:
 
 
 async def call_cap_hold(session: AsyncSession, account_id: str, now: datetime) -> datetime | None:
-    """When the account may place its next call, if its daily call cap is reached; else None.
+    """When the account may place its next call, if its daily call cap is reached; else None,
+    and the call is counted.
 
-    Locks the account until the caller's transaction ends: call it last, just before the call
-    attempt is written, and commit promptly.
+    Call it last, just before the call attempt is written, and commit promptly: the count
+    stays held until the caller's transaction ends (a rollback takes it back).
     """
-    account = await repository.lock_account(session, account_id)
-    cap = OutreachSettings.from_json(account.settings if account else None).daily_call_cap
-    placed = await repository.calls_placed_since(session, account_id, day_start(now))
-    if placed < cap:
+    cap = (await _settings(session, account_id)).daily_call_cap
+    since = day_start(now)
+    if await repository.take(session, account_id, repository.CALL, since, cap):
         return None
-    log.info("ratelimit.daily_call_cap", account_id=account_id, placed=placed, cap=cap)
+    log.info("ratelimit.daily_call_cap", account_id=account_id, cap=cap)
     return next_day_start(now)
 
 
 async def email_cap_hold(
     session: AsyncSession, account_id: str, email_id: str, now: datetime
 ) -> datetime | None:
-    """When the account may send ``email_id``, if its daily email cap is reached; else None.
+    """When the account may send ``email_id``, if its daily email cap is reached; else None,
+    and the email is counted, unless it was sent before: a retried email was counted when it
+    was first sent, and it is held only while the account's other emails today reach the cap.
 
-    Locks the account until the caller's transaction ends, like ``call_cap_hold``.
+    Call it last and commit promptly, like ``call_cap_hold``.
     """
-    account = await repository.lock_account(session, account_id)
-    cap = OutreachSettings.from_json(account.settings if account else None).daily_email_cap
-    sent = await repository.emails_sent_since(session, account_id, day_start(now), besides=email_id)
-    if sent < cap:
+    cap = (await _settings(session, account_id)).daily_email_cap
+    since = day_start(now)
+    email = await session.get(Email, email_id)
+    first_sent = email.sent_time if email is not None else None
+    if first_sent is None:
+        if await repository.take(session, account_id, repository.EMAIL, since, cap):
+            return None
+        log.info("ratelimit.daily_email_cap", account_id=account_id, cap=cap)
+        return next_day_start(now)
+    others = await repository.used(session, account_id, repository.EMAIL, since)
+    if first_sent >= since:
+        others -= 1  # itself, counted when it was first sent today
+    if others < cap:
         return None
-    log.info("ratelimit.daily_email_cap", account_id=account_id, sent=sent, cap=cap)
+    log.info("ratelimit.daily_email_cap", account_id=account_id, sent=others, cap=cap)
     return next_day_start(now)
+
+
+async def _settings(session: AsyncSession, account_id: str) -> OutreachSettings:
+    account = await session.get(Account, account_id)
+    return OutreachSettings.from_json(account.settings if account else None)

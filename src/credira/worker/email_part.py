@@ -37,6 +37,10 @@ class CalloutEmails:
         self.worker_id = worker_id
 
     async def run(self, claimed: Claimed) -> None:
+        if not claimed.email_pending:
+            # Emails off or the email part done when the callout was claimed (a change made
+            # while it runs is seen by its next run).
+            return
         email_id = await self._prepare(claimed)
         if email_id is None:
             return

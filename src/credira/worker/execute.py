@@ -373,7 +373,10 @@ class Executor:
                 provider_call_id = await provider.start_call(attempt.request)
             except VoiceProviderError as exc:
                 return ProviderCall("", "failed", error=str(exc))
-            await self._update_call(attempt.call_id, provider_call_id=provider_call_id)
+            if not provider.dedupes:
+                # A provider that dedupes on the idempotency key hands a resumed attempt the
+                # same call back; the others need the id written before the call is followed.
+                await self._update_call(attempt.call_id, provider_call_id=provider_call_id)
         deadline = monotonic_time.monotonic() + attempt.max_duration + FOLLOW_MARGIN
         last_status: str | None = None
         hung_up = False

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from credira.db.dialect import claimable_ids
@@ -18,31 +18,64 @@ from credira.models import Callout
 class Claimed:
     callout_id: str
     invoice_id: str
+    # Whether the callout's email part may still have work (emails enabled, not done) when
+    # it was claimed: when not, its run can skip the email part without reading anything.
+    email_pending: bool = True
 
 
-def _claimable(now: datetime):  # type: ignore[no-untyped-def]
-    due = and_(Callout.status == "scheduled", Callout.run_at <= now)
-    abandoned = and_(Callout.status == "active", Callout.lease_expires < now)
-    return or_(due, abandoned)
+def _due(now: datetime) -> ColumnElement[bool]:
+    return and_(Callout.status == "scheduled", Callout.run_at <= now)
+
+
+def _abandoned(now: datetime) -> ColumnElement[bool]:
+    return and_(Callout.status == "active", Callout.lease_expires < now)
 
 
 async def claim_due(
-    session: AsyncSession, worker_id: str, now: datetime, lease: timedelta, limit: int
+    session: AsyncSession,
+    worker_id: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    *,
+    abandoned: bool = True,
 ) -> list[Claimed]:
-    """Take up to ``limit`` due callouts (urgent first, then the longest due), and callouts
-    whose worker stopped renewing its lease."""
+    """Take up to ``limit`` callouts whose worker stopped renewing its lease (unless not
+    ``abandoned``), and due callouts up to the limit; returned urgent first, then the longest
+    due.
+
+    Each is a statement that walks ``ix_callouts_due`` (status, priority_rank, run_at) in
+    order and stops after ``limit`` rows however many callouts wait: the abandoned ones
+    (among the running ones, which are few), then the due ones.
+    """
+    rows = await _take(session, _abandoned(now), worker_id, now, lease, limit) if abandoned else []
+    if len(rows) < limit:
+        rows += await _take(session, _due(now), worker_id, now, lease, limit - len(rows))
+    await session.commit()
+    rows.sort(key=lambda r: (r[2], r[3]))
+    return [Claimed(r[0], r[1], r[4] and not r[5]) for r in rows]
+
+
+async def _take(
+    session: AsyncSession,
+    claimable: ColumnElement[bool],
+    worker_id: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+) -> list[tuple[str, str, int, datetime, bool, bool]]:
     candidates = (
         select(Callout.id)
-        .where(_claimable(now))
+        .where(claimable)
         .order_by(Callout.priority_rank, Callout.run_at)
         .limit(limit)
     )
     picked = claimable_ids(session, candidates, Callout.id)
     result = await session.execute(
         update(Callout)
-        # The outer condition is checked again against the row as it is when locked, so two
+        # The condition is checked again against the row as it is when locked, so two
         # claimers can never both win one row.
-        .where(picked, _claimable(now))
+        .where(picked, claimable)
         .values(
             status="active",
             lease_owner=worker_id,
@@ -50,12 +83,17 @@ async def claim_due(
             updated_time=now,
             version=Callout.version + 1,
         )
-        .returning(Callout.id, Callout.invoice_id)
+        .returning(
+            Callout.id,
+            Callout.invoice_id,
+            Callout.priority_rank,
+            Callout.run_at,
+            Callout.emails_enabled,
+            Callout.email_done,
+        )
         .execution_options(synchronize_session=False)
     )
-    rows = result.all()
-    await session.commit()
-    return [Claimed(r[0], r[1]) for r in rows]
+    return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in result.all()]
 
 
 async def renew_leases(

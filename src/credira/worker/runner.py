@@ -11,9 +11,10 @@ from pathlib import Path
 
 import structlog
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from credira.channel.voice.registry import VoiceProviders
+from credira.db.engine import create_sessionmaker
 from credira.email import repository as email_repository
 from credira.email.dispatch import EmailDispatcher
 from credira.kit.clock import Clock
@@ -24,6 +25,8 @@ from credira.worker.execute import Executor
 from credira.worker.repository import Claimed
 
 log = structlog.get_logger("credira.worker")
+
+CLAIM_BATCH = 100  # callouts (emails) claimed in one transaction at most
 
 
 def new_worker_id() -> str:
@@ -45,9 +48,17 @@ class Worker:
         poll_seconds: float = 0.2,
         lease_seconds: float = 30.0,
         grace_seconds: float = 20.0,
+        heartbeat_engine: AsyncEngine | None = None,
     ) -> None:
         self.worker_id = worker_id or new_worker_id()
         self.sessionmaker = sessionmaker
+        # The heartbeat gets a connection of its own when given one (disposed when the worker
+        # stops): with every pooled connection busy running callouts, waiting for one could
+        # outlast the lease and hand the callouts to another worker.
+        self._heartbeat_engine = heartbeat_engine
+        self._heartbeat_sessions = (
+            create_sessionmaker(heartbeat_engine) if heartbeat_engine is not None else sessionmaker
+        )
         self.clock = clock
         self.concurrency = concurrency
         self.poll_seconds = poll_seconds
@@ -66,61 +77,81 @@ class Worker:
         )
         self._running: dict[str, asyncio.Task[None]] = {}
         self._wakeup = asyncio.Event()
+        self._new_work = False
+        # While busy, claim when this many slots are free (or at the next poll), not one
+        # claiming transaction per finished callout.
+        self.batch = max(1, min(CLAIM_BATCH, concurrency // 10))
         self.claimed_total = 0
 
     def wake(self) -> None:
         """Look for due work now instead of at the next poll (new work was just written)."""
+        self._new_work = True
         self._wakeup.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker.started", worker_id=self.worker_id, concurrency=self.concurrency)
         heartbeat = asyncio.create_task(self._heartbeat(stop))
         try:
+            loop = asyncio.get_running_loop()
+            next_sweep = 0.0
+            more_emails = False
             while not stop.is_set():
-                claimed = await self._claim()
+                # Each poll (and whenever new work was written) sweeps for everything: due
+                # callouts, callouts whose worker stopped, due emails. In between, slots freed
+                # by finished callouts are refilled with due callouts only.
+                sweep = self._new_work or more_emails or loop.time() >= next_sweep
+                self._new_work = False
+                if sweep:
+                    next_sweep = loop.time() + self.poll_seconds
+                claimed, full = await self._claim(abandoned=sweep)
                 for item in claimed:
                     task = asyncio.create_task(self._execute(item))
                     self._running[item.callout_id] = task
-                emails = await self._claim_emails()
+                emails, more_emails = await self._claim_emails() if sweep else ([], False)
                 for email_id in emails:
                     self._running[email_id] = asyncio.create_task(self._send(email_id))
-                if (claimed or emails) and len(self._running) < self.concurrency:
+                if (full or more_emails) and len(self._running) < self.concurrency:
                     continue  # there may be more due right now
                 await self._idle(stop)
         finally:
             await self._drain()
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)
+            if self._heartbeat_engine is not None:
+                await self._heartbeat_engine.dispose()
             log.info("worker.stopped", worker_id=self.worker_id)
 
-    async def _claim(self) -> list[Claimed]:
-        free = self.concurrency - len(self._running)
-        if free <= 0:
-            return []
+    async def _claim(self, *, abandoned: bool) -> tuple[list[Claimed], bool]:
+        """Due callouts for the free slots (and abandoned ones), and whether there were as
+        many as asked for."""
+        want = min(self.concurrency - len(self._running), CLAIM_BATCH)
+        if want <= 0:
+            return [], False
         try:
             async with self.sessionmaker() as session:
                 claimed = await repository.claim_due(
-                    session, self.worker_id, self.clock.now(), self.lease, min(free, 50)
+                    session, self.worker_id, self.clock.now(), self.lease, want, abandoned=abandoned
                 )
         except (DBAPIError, OSError) as exc:
             log.warning("worker.claim_failed", error=str(exc)[:300])
             await asyncio.sleep(1.0)
-            return []
+            return [], False
         self.claimed_total += len(claimed)
-        return claimed
+        return claimed, len(claimed) == want
 
-    async def _claim_emails(self) -> list[str]:
-        free = self.concurrency - len(self._running)
-        if self.emails is None or free <= 0:
-            return []
+    async def _claim_emails(self) -> tuple[list[str], bool]:
+        want = min(self.concurrency - len(self._running), CLAIM_BATCH)
+        if self.emails is None or want <= 0:
+            return [], False
         try:
             async with self.sessionmaker() as session:
-                return await email_repository.claim_due(
-                    session, self.worker_id, self.clock.now(), self.lease, min(free, 50)
+                claimed = await email_repository.claim_due(
+                    session, self.worker_id, self.clock.now(), self.lease, want
                 )
         except (DBAPIError, OSError) as exc:
             log.warning("worker.email_claim_failed", error=str(exc)[:300])
-            return []
+            return [], False
+        return claimed, len(claimed) == want
 
     async def _send(self, email_id: str) -> None:
         assert self.emails is not None
@@ -135,13 +166,26 @@ class Worker:
             self._wakeup.set()
 
     async def _idle(self, stop: asyncio.Event) -> None:
-        waiters = [asyncio.ensure_future(self._wakeup.wait()), asyncio.ensure_future(stop.wait())]
-        try:
-            await asyncio.wait(waiters, timeout=self.poll_seconds, return_when="FIRST_COMPLETED")
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
+        """Wait for the next poll, for new work, or for a batch of free slots."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.poll_seconds
+        while not stop.is_set() and not self._new_work:
+            if self.concurrency - len(self._running) >= self.batch and self._wakeup.is_set():
+                break  # callouts finished: their slots are free for due work
             self._wakeup.clear()
+            left = deadline - loop.time()
+            if left <= 0:
+                break
+            waiters = [
+                asyncio.ensure_future(self._wakeup.wait()),
+                asyncio.ensure_future(stop.wait()),
+            ]
+            try:
+                await asyncio.wait(waiters, timeout=left, return_when="FIRST_COMPLETED")
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+        self._wakeup.clear()
 
     async def _execute(self, item: Claimed) -> None:
         try:
@@ -164,7 +208,7 @@ class Worker:
                 continue
             try:
                 until = self.clock.now() + self.lease
-                async with self.sessionmaker() as session:
+                async with self._heartbeat_sessions() as session:
                     await repository.renew_leases(session, self.worker_id, ids, until)
                     await email_repository.renew_leases(session, self.worker_id, ids, until)
             except (DBAPIError, OSError) as exc:

@@ -5,12 +5,18 @@ repeated or taken-over request never dials twice, whichever process sends it. A 
 at any moment follows from the time since it was placed and its scenario, chosen by the last
 two digits of the dialled number (see the README table). ``time_scale`` compresses the
 timeline: 1.0 means a ringing phase of about a second and an answered call of about two.
+
+A call's timeline is fixed when it is placed, so the process that placed (or last read) a call
+answers for its ringing and talking from memory, and reads the row only once the call should
+have ended (a call cancelled elsewhere meanwhile then ends as cancelled) or when it does not
+know the call: polling a call costs no database round trip until its end.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -58,6 +64,34 @@ SCENARIOS = {
 # fictional-use number, like the ones telephony providers give test accounts).
 DEFAULT_CALLER_ID = "+15005550006"
 LONG_CALL_SECONDS = 30.0  # scenario 09 stays in progress this long in real time, unscaled
+
+
+KNOWN_CALLS = 20_000  # calls a simulator remembers (most recent first); others are read
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """What the simulator's row says about a call: all its status depends on."""
+
+    provider_call_id: str
+    scenario: str
+    script: str
+    time_scale: float
+    placed_time: datetime
+    cancelled_time: datetime | None
+    from_number: str | None
+
+    @classmethod
+    def of(cls, row: SimulatedCall) -> _Placed:
+        return cls(
+            row.provider_call_id,
+            row.scenario,
+            row.script,
+            row.time_scale,
+            row.placed_time,
+            row.cancelled_time,
+            row.from_number,
+        )
 
 
 def scenario_for(number: str) -> str:
@@ -132,24 +166,38 @@ class VoiceSimulator:
         self._read_sessionmaker = read_sessionmaker or sessionmaker
         self._clock = clock
         self._scale = time_scale
+        # Calls this process placed or read, by provider call id; ``True`` beside a call whose
+        # row was read after it ended (its status can no longer change).
+        self._known: OrderedDict[str, tuple[_Placed, bool]] = OrderedDict()
+
+    def _remember(self, call: _Placed, settled: bool) -> None:
+        self._known[call.provider_call_id] = (call, settled)
+        self._known.move_to_end(call.provider_call_id)
+        while len(self._known) > KNOWN_CALLS:
+            self._known.popitem(last=False)
 
     async def start_call(self, request: CallRequest) -> str:
         call_id = "sim_" + new_token()
+        placed_time = self._clock.now()
+        scenario = scenario_for(request.to_number)
+        from_number = request.from_number or DEFAULT_CALLER_ID
         values = {
             "idempotency_key": request.idempotency_key,
             "provider_call_id": call_id,
             "to_number": request.to_number,
-            "from_number": request.from_number or DEFAULT_CALLER_ID,
-            "scenario": scenario_for(request.to_number),
+            "from_number": from_number,
+            "scenario": scenario,
             "script": request.script,
             "time_scale": self._scale,
-            "placed_time": self._clock.now(),
+            "placed_time": placed_time,
         }
         async with self._sessionmaker() as session:
-            await session.execute(
-                insert_ignore(session, SimulatedCall, ["idempotency_key"], values)
+            written = await session.scalar(
+                insert_ignore(session, SimulatedCall, ["idempotency_key"], values).returning(
+                    SimulatedCall.provider_call_id
+                )
             )
-            existing = await session.scalar(
+            existing = written or await session.scalar(
                 select(SimulatedCall.provider_call_id).where(
                     SimulatedCall.idempotency_key == request.idempotency_key
                 )
@@ -157,18 +205,34 @@ class VoiceSimulator:
             await session.commit()
         if existing is None:  # pragma: no cover - the row was just written or already there
             raise VoiceProviderError("simulator lost a call record")
+        if written is not None:
+            placed = _Placed(
+                call_id, scenario, request.script, self._scale, placed_time, None, from_number
+            )
+            self._remember(placed, settled=False)
         return str(existing)
 
     async def get_call(self, provider_call_id: str) -> ProviderCall:
+        now = self._clock.now()
+        known = self._known.get(provider_call_id)
+        if known is not None:
+            call, settled = known
+            status = self._status(call, now)
+            if settled or not status.final:
+                return status
         async with self._read_sessionmaker() as session:
             row = await session.scalar(
                 select(SimulatedCall).where(SimulatedCall.provider_call_id == provider_call_id)
             )
         if row is None:
             raise VoiceProviderError(f"unknown call {provider_call_id}", retryable=False)
-        return self._status(row, self._clock.now())
+        call = _Placed.of(row)
+        status = self._status(call, now)
+        self._remember(call, settled=status.final)
+        return status
 
     async def cancel_call(self, provider_call_id: str) -> None:
+        now = self._clock.now()
         async with self._sessionmaker() as session:
             await session.execute(
                 update(SimulatedCall)
@@ -176,9 +240,12 @@ class VoiceSimulator:
                     SimulatedCall.provider_call_id == provider_call_id,
                     SimulatedCall.cancelled_time.is_(None),
                 )
-                .values(cancelled_time=self._clock.now())
+                .values(cancelled_time=now)
             )
             await session.commit()
+        known = self._known.get(provider_call_id)
+        if known is not None and not known[1] and known[0].cancelled_time is None:
+            self._remember(replace(known[0], cancelled_time=now), settled=False)
 
     async def fetch_recording(self, provider_call_id: str) -> Recording | None:
         """The call spoken aloud (espeak-ng), for calls that were answered or reached voicemail."""
@@ -196,7 +263,7 @@ class VoiceSimulator:
             return int(await session.scalar(select(func.count()).select_from(SimulatedCall)) or 0)
 
     @staticmethod
-    def _status(row: SimulatedCall, now: datetime) -> ProviderCall:
+    def _status(row: _Placed, now: datetime) -> ProviderCall:
         timeline = _timeline(row.scenario, row.time_scale)
         placed = row.placed_time
         elapsed = (now - placed).total_seconds()
