@@ -3,9 +3,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from babel import Locale, UnknownLocaleError
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
-from credira.kit.validation import WholeNumber
+from credira.kit.validation import WHOLE
 
 
 def _check_locale(value: str) -> str:
@@ -21,27 +21,28 @@ class AccountSettingsUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_call_attempts: Annotated[WholeNumber, Field(ge=1, le=10)] | None = Field(
+    max_call_attempts: Annotated[StrictInt, Field(ge=1, le=10), WHOLE] | None = Field(
         default=None, description="Call attempts per callout when calls go unanswered"
     )
     retry_minutes: (
         Annotated[
-            list[Annotated[WholeNumber, Field(ge=0, le=10_080)]], Field(min_length=1, max_length=10)
+            list[Annotated[StrictInt, Field(ge=0, le=10_080), WHOLE]],
+            Field(min_length=1, max_length=10),
         ]
         | None
     ) = Field(default=None, description="Minutes before each retry; the last value repeats")
     observe_holidays: StrictBool | None = Field(
         default=None, description="No calls on the debtor country's public holidays"
     )
-    weekly_contacts: Annotated[WholeNumber, Field(ge=1, le=100)] | None = Field(
+    weekly_contacts: Annotated[StrictInt, Field(ge=1, le=100), WHOLE] | None = Field(
         default=None, description="Emails and calls per invoice in any 7 days before emails wait"
     )
     locale: Annotated[StrictStr, AfterValidator(_check_locale)] | None = Field(
         default=None, description="How amounts and dates are written in emails"
     )
-    daily_call_cap: Annotated[WholeNumber, Field(ge=0, le=1_000_000)] | None = Field(
+    daily_call_cap: Annotated[StrictInt, Field(ge=0, le=1_000_000), WHOLE] | None = Field(
         default=None, description="Calls placed per UTC day, account-wide"
     )
-    daily_email_cap: Annotated[WholeNumber, Field(ge=0, le=10_000_000)] | None = Field(
+    daily_email_cap: Annotated[StrictInt, Field(ge=0, le=10_000_000), WHOLE] | None = Field(
         default=None, description="Emails sent per UTC day, account-wide"
     )

@@ -8,6 +8,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictInt,
     StrictStr,
 )
 
@@ -81,7 +82,7 @@ Language = Annotated[
 ]
 
 
-Duration = Annotated[validation.WholeNumber, Field(ge=30, le=3600)]
+Duration = Annotated[StrictInt, Field(ge=30, le=3600), validation.WHOLE]
 Voice = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import phonenumbers
 from babel.numbers import get_currency_precision, list_currencies
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, StrictStr
+from pydantic import AfterValidator, BeforeValidator, Field, StrictStr
 from pydantic_core import PydanticCustomError
 
 PHONE_DETAILS = "Phone number must be in E.164 format (e.g., +1234567890)"
@@ -141,8 +141,10 @@ def whole_number(value: Any) -> Any:
     return value
 
 
-# An integer field: a JSON integer, or a number with no fraction; never a string or a boolean.
-WholeNumber = Annotated[StrictInt, BeforeValidator(whole_number)]
+# For an integer field, after its StrictInt and its bounds (``Annotated[StrictInt,
+# Field(ge=1), WHOLE]``): a JSON integer or a number with no fraction, never a string or a
+# boolean. (Nested in an alias of its own, pydantic would drop the bounds from the schema.)
+WHOLE = BeforeValidator(whole_number)
 Phone = Annotated[StrictStr, AfterValidator(normalize_phone)]
 Email = Annotated[StrictStr, Field(max_length=320), AfterValidator(normalize_email)]
 TimeZoneName = Annotated[StrictStr, AfterValidator(check_timezone)]
