@@ -256,7 +256,6 @@ async def create_callout(request: Request) -> Response:
             "origin": "api",
             "consented": False,
             "email_done": False,
-            "call_done": False,
             "version": 1,
             "created_time": now,
             "updated_time": now,

@@ -205,7 +205,6 @@ def callout_row(
         "consented": False,
         "template_id": None,
         "email_done": False,
-        "call_done": finished,
         "completed_time": scheduled if finished else None,
         "created_by": None,
         "version": 1,
