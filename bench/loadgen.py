@@ -6,6 +6,9 @@
 request counter) and ``rate`` (null: closed loop, each connection sends its next request when
 the previous reply arrived; a number: open loop, requests are due at a fixed pace whatever the
 server does, and latency counts from when each was due, so queueing is not hidden).
+A request may carry a ``kind`` label; the result then adds ``by_kind``: per label, the replies
+by status, the connection errors (``"error"``) and, in open loop, the requests dropped past the
+grace period (``"dropped"``), so a mixed pool shows which request failed.
 
 Connection ``c`` takes requests ``c, c + C, c + 2C, ...`` of the pool, so two connections never
 write the same row at the same time when the pool holds distinct rows.
@@ -31,6 +34,7 @@ from typing import Any
 class Template:
     head: bytes  # request line and headers up to (not including) Content-Length / blank line
     parts: list[bytes] | None  # the body split at {n}; None: no body
+    kind: str | None = None  # a label to count replies by (optional)
 
     def render(self, n: int) -> bytes:
         if self.parts is None:
@@ -45,6 +49,12 @@ class Tally:
     status: dict[int, int] = field(default_factory=dict)
     errors: int = 0
     sample: str | None = None
+    by_kind: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def count(self, kind: str | None, what: str) -> None:
+        if kind is not None:
+            counts = self.by_kind.setdefault(kind, {})
+            counts[what] = counts.get(what, 0) + 1
 
 
 def templates(spec: dict[str, Any]) -> list[Template]:
@@ -55,10 +65,11 @@ def templates(spec: dict[str, Any]) -> list[Template]:
         head = f"{r['method']} {r['path']} HTTP/1.1\r\nHost: {host}\r\n{common}"
         body = r.get("body")
         if body is None:
-            out.append(Template(head.encode(), None))
+            out.append(Template(head.encode(), None, r.get("kind")))
         else:
             head += "Content-Type: application/json\r\n"
-            out.append(Template(head.encode(), [p.encode() for p in body.split("{n}")]))
+            parts = [p.encode() for p in body.split("{n}")]
+            out.append(Template(head.encode(), parts, r.get("kind")))
     return out
 
 
@@ -101,9 +112,10 @@ class Connection:
         self.reader = self.writer = None
 
 
-def record(tally: Tally, status: int, body: bytes, latency: float) -> None:
+def record(tally: Tally, status: int, body: bytes, latency: float, kind: str | None = None) -> None:
     tally.latencies.append(latency)
     tally.status[status] = tally.status.get(status, 0) + 1
+    tally.count(kind, str(status))
     if not 200 <= status < 300 and tally.sample is None:
         tally.sample = body[:300].decode(errors="replace")
 
@@ -120,7 +132,8 @@ async def closed_loop(spec: dict[str, Any], pool: list[Template], tally: Tally) 
         i = c
         while True:
             counter[0] += 1
-            data = pool[i % len(pool)].render(counter[0])
+            template = pool[i % len(pool)]
+            data = template.render(counter[0])
             i += concurrency
             t0 = time.perf_counter()
             if t0 >= until:
@@ -131,11 +144,12 @@ async def closed_loop(spec: dict[str, Any], pool: list[Template], tally: Tally) 
                 if t0 >= measure_from:
                     tally.errors += 1
                     tally.sample = tally.sample or repr(exc)
+                    tally.count(template.kind, "error")
                 await asyncio.sleep(0.01)
                 continue
             t1 = time.perf_counter()
             if t0 >= measure_from and t1 <= until:
-                record(tally, status, body, t1 - t0)
+                record(tally, status, body, t1 - t0, template.kind)
         conn.close()
 
     await asyncio.gather(*(run(c) for c in range(concurrency)))
@@ -171,18 +185,21 @@ async def open_loop(spec: dict[str, Any], pool: list[Template], tally: Tally) ->
         conn = Connection(spec["host"], spec["port"])
         while (item := await queue.get()) is not None:
             n, due = item
+            template = pool[n % len(pool)]
             if time.perf_counter() > grace:
                 dropped[0] += 1
+                tally.count(template.kind, "dropped")
                 continue
             try:
-                status, body = await conn.send(pool[n % len(pool)].render(n))
+                status, body = await conn.send(template.render(n))
             except Exception as exc:
                 if due >= measure_from:
                     tally.errors += 1
                     tally.sample = tally.sample or repr(exc)
+                    tally.count(template.kind, "error")
                 continue
             if due >= measure_from:
-                record(tally, status, body, time.perf_counter() - due)
+                record(tally, status, body, time.perf_counter() - due, template.kind)
         conn.close()
 
     await asyncio.gather(produce(), *(run() for _ in range(concurrency)))
@@ -199,6 +216,7 @@ def percentile(sorted_values: list[float], q: float) -> float:
 def summarize(tally: Tally, duration: float, spec: dict[str, Any]) -> dict[str, Any]:
     lat = sorted(tally.latencies)
     ok = sum(n for s, n in tally.status.items() if 200 <= s < 300)
+    labelled = {"by_kind": tally.by_kind} if tally.by_kind else {}
     return {
         "mode": "open" if spec.get("rate") else "closed",
         "rate": spec.get("rate"),
@@ -214,6 +232,7 @@ def summarize(tally: Tally, duration: float, spec: dict[str, Any]) -> dict[str, 
         "p99_ms": percentile(lat, 0.99) * 1000,
         "max_ms": (lat[-1] * 1000) if lat else float("nan"),
         "error_sample": tally.sample,
+        **labelled,
     }
 
 

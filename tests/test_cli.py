@@ -15,9 +15,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
+from credira.cli import main
 from credira.config import Settings
 from credira.db import migrate
+from tests.faults.proxy import TcpProxy
 
 CREDIRA = str(Path(sys.executable).parent / "credira")
 STARTUP_SECONDS = 20.0
@@ -37,10 +40,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def run(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [CREDIRA, *args],
-        env=_env(data_dir),
+        env={**_env(data_dir), **(env or {})},
         cwd=data_dir.parent,
         capture_output=True,
         text=True,
@@ -291,3 +296,116 @@ def test_serve_refuses_an_older_revision_until_migrated(data_dir: Path) -> None:
     assert str(older) in served.stderr
     assert run(data_dir, "migrate").returncode == 0
     assert migrate.current_state(url)[0] == migrate.head_revision(url)
+
+
+# -- a database that cannot be reached at start ------------------------------------------------
+
+
+def _nothing_listening() -> str:
+    """A PostgreSQL URL on a port of 127.0.0.1 where nothing listens (connecting is refused)."""
+    return f"postgresql://postgres:hunter2secret@127.0.0.1:{_free_port()}/credira"
+
+
+def _lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_unreachable_database_at_start_is_one_line_and_a_failure(
+    data_dir: Path, command: str
+) -> None:
+    url = _nothing_listening()
+    port = url.rsplit(":", 1)[1].split("/")[0]
+
+    result = run(data_dir, command, "--wait-for-database", "0", env={"CREDIRA_DATABASE_URL": url})
+
+    assert result.returncode == 1
+    assert _lines(result.stderr) == [
+        f"Error: cannot connect to the database at postgresql+asyncpg://***@127.0.0.1:{port}"
+        "/credira: connection refused"
+    ], result.stderr
+    assert "hunter2secret" not in result.stderr + result.stdout
+    assert "listening on" not in result.stdout
+
+
+def test_worker_retries_an_unreachable_database_then_gives_up(data_dir: Path) -> None:
+    url = _nothing_listening()
+
+    result = run(
+        data_dir, "worker", env={"CREDIRA_DATABASE_URL": url, "CREDIRA_DATABASE_WAIT_SECONDS": "3"}
+    )
+
+    assert result.returncode == 1
+    lines = _lines(result.stderr)
+    retries = [line for line in lines if "database.unreachable" in line]
+    # Attempts at about 0, 0.5 and 1.5 s (backoff doubling from 0.5 s); the next, at 3.5 s,
+    # would be past the wait, so the worker gives up instead of sleeping.
+    assert len(retries) >= 2, result.stderr
+    assert "retry_in=0.5" in retries[0]
+    assert "retry_in=1.0" in retries[1]
+    assert all("connection refused" in line for line in retries)
+    assert lines[-1].startswith("Error: cannot connect to the database at "), result.stderr
+    assert re.search(r"connection refused \(gave up after \d+ s, \d+ attempts\)$", lines[-1])
+    assert len(lines) == len(retries) + 1, result.stderr
+    assert "hunter2secret" not in result.stderr
+
+
+def test_serve_on_a_data_directory_that_cannot_exist_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+
+    result = run(blocker, "serve", "--port", str(_free_port()))
+
+    assert result.returncode == 1
+    assert _lines(result.stderr) == [
+        f"Error: cannot open the database at sqlite+aiosqlite:///{blocker / 'credira.db'}: "
+        f"[Errno 17] File exists: '{blocker}'"
+    ], result.stderr
+
+
+def test_the_wait_is_documented_in_help() -> None:
+    for command in ("serve", "worker"):
+        result = CliRunner().invoke(main, [command, "--help"], terminal_width=200)
+
+        assert result.exit_code == 0
+        text = " ".join(result.output.split())
+        assert "--wait-for-database SECONDS" in text
+        assert "env var: CREDIRA_DATABASE_WAIT_SECONDS" in text
+        assert "default: 30" in text
+        assert "exit with status 1" in text
+
+
+@pytest.mark.postgresql
+def test_worker_started_before_its_database_runs_once_the_database_answers(
+    postgres_url: str, data_dir: Path
+) -> None:
+    # The proxy's port is taken but not listened on until start(): refused, like a database
+    # that has not come up yet.
+    proxy = TcpProxy.for_url(postgres_url)
+    env = {**_env(data_dir), "CREDIRA_DATABASE_URL": proxy.url(postgres_url)}
+    worker = subprocess.Popen(
+        [CREDIRA, "worker"],
+        env=env,
+        cwd=data_dir.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert worker.stdout is not None
+    try:
+        first = worker.stdout.readline()
+        assert "database.unreachable" in first, first
+        with proxy:
+            rest = ""
+            while "running on" not in rest:
+                line = worker.stdout.readline()
+                assert line, f"worker exited: {first}{rest}"
+                rest += line
+            worker.terminate()
+            assert worker.wait(timeout=20) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+        worker.stdout.close()
+    assert "Traceback" not in rest

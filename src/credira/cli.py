@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import click
 
@@ -24,9 +28,152 @@ def _prepare(settings: Settings) -> str:
     from credira.bootstrap import SchemaOutOfDate, prepare_schema
 
     try:
-        return prepare_schema(settings)
+        with _database_errors(settings):
+            return prepare_schema(settings)
     except SchemaOutOfDate as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+# -- reaching the database at start -------------------------------------------------------------
+
+DEFAULT_DATABASE_WAIT = 30.0
+FIRST_RETRY, LONGEST_RETRY = 0.5, 5.0
+CONNECT_TIMEOUT = 5.0
+# What a SQLite file that cannot be used says; other SQLite errors are not about reaching it.
+SQLITE_CANNOT_OPEN = ("unable to open", "not a database", "readonly", "disk i/o")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _wait_option(command: F) -> F:
+    option = click.option(
+        "--wait-for-database",
+        "wait_for_database",
+        type=click.FloatRange(min=0),
+        default=DEFAULT_DATABASE_WAIT,
+        show_default=True,
+        envvar="CREDIRA_DATABASE_WAIT_SECONDS",
+        show_envvar=True,
+        metavar="SECONDS",
+        help=(
+            "When PostgreSQL cannot be reached at start (refused, timed out, unknown host, "
+            "starting up, too many connections), retry with backoff (0.5 s doubling to 5 s) for "
+            "up to this long, logging each failure (database.unreachable), then exit with "
+            "status 1 and one line naming the database and what failed. 0: give up at once. "
+            "A wrong password, a missing database or a SQLite file that cannot be opened is "
+            "never retried."
+        ),
+    )
+    return option(command)
+
+
+def _unreachable(exc: BaseException, sqlite: bool) -> tuple[str, bool] | None:
+    """What failed and whether waiting may help, when ``exc`` means the database could not be
+    reached or opened; None for any other error (which is then raised as it is)."""
+    import socket
+
+    import asyncpg
+    from sqlalchemy.exc import DBAPIError
+
+    root: BaseException = exc
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        root = exc.orig.__cause__ or exc.orig
+    if sqlite:
+        opening = type(root).__module__ == "sqlite3" and any(
+            marker in str(root).lower() for marker in SQLITE_CANNOT_OPEN
+        )
+        if isinstance(root, OSError) or opening:
+            return str(root) or type(root).__name__, False
+        return None
+    if isinstance(root, ConnectionRefusedError):
+        return "connection refused", True
+    if isinstance(root, socket.gaierror):
+        return f"cannot resolve the host name ({root.strerror})", True
+    if isinstance(root, TimeoutError):
+        return f"no answer within {CONNECT_TIMEOUT:g} s", True
+    if isinstance(root, OSError | asyncpg.ConnectionDoesNotExistError):
+        return str(root) or type(root).__name__, True
+    if isinstance(root, asyncpg.PostgresError):
+        state = str(getattr(root, "sqlstate", "") or "")
+        # 08: connection exceptions; 57P03: starting up or shutting down; 53300: too many
+        # connections. 28 (authorization) and 3D000 (no such database) need an operator.
+        waiting_helps = state.startswith("08") or state in ("57P03", "53300")
+        if waiting_helps or state.startswith("28") or state == "3D000":
+            return str(root), waiting_helps
+    return None
+
+
+@contextlib.contextmanager
+def _database_errors(settings: Settings) -> Iterator[None]:
+    """A failure to reach the database becomes one line instead of a traceback."""
+    try:
+        yield
+    except Exception as exc:
+        failure = _unreachable(exc, settings.is_sqlite)
+        if failure is None:
+            raise
+        raise click.ClickException(_cannot_reach(settings, failure[0])) from exc
+
+
+def _cannot_reach(settings: Settings, reason: str) -> str:
+    verb = "open" if settings.is_sqlite else "connect to"
+    return f"cannot {verb} the database at {_redact(settings.resolved_database_url)}: {reason}"
+
+
+async def _ping(settings: Settings) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    url = settings.resolved_database_url
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, poolclass=NullPool)
+    else:
+        engine = create_async_engine(
+            url, poolclass=NullPool, connect_args={"timeout": CONNECT_TIMEOUT}
+        )
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    finally:
+        await engine.dispose()
+
+
+def _wait_for_database(settings: Settings, within: float) -> None:
+    """Return once the database answers; retry a server that is not reachable yet for up to
+    ``within`` seconds (a worker started with, or before, its database), else exit with one
+    line. Failures that waiting cannot fix exit at once."""
+    import structlog
+
+    log = structlog.get_logger("credira.cli")
+    began = time.monotonic()
+    delay, attempts = FIRST_RETRY, 0
+    while True:
+        attempts += 1
+        try:
+            asyncio.run(_ping(settings))
+            return
+        except Exception as exc:
+            failure = _unreachable(exc, settings.is_sqlite)
+            if failure is None:
+                raise
+            reason, waiting_helps = failure
+            waited = time.monotonic() - began
+            if not waiting_helps or waited + delay > within:
+                gave_up = (
+                    f" (gave up after {waited:.0f} s, {attempts} attempts)" if attempts > 1 else ""
+                )
+                raise click.ClickException(_cannot_reach(settings, reason) + gave_up) from None
+            log.warning(
+                "database.unreachable",
+                database=_redact(settings.resolved_database_url),
+                error=reason,
+                attempt=attempts,
+                retry_in=delay,
+            )
+            time.sleep(delay)
+            delay = min(delay * 2, LONGEST_RETRY)
 
 
 @click.group()
@@ -38,8 +185,13 @@ def main() -> None:
 @main.command()
 @click.option("--host", default=None, help="Interface to bind (default CREDIRA_HOST or 127.0.0.1)")
 @click.option("--port", default=None, type=int, help="Port (default CREDIRA_PORT or 8000)")
-def serve(host: str | None, port: int | None) -> None:
-    """Run the HTTP API (migrating an empty database first)."""
+@_wait_option
+def serve(host: str | None, port: int | None, wait_for_database: float) -> None:
+    """Run the HTTP API (migrating an empty database first).
+
+    A database that cannot be reached at start is waited for (see --wait-for-database); one
+    that goes away later makes requests answer 503 until it is back.
+    """
     import uvicorn
 
     from credira.app import create_app
@@ -48,8 +200,10 @@ def serve(host: str | None, port: int | None) -> None:
 
     settings = _settings()
     configure(settings.log_level, json=settings.log_json)
+    _wait_for_database(settings, wait_for_database)
     done = _prepare(settings)
-    key = ensure_admin_key(settings)
+    with _database_errors(settings):
+        key = ensure_admin_key(settings)
     host = host or settings.host
     port = port or settings.port
     click.echo(
@@ -77,17 +231,20 @@ def serve(host: str | None, port: int | None) -> None:
 
 
 @main.command()
-def worker() -> None:
-    """Run a worker alone (any number of them against one PostgreSQL database)."""
-    from credira.bootstrap import SchemaOutOfDate, prepare_schema
+@_wait_option
+def worker(wait_for_database: float) -> None:
+    """Run a worker alone (any number of them against one PostgreSQL database).
+
+    A database that cannot be reached at start is waited for (see --wait-for-database), so a
+    worker may start before its database; once running, the worker rides out outages by
+    itself.
+    """
     from credira.logging import configure
 
     settings = _settings()
     configure(settings.log_level, json=settings.log_json)
-    try:
-        prepare_schema(settings)
-    except SchemaOutOfDate as exc:
-        raise click.ClickException(str(exc)) from exc
+    _wait_for_database(settings, wait_for_database)
+    _prepare(settings)
     asyncio.run(_run_worker(settings))
 
 
@@ -125,10 +282,11 @@ def migrate() -> None:
 
     settings = _settings()
     url = settings.resolved_database_url
-    if settings.is_sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:
-        migrations.upgrade(url)
+        with _database_errors(settings):
+            if settings.is_sqlite:
+                settings.data_dir.mkdir(parents=True, exist_ok=True)
+            migrations.upgrade(url)
     except CommandError as exc:
         # e.g. a revision written by a newer release: say so instead of a traceback.
         raise click.ClickException(
@@ -209,7 +367,8 @@ def create_user(
         error = validation_error(exc.errors())
         raise click.ClickException(f"{error.message}: {error.details or ''}".rstrip(": ")) from exc
     _prepare(settings)
-    user_id, acc, key = asyncio.run(_create_user(settings, body))
+    with _database_errors(settings):
+        user_id, acc, key = asyncio.run(_create_user(settings, body))
     click.echo(f"user {user_id} in account {acc}")
     click.echo(f"api key (shown once): {key}")
 
@@ -244,7 +403,8 @@ def rotate_admin_key() -> None:
 
     settings = _settings()
     _prepare(settings)
-    key = ensure_admin_key(settings, rotate=True)
+    with _database_errors(settings):
+        key = ensure_admin_key(settings, rotate=True)
     click.echo(f"admin key (shown once): {key}")
 
 
