@@ -228,7 +228,12 @@ class VoiceSimulator:
             raise VoiceProviderError(f"unknown call {provider_call_id}", retryable=False)
         call = _Placed.of(row)
         status = self._status(call, now)
-        self._remember(call, settled=status.final)
+        if status.final:
+            # Its follower has what it needs: forget it, so that memory stays flat however
+            # many calls go by (a later read takes the row again).
+            self._known.pop(provider_call_id, None)
+        else:
+            self._remember(call, settled=False)
         return status
 
     async def cancel_call(self, provider_call_id: str) -> None:
