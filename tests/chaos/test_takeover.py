@@ -123,6 +123,14 @@ async def _emails_of(tenant: Tenant, callout_id: str) -> list[dict[str, Any]]:
     return emails
 
 
+async def _delivered_callout_email(tenant: Tenant, recipient: str) -> tuple[str, dict[str, Any]]:
+    """An email-only callout run to its end: its id and its one (delivered) email."""
+    callout_id = await _email_only_callout(tenant, recipient)
+    await _settled(tenant, callout_id)
+    [email] = await _emails_of(tenant, callout_id)
+    return callout_id, email
+
+
 def _message_ids(smtp: SmtpServer, recipient: str) -> list[str]:
     return [str(r.message["Message-ID"]) for r in smtp.received if recipient in r.rcpt_tos]
 
@@ -151,9 +159,7 @@ async def test_a_callout_email_whose_delivery_is_unknown_is_not_sent_again(
 ) -> None:
     tenant = await Api(client).tenant()
     recipient = "ambiguous.callout@debtor.example.com"
-    callout_id = await _email_only_callout(tenant, recipient)
-    await _settled(tenant, callout_id)
-    [email] = await _emails_of(tenant, callout_id)
+    callout_id, email = await _delivered_callout_email(tenant, recipient)
 
     # The server accepted the message; the worker died before recording that.
     await _rewind(app, callout_id, email["id"], status="sent", delivered_time=None)
@@ -278,9 +284,7 @@ async def test_an_unconfirmed_email_reconciled_as_delivered_is_not_sent_again(
     api = Api(client)
     tenant = await api.tenant()
     recipient = "reconciled@debtor.example.com"
-    callout_id = await _email_only_callout(tenant, recipient)
-    await _settled(tenant, callout_id)
-    [email] = await _emails_of(tenant, callout_id)
+    callout_id, email = await _delivered_callout_email(tenant, recipient)
     await _rewind(app, callout_id, email["id"], status="sent", delivered_time=None)
     await _settled(tenant, callout_id)
 
@@ -311,9 +315,7 @@ async def test_a_callout_email_stopped_before_the_hand_over_is_sent_again_once(
 ) -> None:
     tenant = await Api(client).tenant()
     recipient = "before.handover@debtor.example.com"
-    callout_id = await _email_only_callout(tenant, recipient)
-    await _settled(tenant, callout_id)
-    [email] = await _emails_of(tenant, callout_id)
+    callout_id, email = await _delivered_callout_email(tenant, recipient)
 
     # The worker stopped while the mail server was still checking the envelope: the message
     # never went (forget the delivery the setup made), so the next attempt simply sends it.
