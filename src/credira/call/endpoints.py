@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -124,10 +123,16 @@ async def get_recording(
     name: str,
     ctx: Annotated[Ctx, Depends(require("calls:read", "access this recording"))],
 ) -> FileResponse:
-    """The audio of a call (``{call_id}.wav`` or ``.mp3``), for the account that owns it."""
+    """The audio of a call (``{call_id}.wav`` or ``.mp3``), for the account that owns it.
+
+    A recording the voice provider keeps is fetched from it on the first request (the
+    simulator speaks it then), so that one may take a moment; ``NOT_FOUND`` when the provider
+    no longer has it."""
     stem = _split(name, ("wav", "mp3"))
     call = await service.get(ctx.session, ctx.account_id, stem)
-    path = Path(call.recording_path) if call.recording_path else None
-    if path is None or path.suffix != "." + name.rpartition(".")[2] or not path.is_file():
-        raise NotFound("Recording not found")
+    path = service.recording_file(call, name.rpartition(".")[2])
+    if not path.is_file():
+        # Fetching or speaking the audio takes a while: hold no database connection meanwhile.
+        await ctx.session.close()
+        await service.fetch_recording(ctx.session, call, path, ctx.runtime.voice)
     return FileResponse(path)

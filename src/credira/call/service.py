@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from credira.agent import service as agent_service
@@ -13,11 +17,15 @@ from credira.auth.principal import Principal
 from credira.call import repository
 from credira.call.schemas import CallCreate
 from credira.callout import policy
+from credira.channel.voice.port import VoiceProviderError
+from credira.channel.voice.registry import VoiceProviders
 from credira.errors import Conflict, NotFound
 from credira.invoice import service as invoice_service
 from credira.kit.clock import format_time
 from credira.kit.ids import check_id, new_id
 from credira.models import Call, Callout
+
+log = structlog.get_logger("credira.call")
 
 ESTIMATED_DURATION = 180
 PRIORITIES = ("low", "medium", "high", "urgent")
@@ -130,6 +138,53 @@ def recording_url(call: Call, public_url: str) -> str | None:
     if not call.recording_path:
         return None
     return f"{public_url.rstrip('/')}/recordings/{call.id}{Path(call.recording_path).suffix}"
+
+
+def recording_file(call: Call, extension: str) -> Path:
+    """Where the call's recording is kept; a recording the provider keeps is written there on
+    its first request (see ``fetch_recording``)."""
+    path = Path(call.recording_path) if call.recording_path else None
+    if path is None or path.suffix != "." + extension:
+        raise NotFound("Recording not found")
+    return path
+
+
+async def fetch_recording(
+    session: AsyncSession, call: Call, path: Path, voice: VoiceProviders
+) -> None:
+    """Fetch the call's recording from its provider and write it to ``path``.
+
+    The file is written under a temporary name of its own, then moved into place, so that
+    concurrent first requests (in any process) each write a whole file and each serve one."""
+    try:
+        provider = voice.get(call.provider)
+        recording = (
+            await provider.fetch_recording(call.provider_call_id) if call.provider_call_id else None
+        )
+    except VoiceProviderError as exc:
+        log.warning("call.recording.unavailable", call_id=call.id, error=str(exc))
+        raise NotFound("Recording not found") from exc
+    if recording is None or "." + recording.extension != path.suffix:
+        raise NotFound("Recording not found")
+    await asyncio.to_thread(_write_atomically, path, recording.content)
+    # Deleting a callout removes its recordings: one written meanwhile must not stay behind.
+    if await repository.get(session, call.account_id, call.id) is None:
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+        raise NotFound("Recording not found")
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=".part"
+    )
+    try:
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(content)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def to_read(call: Call, public_url: str) -> dict[str, Any]:

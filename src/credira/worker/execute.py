@@ -445,13 +445,20 @@ class Executor:
         )
 
     async def _keep_recording(self, attempt: Attempt, result: ProviderCall) -> str | None:
-        """Store the provider's recording of the call, if it has one, under the data dir."""
+        """Where the call's recording is kept under the data dir, if the provider has one.
+
+        A recording the provider keeps is fetched only when someone first asks for it (the API
+        writes it to this path then): rendering or downloading every call's audio here would
+        cost each call that time, for recordings nobody may ever play. Any other recording is
+        fetched and stored now."""
         if self.recordings_dir is None or not result.provider_call_id or not result.transcript:
             return None
         try:
-            recording = await self.voice.get(attempt.provider).fetch_recording(
-                result.provider_call_id
-            )
+            provider = self.voice.get(attempt.provider)
+            kept = provider.recording_on_request(result)
+            if kept is not None:
+                return str(self.recordings_dir / f"{attempt.call_id}.{kept}")
+            recording = await provider.fetch_recording(result.provider_call_id)
         except VoiceProviderError as exc:
             log.warning("call.recording.unavailable", call_id=attempt.call_id, error=str(exc))
             return None

@@ -89,6 +89,15 @@ class VoiceProvider(Protocol):
         """Hang up or abandon the call if it is not final yet."""
         ...
 
+    def recording_on_request(self, result: ProviderCall) -> str | None:
+        """The extension ("wav" or "mp3") of the final call's recording when the provider keeps
+        it and ``fetch_recording`` can fetch it at any later time; None when there is none, or
+        when it must be fetched now (the provider deletes it, or its link expires).
+
+        Credira fetches a recording the provider keeps only when someone first asks for it,
+        not at the end of every call."""
+        ...
+
     async def fetch_recording(self, provider_call_id: str) -> Recording | None:
         """The call's audio once it is final, when the provider recorded it."""
         ...

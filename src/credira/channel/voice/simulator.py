@@ -9,7 +9,8 @@ timeline: 1.0 means a ringing phase of about a second and an answered call of ab
 A call's timeline is fixed when it is placed, so the process that placed (or last read) a call
 answers for its ringing and talking from memory, and reads the row only once the call should
 have ended (a call cancelled elsewhere meanwhile then ends as cancelled) or when it does not
-know the call: polling a call costs no database round trip until its end.
+know the call: polling a call costs no database round trip until its end. Recordings are
+spoken from the row when asked for, so they can be fetched long after the call ended.
 """
 
 from __future__ import annotations
@@ -252,15 +253,24 @@ class VoiceSimulator:
         if known is not None and not known[1] and known[0].cancelled_time is None:
             self._remember(replace(known[0], cancelled_time=now), settled=False)
 
+    def recording_on_request(self, result: ProviderCall) -> str | None:
+        """A WAV for calls that were answered or reached voicemail, spoken when fetched: the
+        transcript follows from the call's row, so any process can speak it at any later time."""
+        return "wav" if self._speakable(result) else None
+
     async def fetch_recording(self, provider_call_id: str) -> Recording | None:
         """The call spoken aloud (espeak-ng), for calls that were answered or reached voicemail."""
         if not self._recordings or not speech.available():
             return None
+        # A call this process never placed, or has forgotten, is read from its row.
         call = await self.get_call(provider_call_id)
-        if not call.final or not call.transcript:
+        if not self._speakable(call) or call.transcript is None:
             return None
         audio = await speech.speak_transcript(call.transcript)
         return Recording(audio, "wav") if audio else None
+
+    def _speakable(self, call: ProviderCall) -> bool:
+        return bool(self._recordings and call.final and call.transcript and speech.available())
 
     async def placed_count(self) -> int:
         """How many distinct calls the simulator has placed (for tests and benchmarks)."""
