@@ -1,11 +1,12 @@
 """A Credira worker process with a timing hook, for the worker benchmark.
 
-It is ``credira worker`` (the same wiring: ``credira.wiring.build_worker`` from the
-environment's settings) plus one wrapper, in this bench-only code: every return of
-``credira.worker.repository.claim_due`` is stamped with the wall-clock time, right after the
-claiming transaction committed. On SIGTERM the worker stops as it always does, then the stamps
-are written to ``--out`` as JSON ``{"ids": [...], "claimed": [...], "statements": n}`` (the
-number of SQL statements the process sent, counted with a SQLAlchemy event).
+It is ``credira worker`` (the same wiring from the environment's settings,
+``credira.wiring.build_worker``, and the same event loop and heap tuning) plus one wrapper, in this
+bench-only code: every return of ``credira.worker.repository.claim_due`` is stamped with the
+wall-clock time, right after the claiming transaction committed. On SIGTERM the worker stops as it
+always does, then the stamps are written to ``--out`` as JSON ``{"ids": [...], "claimed": [...],
+"statements": n}`` (the number of SQL statements the process sent, counted with a SQLAlchemy
+event).
 
 ``--noop`` replaces a claimed callout's run (rules, dialling, the simulator, the outcome) with
 one UPDATE marking it completed: the like-for-like comparison with a job queue running no-op jobs.
@@ -24,7 +25,9 @@ from sqlalchemy import event, update
 
 from credira.config import Settings
 from credira.db.engine import create_engine, create_sessionmaker
+from credira.kit import process
 from credira.kit.clock import SystemClock
+from credira.kit.process import settle_heap
 from credira.logging import configure
 from credira.models import Callout
 from credira.wiring import build_worker, voice_providers
@@ -87,6 +90,7 @@ async def main_async() -> None:
     clock = SystemClock()
     voice = voice_providers(settings, sessions, reads, clock)
     runner = build_worker(settings, sessions, reads, clock, voice)
+    settle_heap()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -107,7 +111,7 @@ def main() -> None:
     if args.noop:
         install_noop()
     try:
-        asyncio.run(main_async())
+        process.run(main_async())
     finally:
         with open(args.out, "w") as f:
             json.dump({"ids": ids, "claimed": claimed_at, "statements": statements[0]}, f)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -41,6 +40,7 @@ from credira.errors import ServiceUnavailable
 from credira.invoice.endpoints import router as invoice_router
 from credira.kit.clock import Clock, SystemClock
 from credira.kit.envelope import JSONResponse, success_body
+from credira.kit.process import settle_heap
 from credira.kit.secrets import signing_key_at_start
 from credira.user.endpoints import router as user_router
 from credira.wiring import build_worker, voice_providers
@@ -78,7 +78,7 @@ def create_app(
             signing_key=await signing_key_at_start(settings, sessions, clock=the_clock),
         )
         app.state.runtime = runtime
-        _settle_heap()
+        settle_heap()
         stop = asyncio.Event()
         worker_task: asyncio.Task[None] | None = None
         if settings.embedded_worker:
@@ -130,32 +130,6 @@ def create_app(
     )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
-
-
-_heap_settled = False
-YOUNG_GENERATION = 10_000
-
-
-def _settle_heap() -> None:
-    """Once per process, when the first app has started, tune the garbage collector for
-    serving.
-
-    Everything built so far (modules, routes, schemas, mappers) lives as long as the process:
-    ``gc.freeze`` moves it out of the collector's sight, or every full collection walks those
-    few hundred thousand objects again, a pause of tens to hundreds of milliseconds under load
-    that lands on whichever requests are in flight. And a young generation of 10,000 objects
-    instead of 700: the objects of the requests in flight alone pass 700, so the collector ran
-    every few requests to find nearly nothing (almost all of a request's garbage is freed by
-    reference counting).
-    """
-    global _heap_settled
-    if _heap_settled:
-        return
-    _heap_settled = True
-    gc.collect()
-    gc.freeze()
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(YOUNG_GENERATION, older, oldest)
 
 
 def _probes() -> APIRouter:

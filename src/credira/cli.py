@@ -245,7 +245,9 @@ def worker(wait_for_database: float) -> None:
     configure(settings.log_level, json=settings.log_json)
     _wait_for_database(settings, wait_for_database)
     _prepare(settings)
-    asyncio.run(_run_worker(settings))
+    from credira.kit import process
+
+    process.run(_run_worker(settings))
 
 
 async def _run_worker(settings: Settings) -> None:
@@ -253,6 +255,7 @@ async def _run_worker(settings: Settings) -> None:
 
     from credira.db.engine import create_engine, create_sessionmaker
     from credira.kit.clock import SystemClock
+    from credira.kit.process import settle_heap
     from credira.wiring import build_worker, voice_providers
 
     engine = create_engine(settings)
@@ -261,6 +264,7 @@ async def _run_worker(settings: Settings) -> None:
     clock = SystemClock()
     voice = voice_providers(settings, sessions, reads, clock)
     runner = build_worker(settings, sessions, reads, clock, voice)
+    settle_heap()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from types import TracebackType
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry, Pool, PoolProxiedConnection
 
 from credira.config import Settings
 
@@ -52,13 +58,112 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         **private,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
-        pool_pre_ping=True,
     )
+    event.listen(engine.sync_engine.pool, "checkin", _checked_in)
+    event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)
+    return engine
+
+
+# A pooled connection unused for longer than this is pinged before it is handed out.
+PING_AFTER_IDLE = 2.0
+
+
+def _checked_in(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(
+    dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+) -> None:
+    """Ping a connection that sat idle in the pool before handing it out; one that fails is
+    replaced (the pool retries the checkout with a new connection).
+
+    ``pool_pre_ping`` pings at every checkout, three round trips on asyncpg (BEGIN, a query,
+    ROLLBACK), which a busy service pays on every request and every worker step for
+    connections it used a moment ago. A server restart is still met: connections idle past
+    ``PING_AFTER_IDLE`` are checked, and the first disconnect error a busy connection meets
+    invalidates the whole pool, so the ones after it reconnect.
+    """
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as exc:
+        raise DisconnectionError(f"a pooled connection failed its ping: {exc}") from exc
+
+
+class _WriteGate:
+    """One write session at a time, first come first served, for one SQLite database in one
+    process and event loop.
+
+    SQLite has one write lock per database. Writers that find it taken wait in its busy
+    handler, which sleeps in growing steps (up to 100 ms) and wakes them in no order: under
+    load most of the time is spent asleep with the lock free. Queueing the process's own
+    writers here instead hands the lock on the moment it is released; the busy handler is
+    left to arbitrate between processes only. A task that already holds the gate (a write
+    session opened inside another) passes straight through.
+    """
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+        self._depth = 0
+
+    async def enter(self) -> None:
+        task = asyncio.current_task()
+        if task is not None and task is self._owner:
+            self._depth += 1
+            return
+        await self._lock.acquire()
+        self._owner, self._depth = task, 1
+
+    def leave(self) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
+            self._lock.release()
+
+
+# By connection pool (one per engine, shared by its option variants) and event loop.
+_gates: WeakKeyDictionary[Pool, WeakKeyDictionary[asyncio.AbstractEventLoop, _WriteGate]] = (
+    WeakKeyDictionary()
+)
+
+
+def _gate(pool: Pool) -> _WriteGate:
+    by_loop = _gates.setdefault(pool, WeakKeyDictionary())
+    return by_loop.setdefault(asyncio.get_running_loop(), _WriteGate())
+
+
+class _SQLiteWriteSession(AsyncSession):
+    """A write session on SQLite: holds its process's write gate while open."""
+
+    _gate: _WriteGate | None = None
+
+    async def __aenter__(self) -> _SQLiteWriteSession:
+        gate = _gate(self.sync_session.get_bind().pool)  # type: ignore[union-attr]
+        await gate.enter()
+        self._gate = gate
+        return self
+
+    async def __aexit__(
+        self,
+        type_: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            await super().__aexit__(type_, value, traceback)
+        finally:
+            gate, self._gate = self._gate, None
+            if gate is not None:
+                gate.leave()
 
 
 def create_sessionmaker(
@@ -66,9 +171,15 @@ def create_sessionmaker(
 ) -> async_sessionmaker[AsyncSession]:
     """Sessions for writing (the default) or for reading only.
 
-    On SQLite a write session begins ``IMMEDIATE``; on PostgreSQL both kinds are the same.
+    On SQLite a write session begins ``IMMEDIATE`` and, used as ``async with``, waits its turn
+    behind the process's other write sessions (see ``_WriteGate``); on PostgreSQL both kinds
+    are the same.
     """
     bind = engine.execution_options(**{WRITE_OPTION: True}) if write else engine
+    if write and is_sqlite(engine):
+        return async_sessionmaker(
+            bind, class_=_SQLiteWriteSession, expire_on_commit=False, autoflush=False
+        )
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
 
 
