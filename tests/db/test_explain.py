@@ -153,11 +153,11 @@ CASES = [
         id="calls_by_account_and_invoice",
     ),
     pytest.param(
-        lambda s: call_repository.attempts_since(s, INVOICE, NOW - timedelta(days=7)),
+        lambda s: call_repository.history(s, INVOICE, NOW - timedelta(days=8)),
         "calls",
         "ix_calls_invoice_placed",
         "ix_calls_invoice_placed",
-        id="call_attempts_of_invoice_since",
+        id="call_history_of_invoice",
     ),
     pytest.param(
         lambda s: email_repository.list_for_callout(s, ACCOUNT, CALLOUT, PAGE),

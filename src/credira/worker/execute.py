@@ -171,13 +171,16 @@ class Executor:
                 await session.commit()
                 return None
             zone_names = [z.key for z in zones]
+            # Held here for the whole transaction: the session's identity map keeps objects
+            # only while something refers to them, and the cap check and the script read it too.
+            account = await session.get(Account, callout.account_id)
             if call is None or call.placed_time is None:
                 # Nothing dialled yet: this is the moment the rules are checked.
                 refusal = self._cannot_run(callout, agent)
                 decision = (
                     rules.Decision(False, None, refusal)
                     if refusal
-                    else await self._check_rules(session, callout, invoice, zones, now)
+                    else await self._check_rules(session, callout, invoice, account, zones, now)
                 )
                 if not decision.allowed:
                     if decision.not_before is None:
@@ -215,7 +218,6 @@ class Executor:
                 await session.commit()
             if agent is None:
                 return None
-            account = await session.get(Account, callout.account_id)
             variables = script_variables(
                 invoice,
                 agent,
@@ -302,10 +304,10 @@ class Executor:
         session: AsyncSession,
         callout: Callout,
         invoice: Invoice,
+        account: Account | None,
         zones: tuple[ZoneInfo, ...],
         now: datetime,
     ) -> rules.Decision:
-        account = await session.get(Account, callout.account_id)
         settings = OutreachSettings.from_json(account.settings if account else None)
         phone = callout.contact_phone or ""
         if invoice.promised_date is not None:
@@ -313,14 +315,10 @@ class Executor:
             if local_today < invoice.promised_date:
                 hold_until = datetime.combine(invoice.promised_date, datetime.min.time(), zones[0])
                 return rules.Decision(False, hold_until, "promise_to_pay")
-        history = rules.CallHistory(
-            attempts=await calls.attempts_since(session, invoice.id, now - timedelta(days=8)),
-            last_conversation_end=await calls.last_conversation_end(session, invoice.id),
-        )
         return rules.check_call(
             now,
             zones=zones,
-            history=history,
+            history=await calls.history(session, invoice.id, now - timedelta(days=8)),
             invoice_status=invoice.status,
             opted_out=await suppressions.is_suppressed(session, callout.account_id, "phone", phone),
             holidays_in=rules.holiday_countries(phone) if settings.observe_holidays else (),
