@@ -248,11 +248,19 @@ def markdown(results: dict[str, Any]) -> str:
             f"({'' if w.get('steady', True) else 'not steady: '}the first wave of 100 took "
             f"{_n(w.get('first_wave_seconds'), 1)} s; claimed/s over the same span "
             f"{_n(w['claims_per_s_in_window'])}; about "
-            f"{_n(w.get('statements_per_callout'), 1)} SQL statements per callout); "
+            f"{_n(w.get('statements_per_callout'), 1)} SQL statements and "
+            f"{_n(w.get('cpu_ms_per_callout'), 1)} ms of worker CPU per callout, the worker "
+            f"busy {_n(100 * w.get('worker_cpu_share', float('nan')))} % of one core); "
             f"{_n(w['noop_claims_per_s'])} claims/s with a no-op run; lateness at "
             f"{_n(late['rate_per_s'])} callouts/s due: p50 {_n(late['p50_s'] * 1000)} ms, "
             f"p99 {_n(late['p99_s'] * 1000)} ms."
         )
+        two = w.get("two_workers")
+        if two:
+            out.append(
+                f"Two worker processes on the same database: {_n(two['claims_per_s'])} claims/s "
+                f"({_n(two['cpu_ms_per_callout'], 1)} ms of worker CPU per callout)."
+            )
         if peer:
             out.append(
                 f"Peer pgqueuer {peer['version']} (batch {peer['batch_size']}, "

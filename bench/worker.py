@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from bench import profile, seed
 from bench.dbs import Database
 from bench.loadgen import percentile
@@ -87,32 +89,51 @@ def _finished(probe: Probe) -> int:
 CONCURRENCY = 100  # the worker's default (CREDIRA_WORKER_CONCURRENCY)
 
 
+def _cpu_seconds(workers: list[subprocess.Popen[bytes]]) -> float:
+    total = 0.0
+    for worker in workers:
+        times = psutil.Process(worker.pid).cpu_times()
+        total += times.user + times.system
+    return total
+
+
 def _window(
-    probe: Probe, before: int, window: float, worker: subprocess.Popen[bytes]
+    probe: Probe,
+    before: int,
+    window: float,
+    worker: subprocess.Popen[bytes],
+    *,
+    others: tuple[subprocess.Popen[bytes], ...] = (),
 ) -> dict[str, float]:
     """Sustained throughput with plenty of due work. A worker fills its free slots at once (a
     burst of up to its concurrency), then claims one callout each time one finishes: at steady
     state it claims exactly as fast as it finishes. So: wait for the first claim, then for the
     first wave (as many finished as it has slots, or at most ``2 * window`` s), then count the
-    callouts finished over ``window`` s. Then the callouts not yet claimed are handed back
-    (cancelled) and the running ones finish."""
+    callouts finished over ``window`` s, and the CPU time the worker processes spent meanwhile.
+    Then the callouts not yet claimed are handed back (cancelled) and the running ones finish.
+    ``others``: more worker processes working the same queue."""
+    workers = [worker, *others]
+    slots = CONCURRENCY * len(workers)
     deadline = time.monotonic() + 60
     while _claimed(probe) == before:
-        if worker.poll() is not None or time.monotonic() > deadline:
+        if any(w.poll() is not None for w in workers) or time.monotonic() > deadline:
             raise RuntimeError("the worker claimed nothing; see its log")
         time.sleep(0.02)
     first = time.monotonic()
     base = _finished(probe)
-    while _finished(probe) - base < CONCURRENCY and time.monotonic() < first + 2 * window:
+    while _finished(probe) - base < slots and time.monotonic() < first + 2 * window:
         time.sleep(0.05)
     done_a, claimed_a, t_a = _finished(probe), _claimed(probe), time.monotonic()
-    steady = done_a - base >= CONCURRENCY
+    cpu_a = _cpu_seconds(workers)
+    steady = done_a - base >= slots
     if steady:
         time.sleep(window)
     done_b, claimed_b, t_b = _finished(probe), _claimed(probe), time.monotonic()
+    cpu = _cpu_seconds(workers) - cpu_a
     left = int(probe.value("SELECT count(*) FROM callouts WHERE status = 'scheduled'"))
     probe.execute("UPDATE callouts SET status = 'cancelled' WHERE status = 'scheduled'")
-    _wait_done(probe, within=300, worker=worker)
+    for w in workers:
+        _wait_done(probe, within=300, worker=w)
     if left <= 0:
         raise RuntimeError("the seeded callouts ran out inside the window: seed more")
     if not steady:  # the first wave did not even finish: the rate since the first claim
@@ -121,12 +142,17 @@ def _window(
             "claimed_per_s": (claimed_b - before) / (t_b - first),
             "steady": False,
             "first_wave_seconds": t_b - first,
+            "cpu_ms_per_callout": float("nan"),
         }
     return {
         "finished_per_s": (done_b - done_a) / (t_b - t_a),
         "claimed_per_s": (claimed_b - claimed_a) / (t_b - t_a),
         "steady": True,
         "first_wave_seconds": t_a - first,
+        # CPU time of the worker processes per callout finished: steadier than the rate on a
+        # shared machine, and what the rate is mostly made of.
+        "cpu_ms_per_callout": 1000 * cpu / max(1, done_b - done_a),
+        "worker_cpu_share": cpu / (t_b - t_a),
     }
 
 
@@ -187,6 +213,8 @@ def run(
         claims, statements = _claims(out)
         result["statements_per_callout"] = statements / max(1, len(claims))
         result["claims_per_s"] = sustained["finished_per_s"]
+        result["cpu_ms_per_callout"] = sustained["cpu_ms_per_callout"]
+        result["worker_cpu_share"] = sustained.get("worker_cpu_share", float("nan"))
         result["claims_per_s_in_window"] = sustained["claimed_per_s"]
         result["steady"] = sustained["steady"]
         result["first_wave_seconds"] = sustained["first_wave_seconds"]
@@ -214,6 +242,32 @@ def run(
         finally:
             _stop(worker)
         result["noop_claims_per_s"] = noop["finished_per_s"]
+
+        if db.kind == "postgresql":
+            # 4. Two worker processes on one PostgreSQL database (one per core here): how far
+            # the same full runs scale out.
+            _seed_callouts(
+                db,
+                tenant,
+                [datetime.now(UTC) - timedelta(seconds=1)] * jobs,
+                zone,
+                2 * jobs + count,
+            )
+            pair = [
+                _start_worker(
+                    db, logs, f"worker-pair{i}-{db.kind}", logs / f"pair{i}.json", noop=False
+                )
+                for i in (1, 2)
+            ]
+            try:
+                two = _window(probe, _claimed(probe), window, pair[0], others=(pair[1],))
+            finally:
+                for process in pair:
+                    _stop(process)
+            result["two_workers"] = {
+                "claims_per_s": two["finished_per_s"],
+                "cpu_ms_per_callout": two["cpu_ms_per_callout"],
+            }
 
         if peer:
             result["peer"] = _peer(db, jobs // 2)
