@@ -21,6 +21,7 @@ from credira.cli import main
 from credira.config import Settings
 from credira.db import migrate
 from tests.faults.proxy import TcpProxy
+from tests.support import zone_in_calling_hours
 
 CREDIRA = str(Path(sys.executable).parent / "credira")
 STARTUP_SECONDS = 20.0
@@ -183,6 +184,45 @@ def test_serve_on_fresh_directory_prints_address_and_admin_key_that_works(
     assert "already stored" in again.output
     second = _create_user(again.base_url, admin_key, "ops2@acme.example.com")
     assert second.status_code == 201, second.text
+
+
+def test_serve_on_its_own_port_links_replies_to_that_port(
+    data_dir: Path, serve: type[Server]
+) -> None:
+    server = serve(data_dir)
+    match = ADMIN_LINE.search(server.output)
+    assert match, server.output
+    created = _create_user(server.base_url, match.group(1), "links@acme.example.com")
+    auth = {"Authorization": f"Bearer {created.json()['data']['api_key']}"}
+
+    def post(path: str, body: dict[str, object]) -> dict[str, object]:
+        reply = httpx.post(f"{server.base_url}{path}", json=body, headers=auth, timeout=10)
+        assert reply.status_code == 201, reply.text
+        data: dict[str, object] = reply.json()["data"]
+        return data
+
+    customer = {"name": "John Doe", "phone": "+14155550100", "timezone": zone_in_calling_hours()}
+    invoice = post(
+        "/v1/invoices",
+        {"number": "INV-1", "amount": "12.00", "currency": "USD", "due_date": "2024-01-30",
+         "customer": customer},
+    )  # fmt: skip
+    agent = post("/v1/voice-agents", {"name": "Ava", "from_number": "+14155550199"})
+    post("/v1/callouts", {"invoice_id": invoice["id"], "actions": {"voice_agent_id": agent["id"]}})
+
+    deadline = time.monotonic() + 30
+    calls: list[dict[str, object]] = []
+    while time.monotonic() < deadline and not (calls and calls[0]["transcription_url"]):
+        time.sleep(0.25)
+        listed = httpx.get(
+            f"{server.base_url}/v1/calls", params={"invoice_id": invoice["id"]}, headers=auth
+        )
+        calls = listed.json()["data"]
+    assert calls, "no call was placed"
+    assert calls[0]["transcription_url"], calls
+    link = str(calls[0]["transcription_url"])
+    assert link == f"{server.base_url}/transcriptions/{calls[0]['id']}.txt"
+    assert httpx.get(link, headers=auth, timeout=5).text.startswith("Agent: ")
 
 
 def test_migrate_on_fresh_directory_reaches_head_and_is_repeatable(data_dir: Path) -> None:

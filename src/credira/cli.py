@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -206,6 +207,11 @@ def serve(host: str | None, port: int | None, wait_for_database: float) -> None:
         key = ensure_admin_key(settings)
     host = host or settings.host
     port = port or settings.port
+    if "public_url" not in settings.model_fields_set and _one_address(host):
+        # Links in replies (recordings, transcripts, tracking) point where this serves, unless
+        # CREDIRA_PUBLIC_URL says where clients reach it (as it must behind a proxy, or when
+        # listening on every interface).
+        settings = settings.model_copy(update={"public_url": f"http://{host}:{port}"})
     click.echo(
         f"credira {__version__}: database {_redact(settings.resolved_database_url)} ({done})"
     )
@@ -228,6 +234,14 @@ def serve(host: str | None, port: int | None, wait_for_database: float) -> None:
         access_log=False,
         proxy_headers=False,
     )
+
+
+def _one_address(host: str) -> bool:
+    """Whether ``host`` names one address (not "every interface", 0.0.0.0 or ::)."""
+    try:
+        return not ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return True  # a host name
 
 
 @main.command()
