@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -153,3 +154,10 @@ class Api:
         assert response.status_code == 201, response.text
         data = response.json()["data"]
         return Tenant(self, data["api_key"], data["id"], data["account_id"])
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

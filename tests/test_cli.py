@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import selectors
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from credira.cli import main
 from credira.config import Settings
 from credira.db import migrate
 from tests.faults.proxy import TcpProxy
-from tests.support import zone_in_calling_hours
+from tests.support import free_port, zone_in_calling_hours
 
 CREDIRA = str(Path(sys.executable).parent / "credira")
 STARTUP_SECONDS = 20.0
@@ -33,12 +32,6 @@ def _env(data_dir: Path) -> dict[str, str]:
     env["CREDIRA_DATA_DIR"] = str(data_dir)
     env["PYTHONUNBUFFERED"] = "1"
     return env
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run(
@@ -59,7 +52,7 @@ class Server:
     """``credira serve`` in a subprocess, read until it says where it listens."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.proc = subprocess.Popen(
             [CREDIRA, "serve", "--port", str(self.port)],
             env=_env(data_dir),
@@ -311,7 +304,7 @@ def test_serve_refuses_a_database_at_an_unknown_revision(data_dir: Path) -> None
     _migrated(data_dir)
     _stamp(data_dir, "ffffdeadbeef")
 
-    served = run(data_dir, "serve", "--port", str(_free_port()))
+    served = run(data_dir, "serve", "--port", str(free_port()))
     migrated = run(data_dir, "migrate")
 
     assert served.returncode != 0
@@ -329,7 +322,7 @@ def test_serve_refuses_an_older_revision_until_migrated(data_dir: Path) -> None:
     migrate.downgrade(url, "-1")
     older = migrate.current_state(url)[0]
 
-    served = run(data_dir, "serve", "--port", str(_free_port()))
+    served = run(data_dir, "serve", "--port", str(free_port()))
 
     assert served.returncode != 0
     assert "credira migrate" in served.stderr
@@ -343,7 +336,7 @@ def test_serve_refuses_an_older_revision_until_migrated(data_dir: Path) -> None:
 
 def _nothing_listening() -> str:
     """A PostgreSQL URL on a port of 127.0.0.1 where nothing listens (connecting is refused)."""
-    return f"postgresql://postgres:hunter2secret@127.0.0.1:{_free_port()}/credira"
+    return f"postgresql://postgres:hunter2secret@127.0.0.1:{free_port()}/credira"
 
 
 def _lines(text: str) -> list[str]:
@@ -394,7 +387,7 @@ def test_serve_on_a_data_directory_that_cannot_exist_is_one_line(tmp_path: Path)
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
 
-    result = run(blocker, "serve", "--port", str(_free_port()))
+    result = run(blocker, "serve", "--port", str(free_port()))
 
     assert result.returncode == 1
     assert _lines(result.stderr) == [

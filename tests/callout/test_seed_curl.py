@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +13,7 @@ import httpx
 import pytest
 
 from tests.callout.helpers import TIME_RE, load_seed, parse_time
+from tests.served import served
 from tests.shapes import assert_same_shape
 from tests.support import ADMIN_KEY, bearer
 
@@ -24,55 +21,15 @@ SEED = load_seed()
 SEED_URL = "https://api.credira.com/v1/callouts/callout_123456789"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """``credira serve`` on a free port, with its data under ``tmp_path``."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CREDIRA_")}
-    env |= {
-        "CREDIRA_DATA_DIR": str(tmp_path / "data"),
-        "CREDIRA_ADMIN_KEY": ADMIN_KEY,
-        # The seed moves the callout to a past time, so an embedded worker would start it at
-        # once; this test is about the API's reply, and a stopped worker keeps shutdown quick.
-        "CREDIRA_EMBEDDED_WORKER": "false",
-    }
-    log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "credira", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"credira serve exited: {(tmp_path / 'serve.log').read_text()}")
-            try:
-                if httpx.get(f"{base}/health", timeout=0.5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"credira serve did not start: {(tmp_path / 'serve.log').read_text()}")
-            time.sleep(0.05)
+    # The seed moves the callout to a past time, so an embedded worker would start it at
+    # once; this test is about the API's reply, and a stopped worker keeps shutdown quick.
+    with served(
+        tmp_path / "data", tmp_path / "serve.log", within=15, CREDIRA_EMBEDDED_WORKER="false"
+    ) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:  # pragma: no cover - only when shutdown hangs
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def _ok(http: httpx.Client, path: str, key: str, body: dict[str, Any]) -> dict[str, Any]:

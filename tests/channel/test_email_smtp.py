@@ -10,7 +10,8 @@ import pytest
 import structlog
 
 from credira.channel.email import OutgoingEmail, SmtpSender, parse_smtp_url
-from tests.channel.smtpd import Certificate, SmtpServer, free_port
+from tests.channel.smtpd import Certificate, SmtpServer
+from tests.support import free_port
 
 UNSUBSCRIBE = (
     "<https://credira.example.com/v1/email/unsubscribe/"

@@ -12,17 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import threading
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support import free_port
 
 
 def through(url: str, port: int) -> str:
@@ -41,7 +36,7 @@ def target_of(url: str) -> tuple[str, int]:
 class TcpProxy:
     def __init__(self, target_host: str = "127.0.0.1", target_port: int = 5432) -> None:
         self.target = (target_host, target_port)
-        self.port = _free_port()
+        self.port = free_port()
         self.cuts = 0
         self.accepted = 0
         self._loop = asyncio.new_event_loop()

@@ -25,8 +25,7 @@ import httpx
 import pytest
 
 from credira.auth.keys import USER_KEY_PREFIX, hash_key, new_admin_key, new_user_key
-from tests.channel.smtpd import free_port
-from tests.support import bearer
+from tests.support import bearer, free_port
 
 pytestmark = pytest.mark.postgresql
 

@@ -4,11 +4,7 @@ every documented field, and its transcript is served to its own account only."""
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.served import served
 from tests.support import ADMIN_KEY, bearer, zone_in_calling_hours
 
 TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
@@ -55,54 +52,11 @@ PHONE = "+14155550100"  # ends in 00: answered, the debtor acknowledges the invo
 AGENT_NUMBER = "+14155550999"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     """``credira serve`` with its defaults (SQLite, embedded worker, simulator at 1.0)."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CREDIRA_")}
-    env |= {
-        "CREDIRA_DATA_DIR": str(tmp_path / "data"),
-        "CREDIRA_ADMIN_KEY": ADMIN_KEY,
-        "CREDIRA_PUBLIC_URL": base,
-    }
-    log_path = tmp_path / "serve.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "credira", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"credira serve exited: {log_path.read_text()}")
-            try:
-                if httpx.get(f"{base}/health", timeout=0.5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"credira serve did not start: {log_path.read_text()}")
-            time.sleep(0.05)
+    with served(tmp_path / "data", tmp_path / "serve.log") as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:  # pragma: no cover - only when shutdown hangs
-            process.kill()
-            process.wait()
-    assert "Traceback" not in log_path.read_text()
 
 
 def _key(http: httpx.Client, company: str, email: str) -> str:
