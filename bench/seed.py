@@ -17,12 +17,12 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from itertools import islice
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import orjson
 from sqlalchemy import JSON, Table
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
+from tests.support import zone_in_calling_hours as zone_in_calling_hours
 
 from bench.dbs import Database
 from credira.auth.principal import Principal
@@ -55,36 +55,6 @@ def fast_id(kind: str) -> str:
     if millis != _stamp[0]:
         _stamp[0], _stamp[1] = millis, new_id(kind)[-26:-16]
     return PREFIXES[kind] + _stamp[1] + _random.pop()
-
-
-ZONES = (
-    "Pacific/Kiritimati",
-    "Pacific/Auckland",
-    "Australia/Sydney",
-    "Asia/Tokyo",
-    "Asia/Kolkata",
-    "Asia/Dubai",
-    "Europe/Berlin",
-    "Europe/London",
-    "America/Sao_Paulo",
-    "America/New_York",
-    "America/Chicago",
-    "America/Denver",
-    "America/Los_Angeles",
-    "Pacific/Honolulu",
-    "Pacific/Pago_Pago",
-)
-
-
-def zone_in_calling_hours(now: datetime | None = None) -> str:
-    """A zone where it is now mid-afternoon, so the calling-window rule lets the worker dial."""
-    now = now or datetime.now(UTC)
-
-    def distance(name: str) -> float:
-        local = now.astimezone(ZoneInfo(name))
-        return abs(local.hour + local.minute / 60 - 14.5)
-
-    return min(ZONES, key=distance)
 
 
 UNCAPPED = {"daily_call_cap": 1_000_000_000, "daily_email_cap": 1_000_000_000}
