@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from credira.channel.voice.registry import VoiceProviders
 from credira.errors import Conflict, NotFound
 from credira.invoice import service as invoice_service
 from credira.kit.clock import format_time
+from credira.kit.files import write_atomically
 from credira.kit.ids import check_id, new_id
 from credira.models import Call, Callout
 
@@ -152,10 +151,8 @@ def recording_file(call: Call, extension: str) -> Path:
 async def fetch_recording(
     session: AsyncSession, call: Call, path: Path, voice: VoiceProviders
 ) -> None:
-    """Fetch the call's recording from its provider and write it to ``path``.
-
-    The file is written under a temporary name of its own, then moved into place, so that
-    concurrent first requests (in any process) each write a whole file and each serve one."""
+    """Fetch the call's recording from its provider and write it to ``path`` (atomically:
+    concurrent first requests, in any process, each write a whole file and each serve one)."""
     try:
         provider = voice.get(call.provider)
         recording = (
@@ -166,25 +163,11 @@ async def fetch_recording(
         raise NotFound("Recording not found") from exc
     if recording is None or "." + recording.extension != path.suffix:
         raise NotFound("Recording not found")
-    await asyncio.to_thread(_write_atomically, path, recording.content)
+    await asyncio.to_thread(write_atomically, path, recording.content)
     # Deleting a callout removes its recordings: one written meanwhile must not stay behind.
     if await repository.get(session, call.account_id, call.id) is None:
         await asyncio.to_thread(path.unlink, missing_ok=True)
         raise NotFound("Recording not found")
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".part"
-    )
-    try:
-        with os.fdopen(descriptor, "wb") as out:
-            out.write(content)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def to_read(call: Call, public_url: str) -> dict[str, Any]:

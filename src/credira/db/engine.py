@@ -106,8 +106,9 @@ class _WriteGate:
     handler, which sleeps in growing steps (up to 100 ms) and wakes them in no order: under
     load most of the time is spent asleep with the lock free. Queueing the process's own
     writers here instead hands the lock on the moment it is released; the busy handler is
-    left to arbitrate between processes only. A task that already holds the gate (a write
-    session opened inside another) passes straight through.
+    left to arbitrate between processes only. A write session opened inside another in the
+    same task passes the gate (waiting on itself would never end); SQLite's own lock then holds
+    it back until the outer one ends, or fails it after ``busy_timeout`` as before the gate.
     """
 
     def __init__(self) -> None:

@@ -37,6 +37,7 @@ from credira.channel.voice.registry import VoiceProviders
 from credira.email import repository as email_rows
 from credira.invoice.schemas import SETTLED
 from credira.kit.clock import Clock
+from credira.kit.files import write_atomically
 from credira.kit.ids import new_id
 from credira.models import Account, Call, Callout, Invoice, VoiceAgent
 from credira.ratelimit import caps
@@ -61,13 +62,6 @@ class Attempt:
     request: CallRequest
     zone: ZoneInfo
     max_duration: int
-
-
-def _write_file(path: Path, content: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(path.suffix + ".part")
-    temporary.write_bytes(content)
-    temporary.replace(path)
 
 
 def _answered(result: ProviderCall) -> bool:
@@ -463,7 +457,7 @@ class Executor:
         if recording is None:
             return None
         path = self.recordings_dir / f"{attempt.call_id}.{recording.extension}"
-        await asyncio.to_thread(_write_file, path, recording.content)
+        await asyncio.to_thread(write_atomically, path, recording.content)
         return str(path)
 
     async def _conclude_once(
