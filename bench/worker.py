@@ -182,6 +182,7 @@ def run(
     lateness_seconds: float,
     peer: bool,
     profile_seconds: float = 0.0,
+    two_workers: bool = True,
 ) -> dict[str, Any]:
     """``jobs`` callouts due at once (more than the worker can claim in ``window`` seconds);
     claims/s is counted over the window from the first claim."""
@@ -243,7 +244,7 @@ def run(
             _stop(worker)
         result["noop_claims_per_s"] = noop["finished_per_s"]
 
-        if db.kind == "postgresql":
+        if two_workers and db.kind == "postgresql":
             # 4. Two worker processes on one PostgreSQL database (one per core here): how far
             # the same full runs scale out.
             _seed_callouts(
