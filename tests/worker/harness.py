@@ -261,14 +261,19 @@ def executor(db: Db, clock: Clock, worker_id: str = "tester", **sim: Any) -> Exe
     )
 
 
-async def run_due(db: Db, clock: Clock, worker_id: str = "tester", **sim: Any) -> list[str]:
-    """Claim whatever is due at ``clock.now()`` and run it to the end, one after the other."""
+async def run_due(
+    db: Db, clock: Clock, worker_id: str = "tester", *, together: bool = False, **sim: Any
+) -> list[str]:
+    """Claim whatever is due at ``clock.now()`` and run it to the end, one after the other
+    (``together``: all at once, as the worker does, so that decisions share batches)."""
     runner = executor(db, clock, worker_id, **sim)
     async with db.sessions() as session:
         claimed = await repository.claim_due(
             session, worker_id, clock.now(), timedelta(seconds=30), 100
         )
-    for item in claimed:
+    if together:
+        await asyncio.wait_for(asyncio.gather(*(runner.run(c) for c in claimed)), timeout=30)
+    for item in [] if together else claimed:
         await asyncio.wait_for(runner.run(item), timeout=20)
     return [c.callout_id for c in claimed]
 

@@ -51,12 +51,16 @@ async def assert_held(db: Db, callout_id: str, reason: str, until: datetime) -> 
     assert await db.placed_count() == 0
 
 
-async def assert_called(db: Db, callout_id: str) -> None:
+async def assert_called_once(db: Db, callout_id: str) -> None:
     callout = await db.get(Callout, callout_id)
     assert callout.status == "completed", (callout.status, callout.status_reason)
     [call] = await db.calls(callout_id=callout_id)
     assert call.placed_time == AT
     assert call.status == "completed"
+
+
+async def assert_called(db: Db, callout_id: str) -> None:
+    await assert_called_once(db, callout_id)
     assert await db.placed_count() == 1
 
 
@@ -128,6 +132,36 @@ async def test_seven_attempts_in_seven_days_hold_the_next_until_the_oldest_leave
         await assert_called(db, callout.id)
     else:
         await assert_held(db, callout.id, "frequency_limit", held_until)
+
+
+async def test_callouts_decided_together_see_each_others_calls(db: Db) -> None:
+    """Concurrent callouts are decided in shared transactions: two about one debt must still
+    be decided one after the other, and each callout by its own facts."""
+    busy = await new_debt(db, zone=HOME, made=AT - timedelta(days=10))
+    earlier = busy.callout(run_at=AT - timedelta(days=8), status="failed")
+    await db.add(earlier)
+    await db.add(*(busy.call(earlier.id, n, t) for n, t in enumerate(RECENT, start=1)))
+    twins = [await due_callout(db, busy), await due_callout(db, busy)]
+    opted = await new_debt(db, zone=HOME, made=AT - timedelta(hours=1))
+    await db.add(opted.suppression())
+    opted_callout = await due_callout(db, opted)
+    free = await new_debt(db, zone=HOME, made=AT - timedelta(hours=1))
+    free_callout = await due_callout(db, free)
+
+    await run_due(db, FrozenClock(AT), together=True)
+
+    # Six calls in seven days: one of the two may dial, the seventh; the other waits for the
+    # oldest to leave the seven days.
+    shown = sorted([to_read(await db.get(Callout, c.id)) for c in twins], key=lambda r: r["status"])
+    assert [r["status"] for r in shown] == ["completed", "scheduled"]
+    assert shown[1]["hold_reason"] == "frequency_limit"
+    until = RECENT[0] + timedelta(days=7)
+    assert shown[1]["next_attempt_time"] == until.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert [c.placed_time for c in await db.calls(callout_id=shown[0]["id"])] == [AT]
+    refused = await db.get(Callout, opted_callout.id)
+    assert (refused.status, refused.status_reason) == ("failed", "opted_out")
+    await assert_called_once(db, free_callout.id)
+    assert await db.placed_count() == 2
 
 
 # -- the quiet period after a conversation -------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
@@ -19,23 +20,33 @@ async def get(session: AsyncSession, account_id: str, call_id: str) -> Call | No
     )
 
 
-async def open_attempt(session: AsyncSession, callout_id: str) -> Call | None:
-    """The callout's attempt that was written but has not reached a final status."""
-    return await session.scalar(
-        select(Call)
-        .where(Call.callout_id == callout_id, Call.status.not_in(FINAL_STATUSES))
-        .order_by(Call.attempt_number.desc())
-        .limit(1)
+async def open_attempts(session: AsyncSession, callout_ids: Collection[str]) -> dict[str, Call]:
+    """Each callout's attempt that was written but has not reached a final status (the latest,
+    should there be more than one), by callout id: one query over ``ix_calls_callout``."""
+    if not callout_ids:
+        return {}
+    rows = await session.scalars(
+        select(Call).where(Call.callout_id.in_(callout_ids), Call.status.not_in(FINAL_STATUSES))
     )
+    found: dict[str, Call] = {}
+    for call in rows:
+        held = found.get(call.callout_id)
+        if held is None or call.attempt_number > held.attempt_number:
+            found[call.callout_id] = call
+    return found
 
 
-async def history(session: AsyncSession, invoice_id: str, since: datetime) -> CallHistory:
-    """When each call about the invoice since ``since`` was placed, and when its last
+async def histories(
+    session: AsyncSession, invoice_ids: Collection[str], since: datetime
+) -> dict[str, CallHistory]:
+    """For each invoice, when each of its calls since ``since`` was placed, and when its last
     conversation (answered, with an outcome, the right party) ended: one query over the
-    invoice's calls (``ix_calls_invoice_placed``), which are few."""
+    invoices' calls (``ix_calls_invoice_placed``), which are few per invoice."""
+    if not invoice_ids:
+        return {}
     rows = await session.execute(
-        select(Call.placed_time, Call.end_time, Call.answered, Call.outcome).where(
-            Call.invoice_id == invoice_id,
+        select(Call.invoice_id, Call.placed_time, Call.end_time, Call.answered, Call.outcome).where(
+            Call.invoice_id.in_(invoice_ids),
             or_(
                 Call.placed_time > since,
                 and_(
@@ -46,14 +57,25 @@ async def history(session: AsyncSession, invoice_id: str, since: datetime) -> Ca
             ),
         )
     )
-    attempts: list[datetime] = []
-    ends: list[datetime] = []
-    for placed, end, answered, outcome in rows:
+    attempts: dict[str, list[datetime]] = {invoice_id: [] for invoice_id in invoice_ids}
+    ends: dict[str, list[datetime]] = {invoice_id: [] for invoice_id in invoice_ids}
+    for invoice_id, placed, end, answered, outcome in rows:
         if placed is not None and placed > since:
-            attempts.append(placed)
+            attempts[invoice_id].append(placed)
         if answered and outcome is not None and outcome != "wrong_party" and end is not None:
-            ends.append(end)
-    return CallHistory(attempts=attempts, last_conversation_end=max(ends, default=None))
+            ends[invoice_id].append(end)
+    return {
+        invoice_id: CallHistory(
+            attempts=attempts[invoice_id],
+            last_conversation_end=max(ends[invoice_id], default=None),
+        )
+        for invoice_id in invoice_ids
+    }
+
+
+async def history(session: AsyncSession, invoice_id: str, since: datetime) -> CallHistory:
+    """``histories`` of one invoice."""
+    return (await histories(session, [invoice_id], since))[invoice_id]
 
 
 async def list_for_invoice(

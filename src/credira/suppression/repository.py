@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import select
@@ -13,6 +14,26 @@ def _key(channel: str, value: str) -> str:
     # Mailbox names are case-insensitive in practice at every provider: John@x and john@x are
     # one person, and an opt-out must hold for both.
     return value.lower() if channel == "email" else value
+
+
+async def suppressed_among(
+    session: AsyncSession, channel: str, pairs: Collection[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Which of the (account id, value) pairs are suppressed on ``channel``: one query over the
+    suppressions' unique (account, channel, value) index. Values come back as given."""
+    if not pairs:
+        return set()
+    keys: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for account_id, value in pairs:
+        keys.setdefault((account_id, _key(channel, value)), []).append((account_id, value))
+    rows = await session.execute(
+        select(Suppression.account_id, Suppression.value).where(
+            Suppression.account_id.in_({account_id for account_id, _ in keys}),
+            Suppression.channel == channel,
+            Suppression.value.in_({value for _, value in keys}),
+        )
+    )
+    return {pair for a, v in rows for pair in keys.get((a, v), ())}
 
 
 async def is_suppressed(session: AsyncSession, account_id: str, channel: str, value: str) -> bool:

@@ -36,6 +36,7 @@ from credira.channel.voice.port import (
 from credira.channel.voice.registry import VoiceProviders
 from credira.email import repository as email_rows
 from credira.invoice.schemas import SETTLED
+from credira.kit.batch import GroupCommit
 from credira.kit.clock import Clock
 from credira.kit.files import write_atomically
 from credira.kit.ids import new_id
@@ -56,12 +57,93 @@ class Attempt:
     """What the dialling phase needs, read in the deciding transaction."""
 
     callout_id: str
+    invoice_id: str
     call_id: str
     provider: str
     provider_call_id: str | None
     request: CallRequest
     zone: ZoneInfo
     max_duration: int
+
+
+@dataclass
+class _Facts:
+    """What the decisions about a batch of claimed callouts read, read for all of them at once
+    in a few queries, after the invoices are locked. The batch holds one callout per invoice,
+    so no decision depends on another's writes."""
+
+    now: datetime
+    invoices: dict[str, Invoice]
+    callouts: dict[str, Callout]
+    open_calls: dict[str, Call]
+    agents: dict[str, VoiceAgent]
+    accounts: dict[str, Account]
+    histories: dict[str, rules.CallHistory]
+    suppressed: set[tuple[str, str]]
+
+    @classmethod
+    async def load(cls, session: AsyncSession, batch: list[Claimed], clock: Clock) -> _Facts:
+        # Locking the invoices first serialises every decision about one debt, so two workers
+        # can never both see "6 calls this week" and both dial. In id order, so that two
+        # workers locking overlapping batches cannot deadlock.
+        invoice_ids = sorted({claimed.invoice_id for claimed in batch})
+        invoices = await session.scalars(
+            select(Invoice)
+            .where(Invoice.id.in_(invoice_ids))
+            .order_by(Invoice.id)
+            .with_for_update()
+        )
+        by_id = {invoice.id: invoice for invoice in invoices}
+        now = clock.now()
+        found = await session.scalars(
+            select(Callout).where(Callout.id.in_([claimed.callout_id for claimed in batch]))
+        )
+        callouts = {callout.id: callout for callout in found}
+        open_calls = await calls.open_attempts(session, list(callouts))
+        agent_ids = {c.voice_agent_id for c in callouts.values() if c.voice_agent_id}
+        agent_ids |= {call.voice_agent_id for call in open_calls.values() if call.voice_agent_id}
+        agents = await session.scalars(select(VoiceAgent).where(VoiceAgent.id.in_(agent_ids)))
+        accounts = await session.scalars(
+            select(Account).where(Account.id.in_({c.account_id for c in callouts.values()}))
+        )
+        # Only the callouts that may dial now need the rules' facts.
+        deciding = [
+            c
+            for c in callouts.values()
+            if c.id not in open_calls or open_calls[c.id].placed_time is None
+        ]
+        return cls(
+            now=now,
+            invoices=by_id,
+            callouts=callouts,
+            open_calls=open_calls,
+            agents={agent.id: agent for agent in agents},
+            accounts={account.id: account for account in accounts},
+            histories=await calls.histories(
+                session, sorted({c.invoice_id for c in deciding}), now - timedelta(days=8)
+            ),
+            suppressed=await suppressions.suppressed_among(
+                session, "phone", {(c.account_id, c.contact_phone or "") for c in deciding}
+            ),
+        )
+
+    def agent_for(self, callout: Callout, call: Call | None) -> VoiceAgent | None:
+        """The open attempt's agent, else the callout's own (of its account only)."""
+        if call is not None:
+            return self.agents.get(call.voice_agent_id or "")
+        agent = self.agents.get(callout.voice_agent_id or "")
+        return agent if agent is not None and agent.account_id == callout.account_id else None
+
+
+@dataclass(frozen=True)
+class _Ended:
+    """A call that reached its final status, to be recorded with its effects."""
+
+    attempt: Attempt
+    result: ProviderCall
+    analysis: Analysis | None
+    recording: str | None
+    call_only: bool = False
 
 
 def _answered(result: ProviderCall) -> bool:
@@ -109,12 +191,21 @@ class Executor:
         self.voice = voice
         self.worker_id = worker_id
         self.poll_seconds = poll_seconds
+        # Decisions of concurrent callouts share transactions; two about one invoice never do.
+        self._deciding = GroupCommit(self._decide_many, key=lambda claimed: claimed.invoice_id)
+        self._concluding = GroupCommit(self._conclude_many, key=lambda e: e.attempt.invoice_id)
+
+    async def close(self, within: float = 10.0) -> None:
+        """Finish the decisions and conclusions being written (the callouts whose runs were
+        cancelled and that were still waiting are left out of them)."""
+        await self._deciding.close(within)
+        await self._concluding.close(within)
 
     async def run(self, claimed: Claimed) -> None:
         bound = log.bind(callout_id=claimed.callout_id, worker_id=self.worker_id)
         if self.emails is not None:
             await self.emails.run(claimed)
-        attempt = await self._decide(claimed)
+        attempt = await self._deciding.submit(claimed)
         if attempt is None:
             return
         bound.info("callout.attempt.dialling", call_id=attempt.call_id)
@@ -124,120 +215,118 @@ class Executor:
 
     # -- phase 1: decide under the rules and write the attempt ahead --------------------------
 
-    async def _decide(self, claimed: Claimed) -> Attempt | None:
+    async def _decide_many(self, batch: list[Claimed]) -> list[Attempt | None]:
+        """The decisions for a batch of claimed callouts, about distinct invoices, in one
+        transaction: what each reads is read for all of them at once (``_Facts``)."""
         async with self.sessionmaker() as session:
-            # Locking the invoice first serialises every decision about one debt, so two
-            # workers can never both see "6 calls this week" and both dial.
-            invoice = await session.scalar(
-                select(Invoice).where(Invoice.id == claimed.invoice_id).with_for_update()
+            facts = await _Facts.load(session, batch, self.clock)
+            held: list[tuple[str, str | None, datetime | None]] = []
+            # The new attempts and changed callouts are written together at the commit (and the
+            # cap counts taken meanwhile must not flush them one by one).
+            with session.no_autoflush:
+                attempts = [await self._decide(session, facts, claimed, held) for claimed in batch]
+            await session.commit()
+        for callout_id, reason, until in held:
+            log.info("callout.held", callout_id=callout_id, reason=reason, until=str(until))
+        return attempts
+
+    async def _decide(
+        self,
+        session: AsyncSession,
+        facts: _Facts,
+        claimed: Claimed,
+        held: list[tuple[str, str | None, datetime | None]],
+    ) -> Attempt | None:
+        invoice = facts.invoices.get(claimed.invoice_id)
+        callout = facts.callouts.get(claimed.callout_id)
+        if callout is None or invoice is None or not self._owns(callout):
+            return None
+        now = facts.now
+        call = facts.open_calls.get(callout.id)
+        if invoice.status in SETTLED and (call is None or call.placed_time is None):
+            _finish(callout, "cancelled", f"invoice {invoice.status}", now)
+            if call is not None:
+                call.status = "cancelled"
+                call.error = f"invoice {invoice.status}"
+            return None
+        if call is None and not callout.calls_enabled:
+            await self._finish_email_only(session, callout, now)
+            return None
+        agent = facts.agent_for(callout, call)
+        try:
+            zones = self._zones(callout, invoice)
+        except rules.UnknownTimeZone:
+            # Nobody can say what time it is where this number rings: never call it.
+            _finish(callout, "failed", "no_calling_window: the number's time zone is unknown", now)
+            if call is not None and call.placed_time is None:
+                call.status = "failed"
+                call.error = "the number's time zone is unknown"
+            return None
+        zone_names = [z.key for z in zones]
+        account = facts.accounts.get(callout.account_id)
+        if call is None or call.placed_time is None:
+            # Nothing dialled yet: this is the moment the rules are checked.
+            refusal = self._cannot_run(callout, agent)
+            decision = (
+                rules.Decision(False, None, refusal)
+                if refusal
+                else self._check_rules(facts, callout, invoice, account, zones)
             )
-            callout = await session.get(Callout, claimed.callout_id)
-            if callout is None or invoice is None or not self._owns(callout):
-                return None
-            now = self.clock.now()
-            call = await calls.open_attempt(session, callout.id)
-            if invoice.status in SETTLED and (call is None or call.placed_time is None):
-                _finish(callout, "cancelled", f"invoice {invoice.status}", now)
-                if call is not None:
-                    call.status = "cancelled"
-                    call.error = f"invoice {invoice.status}"
-                await session.commit()
-                return None
-            if call is None and not callout.calls_enabled:
-                await self._finish_email_only(session, callout, now)
-                await session.commit()
-                return None
-            agent = (
-                await session.get(VoiceAgent, call.voice_agent_id or "")
-                if call is not None
-                else await self._agent(session, callout)
-            )
-            try:
-                zones = self._zones(callout, invoice)
-            except rules.UnknownTimeZone:
-                # Nobody can say what time it is where this number rings: never call it.
-                _finish(
-                    callout, "failed", "no_calling_window: the number's time zone is unknown", now
-                )
-                if call is not None and call.placed_time is None:
-                    call.status = "failed"
-                    call.error = "the number's time zone is unknown"
-                await session.commit()
-                return None
-            zone_names = [z.key for z in zones]
-            # Held here for the whole transaction: the session's identity map keeps objects
-            # only while something refers to them, and the cap check and the script read it too.
-            account = await session.get(Account, callout.account_id)
-            if call is None or call.placed_time is None:
-                # Nothing dialled yet: this is the moment the rules are checked.
-                refusal = self._cannot_run(callout, agent)
-                decision = (
-                    rules.Decision(False, None, refusal)
-                    if refusal
-                    else await self._check_rules(session, callout, invoice, account, zones, now)
-                )
-                if not decision.allowed:
-                    if decision.not_before is None:
-                        await self._finish_unreached(session, callout, decision.hold_reason, now)
-                        if call is not None:
-                            call.status = "failed"
-                            call.error = decision.hold_reason
-                            call.end_time = now
-                    else:
-                        _reschedule(callout, decision.not_before, decision.hold_reason, now)
-                    await session.commit()
-                    log.info(
-                        "callout.held",
-                        callout_id=callout.id,
-                        reason=decision.hold_reason,
-                        until=str(decision.not_before),
-                    )
-                    return None
-                # Cost guard: the account's daily call cap, checked last (it locks the account
-                # until the commit below).
-                cap_hold = await caps.call_cap_hold(session, callout.account_id, now)
-                if cap_hold is not None:
-                    _reschedule(callout, cap_hold, caps.DAILY_CALL_CAP, now)
-                    await session.commit()
-                    return None
-                assert agent is not None
-                if call is None:
-                    call = self._new_attempt(callout, agent, zone_names, now)
-                    session.add(call)
-                    callout.attempt_count += 1
+            if not decision.allowed:
+                if decision.not_before is None:
+                    await self._finish_unreached(session, callout, decision.hold_reason, now)
+                    if call is not None:
+                        call.status = "failed"
+                        call.error = decision.hold_reason
+                        call.end_time = now
                 else:
-                    call.placed_time = now
-                    call.updated_time = now
-                callout.hold_reason = None
-                await session.commit()
-            if agent is None:
+                    _reschedule(callout, decision.not_before, decision.hold_reason, now)
+                held.append((callout.id, decision.hold_reason, decision.not_before))
                 return None
-            variables = script_variables(
-                invoice,
-                agent,
-                account.name if account else "",
-                callout.contact_name,
-                now.astimezone(zones[0]).date(),
-            )
-            request = CallRequest(
-                idempotency_key=call.idempotency_key,
-                to_number=call.to_number,
-                from_number=call.from_number,
-                script=render_script(agent.script, variables),
-                language=agent.language,
-                voice=agent.voice,
-                max_duration=agent.max_duration,
-                metadata={"callout_id": callout.id, "call_id": call.id},
-            )
-            return Attempt(
-                callout_id=callout.id,
-                call_id=call.id,
-                provider=call.provider,
-                provider_call_id=call.provider_call_id,
-                request=request,
-                zone=zones[0],
-                max_duration=agent.max_duration,
-            )
+            # Cost guard: the account's daily call cap, checked last (its count is held until
+            # the commit).
+            cap_hold = await caps.call_cap_hold(session, callout.account_id, now)
+            if cap_hold is not None:
+                _reschedule(callout, cap_hold, caps.DAILY_CALL_CAP, now)
+                return None
+            assert agent is not None
+            if call is None:
+                call = self._new_attempt(callout, agent, zone_names, now)
+                session.add(call)
+                callout.attempt_count += 1
+            else:
+                call.placed_time = now
+                call.updated_time = now
+            callout.hold_reason = None
+        if agent is None:
+            return None
+        variables = script_variables(
+            invoice,
+            agent,
+            account.name if account else "",
+            callout.contact_name,
+            now.astimezone(zones[0]).date(),
+        )
+        request = CallRequest(
+            idempotency_key=call.idempotency_key,
+            to_number=call.to_number,
+            from_number=call.from_number,
+            script=render_script(agent.script, variables),
+            language=agent.language,
+            voice=agent.voice,
+            max_duration=agent.max_duration,
+            metadata={"callout_id": callout.id, "call_id": call.id},
+        )
+        return Attempt(
+            callout_id=callout.id,
+            invoice_id=callout.invoice_id,
+            call_id=call.id,
+            provider=call.provider,
+            provider_call_id=call.provider_call_id,
+            request=request,
+            zone=zones[0],
+            max_duration=agent.max_duration,
+        )
 
     @staticmethod
     async def _finish_unreached(
@@ -279,29 +368,18 @@ class Executor:
         return callout.status == "active" and callout.lease_owner == self.worker_id
 
     @staticmethod
-    async def _agent(session: AsyncSession, callout: Callout) -> VoiceAgent | None:
-        if callout.voice_agent_id is None:
-            return None
-        return await session.scalar(
-            select(VoiceAgent).where(
-                VoiceAgent.id == callout.voice_agent_id,
-                VoiceAgent.account_id == callout.account_id,
-            )
-        )
-
-    @staticmethod
     def _zones(callout: Callout, invoice: Invoice) -> tuple[ZoneInfo, ...]:
         return rules.debtor_zones(None, invoice.customer_timezone, callout.contact_phone or "")
 
-    async def _check_rules(
-        self,
-        session: AsyncSession,
+    @staticmethod
+    def _check_rules(
+        facts: _Facts,
         callout: Callout,
         invoice: Invoice,
         account: Account | None,
         zones: tuple[ZoneInfo, ...],
-        now: datetime,
     ) -> rules.Decision:
+        now = facts.now
         settings = OutreachSettings.from_json(account.settings if account else None)
         phone = callout.contact_phone or ""
         if invoice.promised_date is not None:
@@ -312,9 +390,9 @@ class Executor:
         return rules.check_call(
             now,
             zones=zones,
-            history=await calls.history(session, invoice.id, now - timedelta(days=8)),
+            history=facts.histories[invoice.id],
             invoice_status=invoice.status,
-            opted_out=await suppressions.is_suppressed(session, callout.account_id, "phone", phone),
+            opted_out=(callout.account_id, phone) in facts.suppressed,
             holidays_in=rules.holiday_countries(phone) if settings.observe_holidays else (),
             consented=callout.consented,
         )
@@ -418,11 +496,13 @@ class Executor:
         analysis = await self._analyse(attempt, result)
         recording = await self._keep_recording(attempt, result)
         try:
-            await self._conclude_once(attempt, result, analysis, recording)
+            await self._concluding.submit(_Ended(attempt, result, analysis, recording))
         except StaleDataError:
             # Someone changed the callout meanwhile (cancelled it, say): record the call only.
             log.info("callout.attempt.callout_changed", callout_id=attempt.callout_id)
-            await self._conclude_once(attempt, result, analysis, recording, call_only=True)
+            await self._concluding.submit(
+                _Ended(attempt, result, analysis, recording, call_only=True)
+            )
 
     async def _analyse(self, attempt: Attempt, result: ProviderCall) -> Analysis | None:
         if not _answered(result) or result.transcript is None:
@@ -460,74 +540,97 @@ class Executor:
         await asyncio.to_thread(write_atomically, path, recording.content)
         return str(path)
 
-    async def _conclude_once(
-        self,
-        attempt: Attempt,
-        result: ProviderCall,
-        analysis: Analysis | None,
-        recording: str | None = None,
-        *,
-        call_only: bool = False,
-    ) -> None:
+    async def _conclude_many(self, batch: list[_Ended]) -> list[None]:
+        """Record a batch of ended calls (about distinct invoices) in one transaction."""
         async with self.sessionmaker() as session:
-            call = await session.get(Call, attempt.call_id)
-            if call is None:
-                return
-            invoice = await session.scalar(
-                select(Invoice).where(Invoice.id == call.invoice_id).with_for_update()
+            # In id order, as the deciding transactions lock them.
+            invoice_ids = sorted({ended.attempt.invoice_id for ended in batch})
+            invoices = await session.scalars(
+                select(Invoice)
+                .where(Invoice.id.in_(invoice_ids))
+                .order_by(Invoice.id)
+                .with_for_update()
             )
-            callout = await session.get(Callout, attempt.callout_id)
-            if call.status in FINAL_STATUSES:
-                # Another worker (the one that took the callout over and followed the same
-                # call) concluded it first, effects included: never apply them twice.
-                return
-            now = self.clock.now()
-            self._record_result(call, result, now)
-            call.recording_path = recording or call.recording_path
-            if analysis is not None:
-                call.outcome = analysis.outcome
-                call.confidence_score = analysis.confidence_score
-                call.sentiment_score = analysis.sentiment_score
-                call.keywords = list(analysis.keywords)
-                call.summary = analysis.summary
-            # The call's result carries its effects whoever records it: a worker that lost its
-            # lease mid-call (stalled, or cut off from the database) still concludes the
-            # callout, unless the callout was finished meanwhile. The invoice lock taken above
-            # orders this against the deciding transaction of any worker that took it over,
-            # and that one resumes the open attempt rather than deciding afresh.
-            if call_only or callout is None or invoice is None or callout.status != "active":
-                await session.commit()
-                return
-            if analysis is not None:
-                await apply_outcome(
+            held = {invoice.id: invoice for invoice in invoices}
+            found = await session.scalars(
+                select(Call).where(Call.id.in_([ended.attempt.call_id for ended in batch]))
+            )
+            calls_by_id = {call.id: call for call in found}
+            found_callouts = await session.scalars(
+                select(Callout).where(Callout.id.in_([e.attempt.callout_id for e in batch]))
+            )
+            callouts = {callout.id: callout for callout in found_callouts}
+            for ended in batch:
+                await self._conclude_one(
                     session,
-                    analysis,
-                    callout=callout,
-                    invoice=invoice,
-                    call=call,
-                    zone=attempt.zone,
-                    now=now,
+                    ended,
+                    calls_by_id.get(ended.attempt.call_id),
+                    held.get(ended.attempt.invoice_id),
+                    callouts.get(ended.attempt.callout_id),
                 )
-                if analysis.outcome == "wrong_party":
-                    _finish(callout, "failed", "wrong_party: the debtor was not reached", now)
-                else:
-                    _finish(callout, "completed", None, now)
-            else:
-                account = await session.get(Account, callout.account_id)
-                settings = OutreachSettings.from_json(account.settings if account else None)
-                # A call requested through POST /calls is one attempt; callouts retry.
-                limit = 1 if callout.origin == "call_request" else settings.max_call_attempts
-                if callout.attempt_count < limit:
-                    retry_at = now + settings.retry_delay(callout.attempt_count)
-                    _reschedule(callout, retry_at, f"retry_after_{call.status}", now)
-                else:
-                    await self._finish_unreached(
-                        session,
-                        callout,
-                        f"{call.status} on all {callout.attempt_count} call attempts",
-                        now,
-                    )
             await session.commit()
+        return [None] * len(batch)
+
+    async def _conclude_one(
+        self,
+        session: AsyncSession,
+        ended: _Ended,
+        call: Call | None,
+        invoice: Invoice | None,
+        callout: Callout | None,
+    ) -> None:
+        attempt, result, analysis = ended.attempt, ended.result, ended.analysis
+        if call is None:
+            return
+        if call.status in FINAL_STATUSES:
+            # Another worker (the one that took the callout over and followed the same
+            # call) concluded it first, effects included: never apply them twice.
+            return
+        now = self.clock.now()
+        self._record_result(call, result, now)
+        call.recording_path = ended.recording or call.recording_path
+        if analysis is not None:
+            call.outcome = analysis.outcome
+            call.confidence_score = analysis.confidence_score
+            call.sentiment_score = analysis.sentiment_score
+            call.keywords = list(analysis.keywords)
+            call.summary = analysis.summary
+        # The call's result carries its effects whoever records it: a worker that lost its
+        # lease mid-call (stalled, or cut off from the database) still concludes the
+        # callout, unless the callout was finished meanwhile. The invoice lock taken above
+        # orders this against the deciding transaction of any worker that took it over,
+        # and that one resumes the open attempt rather than deciding afresh.
+        if ended.call_only or callout is None or invoice is None or callout.status != "active":
+            return
+        if analysis is not None:
+            await apply_outcome(
+                session,
+                analysis,
+                callout=callout,
+                invoice=invoice,
+                call=call,
+                zone=attempt.zone,
+                now=now,
+            )
+            if analysis.outcome == "wrong_party":
+                _finish(callout, "failed", "wrong_party: the debtor was not reached", now)
+            else:
+                _finish(callout, "completed", None, now)
+        else:
+            account = await session.get(Account, callout.account_id)
+            settings = OutreachSettings.from_json(account.settings if account else None)
+            # A call requested through POST /calls is one attempt; callouts retry.
+            limit = 1 if callout.origin == "call_request" else settings.max_call_attempts
+            if callout.attempt_count < limit:
+                retry_at = now + settings.retry_delay(callout.attempt_count)
+                _reschedule(callout, retry_at, f"retry_after_{call.status}", now)
+            else:
+                await self._finish_unreached(
+                    session,
+                    callout,
+                    f"{call.status} on all {callout.attempt_count} call attempts",
+                    now,
+                )
 
     @staticmethod
     def _record_result(call: Call, result: ProviderCall, now: datetime) -> None:

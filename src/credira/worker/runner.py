@@ -223,6 +223,7 @@ class Worker:
         for task in leftover:
             task.cancel()
         await asyncio.gather(*leftover, return_exceptions=True)
+        await self.executor.close(within=self.grace_seconds)
         try:
             async with self.sessionmaker() as session:
                 await repository.release_leases(session, self.worker_id, self.clock.now())

@@ -9,13 +9,23 @@ from __future__ import annotations
 import asyncio
 import io
 import shutil
+import time
 import wave
 
 VOICES = {"Agent": "en-us", "Debtor": "en-us+f3"}
 
 
+LOOK_AGAIN_SECONDS = 60.0
+_looked: list[tuple[float, bool]] = []  # when espeak-ng was last looked for, and if found
+
+
 def available() -> bool:
-    return shutil.which("espeak-ng") is not None
+    """Whether espeak-ng is installed: searching PATH for it is looked up at most once a
+    minute, as the simulator asks for every call that ends."""
+    now = time.monotonic()
+    if not _looked or now - _looked[0][0] > LOOK_AGAIN_SECONDS:
+        _looked[:] = [(now, shutil.which("espeak-ng") is not None)]
+    return _looked[0][1]
 
 
 async def _speak(text: str, voice: str) -> bytes:
