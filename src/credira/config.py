@@ -30,7 +30,9 @@ class Settings(BaseSettings):
     max_json_depth: int = Field(default=32, ge=4)
     log_level: str = "info"
     log_json: bool = False
-    db_pool_size: int = Field(default=10, ge=1)
+    # PostgreSQL connections per process, all kept open once made: a session that finds every
+    # one busy waits for one rather than opening (and soon closing) another.
+    db_pool_size: int = Field(default=20, ge=1)
     # The worker: embedded in `serve` unless turned off (then run `credira worker` instead).
     embedded_worker: bool = True
     worker_concurrency: int = Field(default=100, ge=1, le=10_000)

@@ -60,6 +60,6 @@ def build_worker(
         poll_seconds=settings.worker_poll_seconds,
         lease_seconds=settings.worker_lease_seconds,
         grace_seconds=settings.worker_grace_seconds,
-        # One connection (two at most) for lease renewals, apart from the busy pool.
+        # One connection for lease renewals, apart from the busy pool.
         heartbeat_engine=create_engine(settings.model_copy(update={"db_pool_size": 1})),
     )

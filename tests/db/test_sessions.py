@@ -134,3 +134,26 @@ async def test_a_connection_that_died_idle_in_the_pool_is_replaced(
             assert await conn.scalar(text("SELECT pg_backend_pid()")) != pid
     finally:
         await engine.dispose()
+
+
+async def test_a_load_above_the_pool_size_waits_for_connections_and_opens_no_more(
+    empty_url: str, tmp_path: Path, backend: str
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("a SQLite connection is a file opened in-process")
+    engine = create_engine(_settings(empty_url, tmp_path).model_copy(update={"db_pool_size": 4}))
+    sessions = create_sessionmaker(engine, write=False)
+    backends: set[int] = set()
+
+    async def query() -> None:
+        async with sessions() as session:
+            backends.add(int(await session.scalar(text("SELECT pg_backend_pid()")) or 0))
+            await asyncio.sleep(0.01)  # held a moment, as a transaction is
+
+    try:
+        for _ in range(3):  # waves of three times the pool size, each returned before the next
+            await asyncio.gather(*(query() for _ in range(12)))
+        # Four server connections served all of it: none was opened for a wave and closed.
+        assert len(backends) == 4
+    finally:
+        await engine.dispose()

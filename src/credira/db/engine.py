@@ -62,7 +62,10 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
         url,
         **private,
         pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
+        # No overflow: the pool closes an overflow connection as soon as it is handed back, so
+        # a load that swings around the pool size would connect (and fill each new connection's
+        # statement cache) again and again.
+        max_overflow=0,
     )
     event.listen(engine.sync_engine.pool, "checkin", _checked_in)
     event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)
