@@ -14,10 +14,16 @@ def dialect_name(session: AsyncSession) -> str:
     return str(session.get_bind().dialect.name)
 
 
-def insert_ignore(session: AsyncSession, table: Any, key: list[str], values: dict[str, Any]) -> Any:
-    """``INSERT ... ON CONFLICT (key) DO NOTHING`` in the session's dialect."""
+def insert_ignore(
+    session: AsyncSession,
+    table: Any,
+    key: list[str],
+    values: dict[str, Any] | list[dict[str, Any]],
+) -> Any:
+    """``INSERT ... ON CONFLICT (key) DO NOTHING`` of one row or several, in the session's
+    dialect."""
     insert = pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
-    return insert(table).values(**values).on_conflict_do_nothing(index_elements=key)
+    return insert(table).values(values).on_conflict_do_nothing(index_elements=key)
 
 
 def claimable_ids(

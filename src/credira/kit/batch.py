@@ -39,7 +39,13 @@ class GroupCommit(Generic[T, R]):
         self.batches = 0
 
     async def submit(self, item: T) -> R:
-        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
+        if self._flusher is not None and self._flusher.get_loop() is not loop:
+            # The last flusher's event loop was closed under it (as test runs do): what it
+            # left belongs to that loop.
+            self._flusher = None
+            self._waiting = [(i, f) for i, f in self._waiting if f.get_loop() is loop]
         self._waiting.append((item, future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())

@@ -32,6 +32,7 @@ from credira.channel.voice.port import (
     VoiceProviderError,
 )
 from credira.db.dialect import insert_ignore
+from credira.kit.batch import GroupCommit
 from credira.kit.clock import Clock
 from credira.kit.ids import new_token
 from credira.models import SimulatedCall
@@ -170,6 +171,9 @@ class VoiceSimulator:
         # Calls this process placed or read, by provider call id; ``True`` beside a call whose
         # row was read after it ended (its status can no longer change).
         self._known: OrderedDict[str, tuple[_Placed, bool]] = OrderedDict()
+        # Calls placed, and rows read, by concurrent followers share transactions.
+        self._placing = GroupCommit(self._place, key=lambda item: item[0].idempotency_key)
+        self._reading = GroupCommit(self._read)
 
     def _remember(self, call: _Placed, settled: bool) -> None:
         self._known[call.provider_call_id] = (call, settled)
@@ -178,40 +182,63 @@ class VoiceSimulator:
             self._known.popitem(last=False)
 
     async def start_call(self, request: CallRequest) -> str:
-        call_id = "sim_" + new_token()
-        placed_time = self._clock.now()
-        scenario = scenario_for(request.to_number)
-        from_number = request.from_number or DEFAULT_CALLER_ID
-        values = {
-            "idempotency_key": request.idempotency_key,
-            "provider_call_id": call_id,
-            "to_number": request.to_number,
-            "from_number": from_number,
-            "scenario": scenario,
-            "script": request.script,
-            "time_scale": self._scale,
-            "placed_time": placed_time,
-        }
-        async with self._sessionmaker() as session:
-            written = await session.scalar(
-                insert_ignore(session, SimulatedCall, ["idempotency_key"], values).returning(
-                    SimulatedCall.provider_call_id
-                )
-            )
-            existing = written or await session.scalar(
-                select(SimulatedCall.provider_call_id).where(
-                    SimulatedCall.idempotency_key == request.idempotency_key
-                )
-            )
-            await session.commit()
-        if existing is None:  # pragma: no cover - the row was just written or already there
-            raise VoiceProviderError("simulator lost a call record")
-        if written is not None:
-            placed = _Placed(
-                call_id, scenario, request.script, self._scale, placed_time, None, from_number
-            )
+        placed = _Placed(
+            "sim_" + new_token(),
+            scenario_for(request.to_number),
+            request.script,
+            self._scale,
+            self._clock.now(),
+            None,
+            request.from_number or DEFAULT_CALLER_ID,
+        )
+        call_id, written = await self._placing.submit((request, placed))
+        if written:
             self._remember(placed, settled=False)
-        return str(existing)
+        return call_id
+
+    async def _place(self, batch: list[tuple[CallRequest, _Placed]]) -> list[tuple[str, bool]]:
+        """Write the rows of calls placed at the same moment, in one transaction, each once
+        per idempotency key: each call's id, and whether this request wrote it."""
+        rows = [
+            {
+                "idempotency_key": request.idempotency_key,
+                "provider_call_id": placed.provider_call_id,
+                "to_number": request.to_number,
+                "from_number": placed.from_number,
+                "scenario": placed.scenario,
+                "script": placed.script,
+                "time_scale": placed.time_scale,
+                "placed_time": placed.placed_time,
+            }
+            for request, placed in batch
+        ]
+        async with self._sessionmaker() as session:
+            inserted = await session.execute(
+                insert_ignore(session, SimulatedCall, ["idempotency_key"], rows).returning(
+                    SimulatedCall.idempotency_key, SimulatedCall.provider_call_id
+                )
+            )
+            written = {key: call_id for key, call_id in inserted}
+            keys = [request.idempotency_key for request, _ in batch]
+            others = [key for key in keys if key not in written]
+            existing: dict[str, str] = {}
+            if others:
+                found = await session.execute(
+                    select(SimulatedCall.idempotency_key, SimulatedCall.provider_call_id).where(
+                        SimulatedCall.idempotency_key.in_(others)
+                    )
+                )
+                existing = {key: call_id for key, call_id in found}
+            await session.commit()
+        placed_ids: list[tuple[str, bool]] = []
+        for key in keys:
+            if key in written:
+                placed_ids.append((written[key], True))
+            elif key in existing:
+                placed_ids.append((existing[key], False))
+            else:  # pragma: no cover - the row was just written or already there
+                raise VoiceProviderError("simulator lost a call record")
+        return placed_ids
 
     async def get_call(self, provider_call_id: str) -> ProviderCall:
         now = self._clock.now()
@@ -221,21 +248,26 @@ class VoiceSimulator:
             status = self._status(call, now)
             if settled or not status.final:
                 return status
-        async with self._read_sessionmaker() as session:
-            row = await session.scalar(
-                select(SimulatedCall).where(SimulatedCall.provider_call_id == provider_call_id)
-            )
-        if row is None:
+        found = await self._reading.submit(provider_call_id)
+        if found is None:
             raise VoiceProviderError(f"unknown call {provider_call_id}", retryable=False)
-        call = _Placed.of(row)
-        status = self._status(call, now)
+        status = self._status(found, now)
         if status.final:
             # Its follower has what it needs: forget it, so that memory stays flat however
             # many calls go by (a later read takes the row again).
             self._known.pop(provider_call_id, None)
         else:
-            self._remember(call, settled=False)
+            self._remember(found, settled=False)
         return status
+
+    async def _read(self, provider_call_ids: list[str]) -> list[_Placed | None]:
+        """The rows of calls asked about at the same moment, in one query."""
+        async with self._read_sessionmaker() as session:
+            rows = await session.scalars(
+                select(SimulatedCall).where(SimulatedCall.provider_call_id.in_(provider_call_ids))
+            )
+            found = {row.provider_call_id: _Placed.of(row) for row in rows}
+        return [found.get(call_id) for call_id in provider_call_ids]
 
     async def cancel_call(self, provider_call_id: str) -> None:
         now = self._clock.now()
