@@ -87,3 +87,46 @@ async def test_each_day_has_its_own_count(db: Db, account: str) -> None:
         next_day = DAY + timedelta(days=1)
         assert await repository.take(session, account, repository.CALL, next_day, 1)
         await session.commit()
+
+
+async def take_up_to(db: Db, account: str, cap: int, wanted: int, *, hold: float = 0.0) -> int:
+    """A taker of several, as a worker deciding a batch of callouts: each transaction holds what
+    it counted a moment; an undecided rest is asked for again in a new one, until all are
+    counted or the cap is reached. How many were counted."""
+    counted = 0
+    while counted < wanted:
+        async with db.sessions() as session:
+            more, capped = await repository.take_up_to(
+                session, account, repository.CALL, DAY, cap, wanted - counted
+            )
+            await asyncio.sleep(hold)
+            await session.commit()
+        counted += more
+        if capped:
+            break
+        assert more > 0, "a taker that holds nothing waits for a verdict"
+    return counted
+
+
+async def test_takers_of_several_at_once_count_exactly_up_to_the_cap(db: Db, account: str) -> None:
+    await take(db, account, 100)
+
+    counts = await asyncio.gather(
+        *(take_up_to(db, account, 100, wanted, hold=0.02) for wanted in (40, 7, 25, 1, 30, 12)),
+        *(take(db, account, 100, hold=0.02) for _ in range(5)),
+    )
+
+    # 115 asked for, 99 left under the cap: each counted what it was told it counted.
+    assert sum(counts) == 99
+    assert await used(db, account) == 100
+    assert await take_up_to(db, account, 100, 3) == 0
+    assert await take_up_to(db, account, 103, 5) == 3  # raised: room for three more
+
+
+async def test_a_taker_of_several_under_a_lowered_cap_gets_what_is_left(
+    db: Db, account: str
+) -> None:
+    assert await take_up_to(db, account, 40, 20) == 20
+
+    assert await take_up_to(db, account, 23, 10) == 3
+    assert await used(db, account) == 23

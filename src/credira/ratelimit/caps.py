@@ -35,19 +35,23 @@ def next_day_start(now: datetime) -> datetime:
     return day_start(now) + timedelta(days=1)
 
 
-async def call_cap_hold(session: AsyncSession, account_id: str, now: datetime) -> datetime | None:
-    """When the account may place its next call, if its daily call cap is reached; else None,
-    and the call is counted.
+async def calls_allowed(
+    session: AsyncSession, account_id: str, now: datetime, wanted: int
+) -> tuple[int, bool]:
+    """How many of ``wanted`` more calls the account may place now under its daily call cap
+    (counted), and whether the others must wait for ``next_day_start(now)``: if not, they are
+    undecided (the count's stripes were busy) and may be asked for again at once.
 
-    Call it last, just before the call attempt is written, and commit promptly: the count
+    Call it last, just before the call attempts are written, and commit promptly: the count
     stays held until the caller's transaction ends (a rollback takes it back).
     """
     cap = (await _settings(session, account_id)).daily_call_cap
-    since = day_start(now)
-    if await repository.take(session, account_id, repository.CALL, since, cap):
-        return None
-    log.info("ratelimit.daily_call_cap", account_id=account_id, cap=cap)
-    return next_day_start(now)
+    allowed, capped = await repository.take_up_to(
+        session, account_id, repository.CALL, day_start(now), cap, wanted
+    )
+    if capped:
+        log.info("ratelimit.daily_call_cap", account_id=account_id, cap=cap)
+    return allowed, capped
 
 
 async def email_cap_hold(
@@ -57,7 +61,7 @@ async def email_cap_hold(
     and the email is counted, unless it was sent before: a retried email was counted when it
     was first sent, and it is held only while the account's other emails today reach the cap.
 
-    Call it last and commit promptly, like ``call_cap_hold``.
+    Call it last and commit promptly, like ``calls_allowed``.
     """
     cap = (await _settings(session, account_id)).daily_email_cap
     since = day_start(now)

@@ -52,6 +52,12 @@ def _budget(table: Any) -> ColumnElement[int]:
     return bindparam("share", type_=Integer) + case((table.stripe < rest, 1), else_=0)
 
 
+def _room_for(table: Any) -> ColumnElement[bool]:
+    """The stripe has room for ``count`` more within its share."""
+    room: ColumnElement[bool] = table.used + bindparam("count", type_=Integer) <= _budget(table)
+    return room
+
+
 def _share(stripe: int, cap: int, stripes: int) -> int:
     share, rest = divmod(cap, stripes)
     return share + (1 if stripe < rest else 0)
@@ -88,6 +94,38 @@ async def take(
     return await _take_exactly(session, account_id, day, kind, cap, stripes)
 
 
+async def take_up_to(
+    session: AsyncSession, account_id: str, kind: str, since: datetime, cap: int, wanted: int
+) -> tuple[int, bool]:
+    """Count up to ``wanted`` more, as ``take`` counts one, in as few statements as the stripes'
+    room allows: how many were counted, and whether the rest would pass the cap.
+
+    Fewer may be counted without the cap being reached: a taker that holds stripes never waits
+    for others' (they may be waiting for its own, and takers holding all stripes take them in
+    order). Then the rest is undecided: ask again in a new transaction.
+    """
+    day = since.date()
+    stripes = _stripes(session)
+    counted = 0
+    step = wanted
+    while counted < wanted:
+        count = min(step, wanted - counted)
+        if await _take_free(session, account_id, day, kind, cap, stripes, count):
+            counted += count
+        elif count > 1:
+            step = count // 2  # no stripe free with that much room: smaller steps
+        elif counted:
+            # What others hold and have not committed can only add to what is seen here.
+            seen = await _stripes_of(session, account_id, day, kind)
+            full = all(used >= _share(stripe, cap, stripes) for stripe, used in seen.items())
+            return counted, full or sum(seen.values()) >= cap
+        elif await take(session, account_id, kind, since, cap):  # holds nothing: may wait
+            counted += 1
+        else:
+            return counted, True
+    return counted, False
+
+
 async def used(session: AsyncSession, account_id: str, kind: str, since: datetime) -> int:
     """How many calls (or emails) the account's day starting at ``since`` counts, without
     counting one more."""
@@ -100,12 +138,18 @@ async def used(session: AsyncSession, account_id: str, kind: str, since: datetim
 
 
 async def _take_free(
-    session: AsyncSession, account_id: str, day: date, kind: str, cap: int, stripes: int
+    session: AsyncSession,
+    account_id: str,
+    day: date,
+    kind: str,
+    cap: int,
+    stripes: int,
+    count: int = 1,
 ) -> bool:
-    """One conditional ``UPDATE`` of a stripe under its share that no one else holds, while
-    every stripe is within its share."""
+    """One conditional ``UPDATE`` of a stripe with room for ``count`` more under its share that
+    no one else holds, while every stripe is within its share."""
     taken = await session.execute(
-        _taking(stripes > 1), _params(account_id, day, kind, cap, stripes)
+        _taking(stripes > 1), {**_params(account_id, day, kind, cap, stripes), "count": count}
     )
     return taken.first() is not None
 
@@ -165,7 +209,7 @@ def _taking(striped: bool) -> Any:
         over = exists().where(*_this_day(other), other.used > _budget(other))
         free = (
             select(DailyUsage.stripe)
-            .where(*_this_day(DailyUsage), DailyUsage.used < _budget(DailyUsage), ~over)
+            .where(*_this_day(DailyUsage), _room_for(DailyUsage), ~over)
             .order_by(func.random())
             .limit(1)
             .with_for_update(skip_locked=True)
@@ -175,8 +219,8 @@ def _taking(striped: bool) -> Any:
         target = DailyUsage.stripe.in_(select(free.c.stripe))
     return (
         update(DailyUsage)
-        .where(*_this_day(DailyUsage), target, DailyUsage.used < _budget(DailyUsage))
-        .values(used=DailyUsage.used + 1)
+        .where(*_this_day(DailyUsage), target, _room_for(DailyUsage))
+        .values(used=DailyUsage.used + bindparam("count", type_=Integer))
         .returning(DailyUsage.stripe)
         .execution_options(synchronize_session=False)
     )

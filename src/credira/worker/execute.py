@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time as monotonic_time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -136,6 +137,21 @@ class _Facts:
 
 
 @dataclass(frozen=True)
+class _Ready:
+    """A callout the rules let dial now (or whose attempt was dialled before: ``counts``
+    False), and what its attempt is made of."""
+
+    callout: Callout
+    invoice: Invoice
+    call: Call | None
+    agent: VoiceAgent
+    account: Account | None
+    zones: tuple[ZoneInfo, ...]
+    now: datetime
+    counts: bool
+
+
+@dataclass(frozen=True)
 class _Ended:
     """A call that reached its final status, to be recorded with its effects."""
 
@@ -224,7 +240,15 @@ class Executor:
             # The new attempts and changed callouts are written together at the commit (and the
             # cap counts taken meanwhile must not flush them one by one).
             with session.no_autoflush:
-                attempts = [await self._decide(session, facts, claimed, held) for claimed in batch]
+                ready = [await self._decide(session, facts, claimed, held) for claimed in batch]
+                # Cost guard: the daily call cap, counted last, for all of an account's calls
+                # at once (the counts are held until the commit).
+                wanted = Counter(r.callout.account_id for r in ready if r and r.counts)
+                allowed = {
+                    account_id: await caps.calls_allowed(session, account_id, facts.now, count)
+                    for account_id, count in wanted.items()
+                }
+                attempts = [self._write_ahead(session, r, allowed) if r else None for r in ready]
             await session.commit()
         for callout_id, reason, until in held:
             log.info("callout.held", callout_id=callout_id, reason=reason, until=str(until))
@@ -236,7 +260,9 @@ class Executor:
         facts: _Facts,
         claimed: Claimed,
         held: list[tuple[str, str | None, datetime | None]],
-    ) -> Attempt | None:
+    ) -> _Ready | None:
+        """Whether the callout may dial now (its attempt is written after the cap is counted),
+        or what becomes of it instead."""
         invoice = facts.invoices.get(claimed.invoice_id)
         callout = facts.callouts.get(claimed.callout_id)
         if callout is None or invoice is None or not self._owns(callout):
@@ -262,9 +288,9 @@ class Executor:
                 call.status = "failed"
                 call.error = "the number's time zone is unknown"
             return None
-        zone_names = [z.key for z in zones]
         account = facts.accounts.get(callout.account_id)
-        if call is None or call.placed_time is None:
+        dialled = call is not None and call.placed_time is not None
+        if not dialled:
             # Nothing dialled yet: this is the moment the rules are checked.
             refusal = self._cannot_run(callout, agent)
             decision = (
@@ -283,29 +309,41 @@ class Executor:
                     _reschedule(callout, decision.not_before, decision.hold_reason, now)
                 held.append((callout.id, decision.hold_reason, decision.not_before))
                 return None
-            # Cost guard: the account's daily call cap, checked last (its count is held until
-            # the commit).
-            cap_hold = await caps.call_cap_hold(session, callout.account_id, now)
-            if cap_hold is not None:
-                _reschedule(callout, cap_hold, caps.DAILY_CALL_CAP, now)
+        if agent is None:
+            return None
+        return _Ready(callout, invoice, call, agent, account, zones, now, counts=not dialled)
+
+    def _write_ahead(
+        self, session: AsyncSession, ready: _Ready, allowed: dict[str, tuple[int, bool]]
+    ) -> Attempt | None:
+        """The attempt written (or the hold for the cap), and what dialling it needs."""
+        callout, call, agent, now = ready.callout, ready.call, ready.agent, ready.now
+        if ready.counts:
+            left, capped = allowed[callout.account_id]
+            if left <= 0 and capped:
+                _reschedule(callout, caps.next_day_start(now), caps.DAILY_CALL_CAP, now)
                 return None
-            assert agent is not None
+            if left <= 0:
+                # Undecided (the cap's count was busy elsewhere): due again at once, for the
+                # next claim to decide.
+                _reschedule(callout, callout.run_at, callout.hold_reason, now)
+                return None
+            allowed[callout.account_id] = (left - 1, capped)
             if call is None:
-                call = self._new_attempt(callout, agent, zone_names, now)
+                call = self._new_attempt(callout, agent, [z.key for z in ready.zones], now)
                 session.add(call)
                 callout.attempt_count += 1
             else:
                 call.placed_time = now
                 call.updated_time = now
             callout.hold_reason = None
-        if agent is None:
-            return None
+        assert call is not None
         variables = script_variables(
-            invoice,
+            ready.invoice,
             agent,
-            account.name if account else "",
+            ready.account.name if ready.account else "",
             callout.contact_name,
-            now.astimezone(zones[0]).date(),
+            now.astimezone(ready.zones[0]).date(),
         )
         request = CallRequest(
             idempotency_key=call.idempotency_key,
@@ -324,7 +362,7 @@ class Executor:
             provider=call.provider,
             provider_call_id=call.provider_call_id,
             request=request,
-            zone=zones[0],
+            zone=ready.zones[0],
             max_duration=agent.max_duration,
         )
 
