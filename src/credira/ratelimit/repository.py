@@ -1,5 +1,6 @@
 """All SQL of the daily cost caps: an account's per-day counts of calls placed and emails
-sent, taken one at a time against a cap, and the counts they start from.
+sent, taken against a cap (one at a time, or several at once for a batch of decisions), and the
+counts they start from.
 
 A taker holds what it counted until its transaction ends (a rollback gives the count back), so
 with one counter row every dial of an account would wait for the transaction before it to
