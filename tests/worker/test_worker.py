@@ -239,6 +239,37 @@ async def test_unanswered_calls_are_retried_up_to_the_account_limit_then_fail(
     assert await db.placed_count() == limit
 
 
+# -- cancelled mid-call ----------------------------------------------------------------------
+
+
+async def test_callouts_cancelled_during_their_calls_hang_up(db: Db, zone: str) -> None:
+    # Number ending 09: the simulator's long call, in progress for 30 s of real time.
+    debts = [await new_debt(db, zone=zone, phone=f"+1415555{n:02d}09") for n in range(3)]
+    callouts = [debt.callout() for debt in debts]
+    await db.add(*callouts)
+
+    async def talking() -> bool:
+        calls = [await db.calls(callout_id=c.id) for c in callouts]
+        return all(found and found[0].status == "in_progress" for found in calls)
+
+    async with Running(db, time_scale=0.02):
+        await until(talking)
+        for callout in callouts:  # as DELETE /callouts/{id} does
+            await db.edit(Callout, callout.id, status="cancelled")
+        # Each call asks about its callout every second, and hangs up.
+        await until(lambda: finished_calls(db, *callouts), within=5)
+
+    for callout in callouts:
+        [call] = await db.calls(callout_id=callout.id)
+        assert call.status == "cancelled"
+        assert (await db.get(Callout, callout.id)).status == "cancelled"
+
+
+async def finished_calls(db: Db, *callouts: Callout) -> bool:
+    calls = [await db.calls(callout_id=c.id) for c in callouts]
+    return all(found and found[0].status == "cancelled" for found in calls)
+
+
 # -- settled invoices ----------------------------------------------------------------------
 
 

@@ -36,7 +36,6 @@ class GroupCommit(Generic[T, R]):
         self._key = key
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []
         self._flusher: asyncio.Task[None] | None = None
-        self.batches = 0
 
     async def submit(self, item: T) -> R:
         loop = asyncio.get_running_loop()
@@ -97,7 +96,6 @@ class GroupCommit(Generic[T, R]):
         return batch
 
     async def _run(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
-        self.batches += 1
         try:
             results = await self._handle([item for item, _ in batch])
         except asyncio.CancelledError:
@@ -110,7 +108,8 @@ class GroupCommit(Generic[T, R]):
                     batch[0][1].set_exception(exc)
                 return
             for pair in batch:  # one at a time: whichever item failed the batch fails alone
-                await self._run([pair])
+                if not pair[1].done():
+                    await self._run([pair])
             return
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():

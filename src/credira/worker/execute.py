@@ -210,12 +210,13 @@ class Executor:
         # Decisions of concurrent callouts share transactions; two about one invoice never do.
         self._deciding = GroupCommit(self._decide_many, key=lambda claimed: claimed.invoice_id)
         self._concluding = GroupCommit(self._conclude_many, key=lambda e: e.attempt.invoice_id)
+        self._checking = GroupCommit(self._statuses)
 
     async def close(self, within: float = 10.0) -> None:
         """Finish the decisions and conclusions being written (the callouts whose runs were
         cancelled and that were still waiting are left out of them)."""
-        await self._deciding.close(within)
-        await self._concluding.close(within)
+        for group in (self._deciding, self._concluding, self._checking):
+            await group.close(within)
 
     async def run(self, claimed: Claimed) -> None:
         bound = log.bind(callout_id=claimed.callout_id, worker_id=self.worker_id)
@@ -524,9 +525,17 @@ class Executor:
             await session.commit()
 
     async def _cancelled(self, callout_id: str) -> bool:
+        return await self._checking.submit(callout_id) in FINISHED
+
+    async def _statuses(self, callout_ids: list[str]) -> list[str | None]:
+        """The statuses of the callouts whose calls are being followed, read together (each
+        call asks about its callout every second)."""
         async with self.read_sessionmaker() as session:
-            status = await session.scalar(select(Callout.status).where(Callout.id == callout_id))
-        return status in FINISHED
+            rows = await session.execute(
+                select(Callout.id, Callout.status).where(Callout.id.in_(callout_ids))
+            )
+            found = {callout_id: status for callout_id, status in rows}
+        return [found.get(callout_id) for callout_id in callout_ids]
 
     # -- phase 4: record the outcome and its effects -----------------------------------------
 
