@@ -205,7 +205,13 @@ def markdown(results: dict[str, Any]) -> str:
         out.append(
             f"Paced `GET /v1/callouts/{{id}}` at 70 % of its peak ({_n(p['peak_rps'])} req/s): "
             f"{_n(p['rate'])} req/s offered, {_n(p['rps'])} served, p50 {_n(p['p50_ms'], 1)} ms, "
-            f"p99 {_n(p['p99_ms'], 1)} ms (open loop, latency from each request's due time)."
+            f"p99 {_n(p['p99_ms'], 1)} ms (open loop, latency from each request's due time)"
+            + (
+                f"; the bare baseline at the same rate: p50 {_n(p['baseline']['p50_ms'], 1)} ms, "
+                f"p99 {_n(p['baseline']['p99_ms'], 1)} ms."
+                if "baseline" in p
+                else "."
+            )
         )
         out.append("")
         out.append(
