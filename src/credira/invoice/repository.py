@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,6 +13,19 @@ async def get(session: AsyncSession, account_id: str, invoice_id: str) -> Invoic
     return await session.scalar(
         select(Invoice).where(Invoice.id == invoice_id, Invoice.account_id == account_id)
     )
+
+
+async def lock_all(session: AsyncSession, invoice_ids: Iterable[str]) -> dict[str, Invoice]:
+    """The invoices, by id, locked until the transaction ends (``FOR UPDATE``; SQLite serialises
+    writers anyway). Locked in id order, so that transactions locking overlapping sets cannot
+    deadlock on them."""
+    found = await session.scalars(
+        select(Invoice)
+        .where(Invoice.id.in_(sorted(set(invoice_ids))))
+        .order_by(Invoice.id)
+        .with_for_update()
+    )
+    return {invoice.id: invoice for invoice in found}
 
 
 async def exists(session: AsyncSession, account_id: str, invoice_id: str) -> bool:

@@ -36,6 +36,7 @@ from credira.channel.voice.port import (
 )
 from credira.channel.voice.registry import VoiceProviders
 from credira.email import repository as email_rows
+from credira.invoice import repository as invoice_repository
 from credira.invoice.schemas import SETTLED
 from credira.kit.batch import GroupCommit
 from credira.kit.clock import Clock
@@ -85,16 +86,10 @@ class _Facts:
     @classmethod
     async def load(cls, session: AsyncSession, batch: list[Claimed], clock: Clock) -> _Facts:
         # Locking the invoices first serialises every decision about one debt, so two workers
-        # can never both see "6 calls this week" and both dial. In id order, so that two
-        # workers locking overlapping batches cannot deadlock.
-        invoice_ids = sorted({claimed.invoice_id for claimed in batch})
-        invoices = await session.scalars(
-            select(Invoice)
-            .where(Invoice.id.in_(invoice_ids))
-            .order_by(Invoice.id)
-            .with_for_update()
+        # can never both see "6 calls this week" and both dial.
+        by_id = await invoice_repository.lock_all(
+            session, (claimed.invoice_id for claimed in batch)
         )
-        by_id = {invoice.id: invoice for invoice in invoices}
         now = clock.now()
         found = await session.scalars(
             select(Callout).where(Callout.id.in_([claimed.callout_id for claimed in batch]))
@@ -590,15 +585,7 @@ class Executor:
     async def _conclude_many(self, batch: list[_Ended]) -> list[None]:
         """Record a batch of ended calls (about distinct invoices) in one transaction."""
         async with self.sessionmaker() as session:
-            # In id order, as the deciding transactions lock them.
-            invoice_ids = sorted({ended.attempt.invoice_id for ended in batch})
-            invoices = await session.scalars(
-                select(Invoice)
-                .where(Invoice.id.in_(invoice_ids))
-                .order_by(Invoice.id)
-                .with_for_update()
-            )
-            held = {invoice.id: invoice for invoice in invoices}
+            held = await invoice_repository.lock_all(session, (e.attempt.invoice_id for e in batch))
             found = await session.scalars(
                 select(Call).where(Call.id.in_([ended.attempt.call_id for ended in batch]))
             )
