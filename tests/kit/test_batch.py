@@ -139,3 +139,14 @@ async def test_close_cancels_a_batch_that_outlasts_the_timeout() -> None:
 
     with pytest.raises(asyncio.CancelledError):
         await submitted
+
+
+async def test_a_handler_that_loses_results_fails_its_submitters() -> None:
+    async def handle(batch: list[str]) -> list[str]:
+        return batch[1:]  # one result short
+
+    group = GroupCommit(handle)
+
+    results = await asyncio.gather(*(group.submit(n) for n in "ab"), return_exceptions=True)
+
+    assert all(isinstance(r, RuntimeError) for r in results), results

@@ -98,6 +98,8 @@ class GroupCommit(Generic[T, R]):
     async def _run(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:
             results = await self._handle([item for item, _ in batch])
+            if len(results) != len(batch):
+                raise RuntimeError(f"{len(results)} results for a batch of {len(batch)}")
         except asyncio.CancelledError:
             for _, future in batch:
                 future.cancel()
