@@ -46,6 +46,7 @@ from credira.invoice import repository as invoice_repository
 from credira.kit.pagination import Page
 from credira.models import Account, ApiKey, Base, Call, Callout, Email, Invoice, User
 from credira.ratelimit import repository as ratelimit_repository
+from credira.suppression import repository as suppression_repository
 from credira.worker import repository as worker_repository
 from tests.conftest import _truncate_all
 
@@ -158,6 +159,39 @@ CASES = [
         "ix_calls_invoice_placed",
         "ix_calls_invoice_placed",
         id="call_history_of_invoice",
+    ),
+    pytest.param(
+        # The worker's decisions, a batch at a time: the invoices locked, then their calls.
+        lambda s: invoice_repository.lock_all(s, [INVOICE, invoice_id(3, 9), invoice_id(5, 1)]),
+        "invoices",
+        "sqlite_autoindex_invoices_1",
+        "pk_invoices",
+        id="invoices_locked_for_a_batch_of_decisions",
+    ),
+    pytest.param(
+        lambda s: call_repository.open_attempts(s, [CALLOUT, callout_id(3, 9, 1)]),
+        "calls",
+        "ix_calls_callout",
+        "ix_calls_callout",
+        id="open_attempts_of_a_batch_of_callouts",
+    ),
+    pytest.param(
+        lambda s: call_repository.histories(
+            s, [INVOICE, invoice_id(3, 9), invoice_id(5, 1)], NOW - timedelta(days=8)
+        ),
+        "calls",
+        "ix_calls_invoice_placed",
+        "ix_calls_invoice_placed",
+        id="call_histories_of_a_batch_of_invoices",
+    ),
+    pytest.param(
+        lambda s: suppression_repository.suppressed_among(
+            s, "phone", {(ACCOUNT, "+14155550100"), (account_id(3), "+14155550101")}
+        ),
+        "suppressions",
+        "ix_suppressions_lookup",
+        "ix_suppressions_lookup",
+        id="suppressions_of_a_batch_of_numbers",
     ),
     pytest.param(
         lambda s: email_repository.list_for_callout(s, ACCOUNT, CALLOUT, PAGE),

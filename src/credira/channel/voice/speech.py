@@ -20,8 +20,8 @@ _looked: list[tuple[float, bool]] = []  # when espeak-ng was last looked for, an
 
 
 def available() -> bool:
-    """Whether espeak-ng is installed: searching PATH for it is looked up at most once a
-    minute, as the simulator asks for every call that ends."""
+    """Whether espeak-ng is installed. PATH is searched at most once a minute: the simulator
+    asks at the end of every call."""
     now = time.monotonic()
     if not _looked or now - _looked[0][0] > LOOK_AGAIN_SECONDS:
         _looked[:] = [(now, shutil.which("espeak-ng") is not None)]
