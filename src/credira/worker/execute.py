@@ -18,7 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -206,11 +206,12 @@ class Executor:
         self._deciding = GroupCommit(self._decide_many, key=lambda claimed: claimed.invoice_id)
         self._concluding = GroupCommit(self._conclude_many, key=lambda e: e.attempt.invoice_id)
         self._checking = GroupCommit(self._statuses)
+        self._updating = GroupCommit(self._update_calls, key=lambda row: row["id"])
 
     async def close(self, within: float = 10.0) -> None:
         """Finish the decisions and conclusions being written (the callouts whose runs were
         cancelled and that were still waiting are left out of them)."""
-        for group in (self._deciding, self._concluding, self._checking):
+        for group in (self._deciding, self._concluding, self._checking, self._updating):
             await group.close(within)
 
     async def run(self, claimed: Claimed) -> None:
@@ -509,15 +510,29 @@ class Executor:
             await asyncio.sleep(self.poll_seconds)
 
     async def _update_call(self, call_id: str, **values: object) -> None:
-        values = {k: v for k, v in values.items() if v is not None}
+        """Write what the provider said of a call in progress (its id, its status)."""
+        changes = {k: v for k, v in values.items() if v is not None}
+        await self._updating.submit({**changes, "id": call_id, "updated_time": self.clock.now()})
+
+    async def _update_calls(self, batch: list[dict[str, object]]) -> list[None]:
+        """The progress of the calls being followed, written together (one call per batch at
+        most: its updates keep their order)."""
+        same_columns: dict[tuple[str, ...], list[dict[str, object]]] = {}
+        for row in batch:
+            same_columns.setdefault(tuple(sorted(row)), []).append(row)
+        calls = Call.__table__
+        assert isinstance(calls, Table)
+        # Its SET clause from each group's columns; a call deleted meanwhile (with its invoice)
+        # is no error: there is nothing to update.
+        statement = update(calls).where(calls.c.id == bindparam("call_id"))
         async with self.sessionmaker() as session:
-            await session.execute(
-                update(Call)
-                .where(Call.id == call_id)
-                .values(**values, updated_time=self.clock.now())
-                .execution_options(synchronize_session=False)
-            )
+            for rows in same_columns.values():
+                params = [
+                    {"call_id": r["id"], **{k: v for k, v in r.items() if k != "id"}} for r in rows
+                ]
+                await session.execute(statement, params)
             await session.commit()
+        return [None] * len(batch)
 
     async def _cancelled(self, callout_id: str) -> bool:
         return await self._checking.submit(callout_id) in FINISHED
