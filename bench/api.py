@@ -132,6 +132,12 @@ def run(db: Database, logs: Path, cfg: dict[str, Any], *, progress: Any) -> dict
         peak = result["figures"][str(small)]["credira"]["get"]["rps"]
         rate = round(0.7 * peak, 1)
         progress(f"{db.kind}: paced GET at {rate}/s")
+        # The baseline at 70 % of its own peak too: on a 2-core machine shared by the server,
+        # PostgreSQL and the load generator, whether the target can be met here at all.
+        peaks = {
+            "credira": peak,
+            "baseline": result["figures"][str(small)]["baseline"]["get"]["rps"],
+        }
         paced = {
             server.name.split("-")[0]: _check(
                 load(
@@ -141,7 +147,7 @@ def run(db: Database, logs: Path, cfg: dict[str, Any], *, progress: Any) -> dict
                         hot,
                         tenant,
                         cfg,
-                        rate=rate,
+                        rate=round(0.7 * peaks[server.name.split("-")[0]], 1),
                         concurrency=max(32, cfg["concurrency"]),
                     )
                 ),
@@ -149,9 +155,11 @@ def run(db: Database, logs: Path, cfg: dict[str, Any], *, progress: Any) -> dict
             )
             for server in (credira, baseline)
         }
-        # The baseline at the same rate: how much of the tail is this machine (the load
-        # generator and the database share its cores) rather than the service.
-        result["paced"] = {**paced["credira"], "peak_rps": peak, "baseline": paced["baseline"]}
+        result["paced"] = {
+            **paced["credira"],
+            "peak_rps": peak,
+            "baseline": {**paced["baseline"], "peak_rps": peaks["baseline"]},
+        }
         result["memory"]["after_load"] = memory(credira.pid)
         if cfg["profile"]:
             result["profile"] = profile_endpoints(credira, hot, tenant, cfg, logs, db.kind)

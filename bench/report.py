@@ -207,8 +207,9 @@ def markdown(results: dict[str, Any]) -> str:
             f"{_n(p['rate'])} req/s offered, {_n(p['rps'])} served, p50 {_n(p['p50_ms'], 1)} ms, "
             f"p99 {_n(p['p99_ms'], 1)} ms (open loop, latency from each request's due time)"
             + (
-                f"; the bare baseline at the same rate: p50 {_n(p['baseline']['p50_ms'], 1)} ms, "
-                f"p99 {_n(p['baseline']['p99_ms'], 1)} ms."
+                f"; the bare baseline at 70 % of its own peak ({_n(p['baseline']['peak_rps'])} "
+                f"req/s): {_n(p['baseline']['rate'])} req/s offered, p50 "
+                f"{_n(p['baseline']['p50_ms'], 1)} ms, p99 {_n(p['baseline']['p99_ms'], 1)} ms."
                 if "baseline" in p
                 else "."
             )
