@@ -348,10 +348,13 @@ def _drain(db: dbs.Database, within: float) -> tuple[dict[str, Any], float]:
         f"SELECT count(*) FROM callouts WHERE invoice_id IN ({fresh}) "  # noqa: S608
         "AND status NOT IN ('completed', 'failed', 'cancelled')"
     )
+    # An email counts as pending until its outcome is recorded: one the mail server has just
+    # taken is "sent" for a moment, until the worker writes down what the server answered.
+    pending_emails = "SELECT count(*) FROM emails WHERE status IN ('scheduled', 'sending', 'sent')"
     began = time.monotonic()
     try:
         while time.monotonic() - began < within:
-            emails = probe.value("SELECT count(*) FROM emails WHERE status = 'scheduled'")
+            emails = probe.value(pending_emails)
             if int(probe.value(pending)) == 0 and int(emails) == 0:
                 break
             time.sleep(1.0)
@@ -372,8 +375,7 @@ def _drain(db: dbs.Database, within: float) -> tuple[dict[str, Any], float]:
             "calls": by("SELECT status, count(*) FROM calls GROUP BY status"),
             "emails": by("SELECT status, count(*) FROM emails GROUP BY status"),
             "simulated_calls": int(probe.value("SELECT count(*) FROM simulator_calls")),
-            "backlog": int(probe.value(pending))
-            + int(probe.value("SELECT count(*) FROM emails WHERE status = 'scheduled'")),
+            "backlog": int(probe.value(pending)) + int(probe.value(pending_emails)),
         }
     finally:
         probe.close()
