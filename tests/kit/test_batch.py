@@ -27,6 +27,16 @@ class Recorder:
         return [item.upper() for item in batch]
 
 
+async def held_batch(item: str) -> tuple[Recorder, GroupCommit[str, str], asyncio.Future[str]]:
+    """A group whose first batch, of ``item``, has started and waits for ``release``."""
+    recorder = Recorder()
+    recorder.release.clear()
+    group = GroupCommit(recorder.handle)
+    submitted = asyncio.ensure_future(group.submit(item))
+    await asyncio.sleep(0.01)
+    return recorder, group, submitted
+
+
 async def test_concurrent_submitters_share_one_batch_and_each_gets_its_result() -> None:
     recorder = Recorder()
     group = GroupCommit(recorder.handle)
@@ -47,11 +57,7 @@ async def test_a_lone_submitter_is_handled_at_once() -> None:
 
 
 async def test_items_handed_in_during_a_batch_go_together_into_the_next() -> None:
-    recorder = Recorder()
-    recorder.release.clear()
-    group = GroupCommit(recorder.handle)
-    first = asyncio.ensure_future(group.submit("first"))
-    await asyncio.sleep(0.01)  # the first batch has started, and waits
+    recorder, group, first = await held_batch("first")
     later = [asyncio.ensure_future(group.submit(name)) for name in ("a", "b", "c")]
     await asyncio.sleep(0.01)
     recorder.release.set()
@@ -96,11 +102,7 @@ async def test_an_item_that_fails_its_batch_fails_alone() -> None:
 
 
 async def test_a_submitter_cancelled_before_its_batch_is_left_out() -> None:
-    recorder = Recorder()
-    recorder.release.clear()
-    group = GroupCommit(recorder.handle)
-    first = asyncio.ensure_future(group.submit("first"))
-    await asyncio.sleep(0.01)
+    recorder, group, first = await held_batch("first")
     gone = asyncio.ensure_future(group.submit("gone"))
     kept = asyncio.ensure_future(group.submit("kept"))
     await asyncio.sleep(0.01)
@@ -115,11 +117,7 @@ async def test_a_submitter_cancelled_before_its_batch_is_left_out() -> None:
 
 
 async def test_close_lets_the_running_batch_finish() -> None:
-    recorder = Recorder()
-    recorder.release.clear()
-    group = GroupCommit(recorder.handle)
-    submitted = asyncio.ensure_future(group.submit("last"))
-    await asyncio.sleep(0.01)
+    recorder, group, submitted = await held_batch("last")
     asyncio.get_running_loop().call_later(0.02, recorder.release.set)
 
     await group.close(within=5)
@@ -129,11 +127,7 @@ async def test_close_lets_the_running_batch_finish() -> None:
 
 
 async def test_close_cancels_a_batch_that_outlasts_the_timeout() -> None:
-    recorder = Recorder()
-    recorder.release.clear()
-    group = GroupCommit(recorder.handle)
-    submitted = asyncio.ensure_future(group.submit("stuck"))
-    await asyncio.sleep(0.01)
+    _, group, submitted = await held_batch("stuck")
 
     await group.close(within=0.05)
 

@@ -522,8 +522,8 @@ class Executor:
             same_columns.setdefault(tuple(sorted(row)), []).append(row)
         calls = Call.__table__
         assert isinstance(calls, Table)
-        # Its SET clause from each group's columns; a call deleted meanwhile (with its invoice)
-        # is no error: there is nothing to update.
+        # The SET clause follows each group's parameters. A call deleted meanwhile (with its
+        # invoice) is no error: there is nothing to update.
         statement = update(calls).where(calls.c.id == bindparam("call_id"))
         async with self.sessionmaker() as session:
             for rows in same_columns.values():
