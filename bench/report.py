@@ -75,7 +75,10 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
 
     def claims(d: dict[str, Any], floor: float) -> str:
         w = d["worker"]
-        return f"{_mark(w['claims_per_s'] >= floor)} ({w['claims_per_s']:.0f}/s)"
+        return (
+            f"{_mark(w['claims_per_s'] >= floor)} ({w['claims_per_s']:.0f}/s full runs; "
+            f"no-op runs {w['noop_claims_per_s']:,.0f}/s)"
+        )
 
     def lateness(d: dict[str, Any], limit: float) -> str:
         p99 = d["worker"]["lateness"]["p99_s"]
@@ -87,7 +90,10 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             return "-"
         r = w["claims_per_s"] / w["peer"]["claims_per_s"]
         noop = w["noop_claims_per_s"] / w["peer"]["claims_per_s"]
-        return f"{_mark(r >= 1)} ({r:.2f}x pgqueuer; no-op runs {noop:.2f}x)"
+        return (
+            f"full runs {_mark(r >= 1)} ({r:.2f}x pgqueuer); "
+            f"no-op runs {_mark(noop >= 1)} ({noop:.2f}x)"
+        )
 
     def scale(d: dict[str, Any]) -> str:
         r = ratios(d)["scale"]

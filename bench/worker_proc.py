@@ -9,7 +9,9 @@ always does, then the stamps are written to ``--out`` as JSON ``{"ids": [...], "
 event).
 
 ``--noop`` replaces a claimed callout's run (rules, dialling, the simulator, the outcome) with
-one UPDATE marking it completed: the like-for-like comparison with a job queue running no-op jobs.
+marking it completed, the like-for-like comparison with a job queue running no-op jobs. The
+completions are written as a real run's outcomes are: concurrent ones share a transaction
+(``GroupCommit``), as the peer queue acknowledges its jobs in batches.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sqlalchemy import event, update
 from credira.config import Settings
 from credira.db.engine import create_engine, create_sessionmaker
 from credira.kit import process
+from credira.kit.batch import GroupCommit
 from credira.kit.clock import SystemClock
 from credira.kit.process import settle_heap
 from credira.logging import configure
@@ -55,12 +58,14 @@ def install_hook() -> None:
 
 
 def install_noop() -> None:
-    async def run(self: Executor, claimed: Claimed) -> None:
+    completing: dict[int, GroupCommit[str, None]] = {}
+
+    async def complete(self: Executor, callout_ids: list[str]) -> list[None]:
         now = self.clock.now()
         async with self.sessionmaker() as session:
             await session.execute(
                 update(Callout)
-                .where(Callout.id == claimed.callout_id, Callout.lease_owner == self.worker_id)
+                .where(Callout.id.in_(callout_ids), Callout.lease_owner == self.worker_id)
                 .values(
                     status="completed",
                     completed_time=now,
@@ -72,6 +77,13 @@ def install_noop() -> None:
                 .execution_options(synchronize_session=False)
             )
             await session.commit()
+        return [None] * len(callout_ids)
+
+    async def run(self: Executor, claimed: Claimed) -> None:
+        group = completing.get(id(self))
+        if group is None:
+            group = completing[id(self)] = GroupCommit(lambda ids: complete(self, ids))
+        await group.submit(claimed.callout_id)
 
     Executor.run = run  # type: ignore[method-assign]
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from credira.channel.voice.port import CallRequest, VoiceProviderError
+from credira.kit.clock import FrozenClock
 from tests.worker.harness import Db, open_db, simulator
 
 
@@ -61,3 +63,29 @@ async def test_calls_followed_at_once_each_end_as_their_scenario_says(db: Db) ->
     assert [r.provider_call_id for r in results] == ids
     with pytest.raises(VoiceProviderError, match="unknown call"):
         await following.get_call("sim_unknown")
+
+
+async def test_each_status_says_when_the_next_one_comes(db: Db) -> None:
+    # A follower wakes up when the call changes instead of polling past it.
+    start = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+    clock = FrozenClock(start)
+    sim = simulator(db, time_scale=1.0, clock=clock)
+    call_id = await sim.start_call(request("callout_1:call:1"))
+
+    seen: list[tuple[str, float | None]] = []
+    while True:
+        status = await sim.get_call(call_id)
+        at = status.changes_at
+        seen.append((status.status, None if at is None else (at - start).total_seconds()))
+        if at is None:
+            break
+        assert at > clock.now()
+        clock.set(at)
+
+    # The answered timeline: ringing at 0.2 s, answered at 0.6 s, ended at 1.6 s.
+    assert seen == [
+        ("initiated", 0.2),
+        ("ringing", 0.6),
+        ("in_progress", 1.6),
+        ("completed", None),
+    ]

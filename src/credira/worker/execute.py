@@ -52,6 +52,11 @@ from credira.worker.repository import Claimed
 log = structlog.get_logger("credira.worker")
 
 FOLLOW_MARGIN = 120.0  # seconds past the agent's max_duration before a call is abandoned
+# Transcripts up to this long are classified on the event loop (well under a millisecond for
+# the usual few lines); longer ones in a thread, so that a long call's classification does not
+# hold up the other calls being followed.
+INLINE_ANALYSIS_CHARS = 2_000
+MIN_LOOK_SECONDS = 0.001  # a call's status is never asked again sooner than this
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,19 @@ class _Ended:
     analysis: Analysis | None
     recording: str | None
     call_only: bool = False
+
+
+async def classify(transcript: str, *, ended_at: datetime, zone: ZoneInfo) -> Analysis:
+    """The analysis of an answered call's transcript: on the event loop when it is short, in a
+    thread when it is long.
+
+    Handing a short transcript to a thread costs more than classifying it, as the thread and
+    the event loop take turns with the GIL: in the worker benchmark, 1.2 ms more CPU per callout
+    than the classification itself (about 0.7 ms for the usual few lines)."""
+    turns = parse_transcript(transcript)
+    if len(transcript) <= INLINE_ANALYSIS_CHARS:
+        return analyze(turns, ended_at=ended_at, debtor_zone=zone)
+    return await asyncio.to_thread(analyze, turns, ended_at=ended_at, debtor_zone=zone)
 
 
 def _answered(result: ProviderCall) -> bool:
@@ -507,7 +525,14 @@ class Executor:
                 if now > deadline or await self._cancelled(attempt.callout_id):
                     hung_up = True
                     await provider.cancel_call(provider_call_id)
-            await asyncio.sleep(self.poll_seconds)
+            await asyncio.sleep(self._until_next_look(current))
+
+    def _until_next_look(self, current: ProviderCall) -> float:
+        """The next poll, or sooner when the provider says when the status changes next."""
+        if current.changes_at is None:
+            return self.poll_seconds
+        due = (current.changes_at - self.clock.now()).total_seconds()
+        return min(self.poll_seconds, max(MIN_LOOK_SECONDS, due))
 
     async def _update_call(self, call_id: str, **values: object) -> None:
         """Write what the provider said of a call in progress (its id, its status)."""
@@ -564,13 +589,9 @@ class Executor:
     async def _analyse(self, attempt: Attempt, result: ProviderCall) -> Analysis | None:
         if not _answered(result) or result.transcript is None:
             return None
-        # Classification takes tens of milliseconds: keep it off the event loop, and outside
-        # any transaction.
-        return await asyncio.to_thread(
-            analyze,
-            parse_transcript(result.transcript),
-            ended_at=result.ended_time or self.clock.now(),
-            debtor_zone=attempt.zone,
+        # Outside any transaction.
+        return await classify(
+            result.transcript, ended_at=result.ended_time or self.clock.now(), zone=attempt.zone
         )
 
     async def _keep_recording(self, attempt: Attempt, result: ProviderCall) -> str | None:

@@ -52,6 +52,9 @@ class ProviderCall:
     cost: str | None = None  # decimal string in ``currency``
     currency: str | None = None
     error: str | None = None
+    # When the status is due to change next, for a provider that can tell (the simulator
+    # follows a timeline): the call's follower looks again then instead of at its next poll.
+    changes_at: datetime | None = None
 
     @property
     def final(self) -> bool:

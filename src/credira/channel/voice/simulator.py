@@ -328,13 +328,22 @@ class VoiceSimulator:
                 from_number=row.from_number,
             )
         if elapsed < timeline.ringing:
-            return ProviderCall(row.provider_call_id, "initiated")
+            return ProviderCall(row.provider_call_id, "initiated", changes_at=at(timeline.ringing))
         if timeline.answered is None or elapsed < timeline.answered:
             if elapsed < timeline.final:
-                return ProviderCall(row.provider_call_id, "ringing")
+                return ProviderCall(
+                    row.provider_call_id,
+                    "ringing",
+                    changes_at=at(
+                        timeline.final if timeline.answered is None else timeline.answered
+                    ),
+                )
         elif elapsed < timeline.final:
             return ProviderCall(
-                row.provider_call_id, "in_progress", answered_time=at(timeline.answered)
+                row.provider_call_id,
+                "in_progress",
+                answered_time=at(timeline.answered),
+                changes_at=at(timeline.final),
             )
         answered = at(timeline.answered) if timeline.answered is not None else None
         minutes = math.ceil(timeline.duration / 60)
