@@ -90,10 +90,16 @@ CONCURRENCY = 100  # the worker's default (CREDIRA_WORKER_CONCURRENCY)
 
 
 def _cpu_seconds(workers: list[subprocess.Popen[bytes]]) -> float:
+    """User and system CPU time of the worker processes and of their classifier processes."""
     total = 0.0
     for worker in workers:
-        times = psutil.Process(worker.pid).cpu_times()
-        total += times.user + times.system
+        process = psutil.Process(worker.pid)
+        for each in [process, *process.children(recursive=True)]:
+            try:
+                times = each.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
     return total
 
 

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=0.2, gt=0, le=60)
     worker_lease_seconds: float = Field(default=30.0, ge=2, le=600)
     worker_grace_seconds: float = Field(default=20.0, ge=0, le=600)
+    # Processes of its own that classify the transcripts of answered calls (0: the worker's
+    # own process does), so that a worker uses a second core.
+    worker_analysis_processes: int = Field(default=1, ge=0, le=64)
     # The built-in voice simulator's timeline: 1.0 is about two seconds per answered call.
     simulator_time_scale: float = Field(default=1.0, gt=0, le=100)
     # Simulated calls get a spoken recording when espeak-ng is installed.

@@ -60,6 +60,7 @@ def build_worker(
         poll_seconds=settings.worker_poll_seconds,
         lease_seconds=settings.worker_lease_seconds,
         grace_seconds=settings.worker_grace_seconds,
+        analysis_processes=settings.worker_analysis_processes,
         # One connection for lease renewals, apart from the busy pool.
         heartbeat_engine=create_engine(settings.model_copy(update={"db_pool_size": 1})),
     )

@@ -15,17 +15,14 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
-from credira.call.analysis import analyze, parse_transcript
 from credira.channel.voice.port import CallRequest
 from credira.kit.clock import SystemClock
 from credira.models import Call, Callout, Invoice
 from credira.worker import repository
-from credira.worker.execute import INLINE_ANALYSIS_CHARS, classify
 from credira.worker.repository import Claimed
 from tests.support import zone_in_calling_hours
 from tests.worker.harness import Db, Debt, callout_status, executor, new_debt, open_db, until
@@ -459,25 +456,3 @@ async def test_sigterm_mid_call_exits_cleanly_and_no_call_is_placed_twice(
     assert (call.status, call.outcome) == ("completed", "acknowledged")
     assert await count_calls(db) == 1
     assert await db.placed_count() == 1
-
-
-async def test_long_and_short_transcripts_are_classified_alike() -> None:
-    # A long transcript is classified in a thread, a short one on the event loop.
-    lines = [
-        "Agent: Hello, this is Ava about invoice INV-1001 for 1,250.00 USD.",
-        "Debtor: I can pay it next Friday, I promise.",
-        "Agent: Thank you, we will note your promise.",
-    ]
-    short = "\n".join(lines)
-    long = "\n".join(
-        lines[:1] + ["Agent: Is there anything else I can help with?"] * 40 + lines[1:]
-    )
-    assert len(short) <= INLINE_ANALYSIS_CHARS < len(long)
-    ended = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
-    zone = ZoneInfo("America/New_York")
-
-    for transcript in (short, long):
-        expected = analyze(parse_transcript(transcript), ended_at=ended, debtor_zone=zone)
-        found = await classify(transcript, ended_at=ended, zone=zone)
-        assert found == expected
-        assert found.outcome == "promise_to_pay"

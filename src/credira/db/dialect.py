@@ -18,12 +18,14 @@ def insert_ignore(
     session: AsyncSession,
     table: Any,
     key: list[str],
-    values: dict[str, Any] | list[dict[str, Any]],
+    values: dict[str, Any] | list[dict[str, Any]] | None = None,
 ) -> Any:
     """``INSERT ... ON CONFLICT (key) DO NOTHING`` of one row or several, in the session's
-    dialect."""
+    dialect. Without ``values``, the rows are given to ``execute``: for a varying number of
+    rows, one statement compiled once (a multi-row ``VALUES`` is compiled for each count)."""
     insert = pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
-    return insert(table).values(values).on_conflict_do_nothing(index_elements=key)
+    statement = insert(table) if values is None else insert(table).values(values)
+    return statement.on_conflict_do_nothing(index_elements=key)
 
 
 def claimable_ids(

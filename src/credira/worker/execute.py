@@ -25,7 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from credira.account.settings import OutreachSettings
 from credira.call import repository as calls
 from credira.call import rules
-from credira.call.analysis import Analysis, analyze, parse_transcript
+from credira.call.analysis import Analysis
 from credira.call.script import render_script, script_variables
 from credira.callout.policy import FINISHED
 from credira.channel.voice.port import (
@@ -45,6 +45,7 @@ from credira.kit.ids import new_id
 from credira.models import Account, Call, Callout, Invoice, VoiceAgent
 from credira.ratelimit import caps
 from credira.suppression import repository as suppressions
+from credira.worker.classifier import Classifier
 from credira.worker.effects import apply_outcome
 from credira.worker.email_part import CalloutEmails, email_outcome, email_reached
 from credira.worker.repository import Claimed
@@ -52,10 +53,6 @@ from credira.worker.repository import Claimed
 log = structlog.get_logger("credira.worker")
 
 FOLLOW_MARGIN = 120.0  # seconds past the agent's max_duration before a call is abandoned
-# Transcripts up to this long are classified on the event loop (well under a millisecond for
-# the usual few lines); longer ones in a thread, so that a long call's classification does not
-# hold up the other calls being followed.
-INLINE_ANALYSIS_CHARS = 2_000
 MIN_LOOK_SECONDS = 0.001  # a call's status is never asked again sooner than this
 
 
@@ -162,19 +159,6 @@ class _Ended:
     call_only: bool = False
 
 
-async def classify(transcript: str, *, ended_at: datetime, zone: ZoneInfo) -> Analysis:
-    """The analysis of an answered call's transcript: on the event loop when it is short, in a
-    thread when it is long.
-
-    Handing a short transcript to a thread costs more than classifying it, as the thread and
-    the event loop take turns with the GIL: in the worker benchmark, 1.2 ms more CPU per callout
-    than the classification itself (about 0.7 ms for the usual few lines)."""
-    turns = parse_transcript(transcript)
-    if len(transcript) <= INLINE_ANALYSIS_CHARS:
-        return analyze(turns, ended_at=ended_at, debtor_zone=zone)
-    return await asyncio.to_thread(analyze, turns, ended_at=ended_at, debtor_zone=zone)
-
-
 def _answered(result: ProviderCall) -> bool:
     """A conversation took place: the call completed with the debtor's side in it."""
     return result.status == "completed" and "Debtor:" in (result.transcript or "")
@@ -211,8 +195,11 @@ class Executor:
         emails: CalloutEmails | None = None,
         recordings_dir: Path | None = None,
         poll_seconds: float = 0.1,
+        classifier: Classifier | None = None,
+        batch_size: int = 100,
     ) -> None:
         self.emails = emails
+        self.classifier = classifier or Classifier()
         self.recordings_dir = recordings_dir
         self.sessionmaker = sessionmaker
         self.read_sessionmaker = read_sessionmaker or sessionmaker
@@ -221,16 +208,24 @@ class Executor:
         self.worker_id = worker_id
         self.poll_seconds = poll_seconds
         # Decisions of concurrent callouts share transactions; two about one invoice never do.
-        self._deciding = GroupCommit(self._decide_many, key=lambda claimed: claimed.invoice_id)
-        self._concluding = GroupCommit(self._conclude_many, key=lambda e: e.attempt.invoice_id)
-        self._checking = GroupCommit(self._statuses)
-        self._updating = GroupCommit(self._update_calls, key=lambda row: row["id"])
+        # Up to ``batch_size`` at once: when it is less than the callouts running, they go
+        # through in several waves, one being decided while another is dialled or concluded.
+        n = batch_size
+        self._deciding = GroupCommit(
+            self._decide_many, max_size=n, key=lambda claimed: claimed.invoice_id
+        )
+        self._concluding = GroupCommit(
+            self._conclude_many, max_size=n, key=lambda e: e.attempt.invoice_id
+        )
+        self._checking = GroupCommit(self._statuses, max_size=n)
+        self._updating = GroupCommit(self._update_calls, max_size=n, key=lambda row: row["id"])
 
     async def close(self, within: float = 10.0) -> None:
         """Finish the decisions and conclusions being written (the callouts whose runs were
         cancelled and that were still waiting are left out of them)."""
         for group in (self._deciding, self._concluding, self._checking, self._updating):
             await group.close(within)
+        await self.classifier.close(within)
 
     async def run(self, claimed: Claimed) -> None:
         bound = log.bind(callout_id=claimed.callout_id, worker_id=self.worker_id)
@@ -590,7 +585,7 @@ class Executor:
         if not _answered(result) or result.transcript is None:
             return None
         # Outside any transaction.
-        return await classify(
+        return await self.classifier.classify(
             result.transcript, ended_at=result.ended_time or self.clock.now(), zone=attempt.zone
         )
 

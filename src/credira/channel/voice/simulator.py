@@ -213,10 +213,12 @@ class VoiceSimulator:
             for request, placed in batch
         ]
         async with self._sessionmaker() as session:
+            calls = SimulatedCall.__table__
             inserted = await session.execute(
-                insert_ignore(session, SimulatedCall, ["idempotency_key"], rows).returning(
-                    SimulatedCall.idempotency_key, SimulatedCall.provider_call_id
-                )
+                insert_ignore(session, calls, ["idempotency_key"]).returning(
+                    calls.c.idempotency_key, calls.c.provider_call_id
+                ),
+                rows,
             )
             written = {key: call_id for key, call_id in inserted}
             keys = [request.idempotency_key for request, _ in batch]

@@ -1,0 +1,82 @@
+"""Classifying transcripts: on the event loop, in a thread, or in processes of the worker's own,
+with the same analyses every way; a classifier process that dies loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from credira.call.analysis import Analysis, analyze, parse_transcript
+from credira.worker.classifier import INLINE_CHARS, Classifier
+
+ENDED = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+ZONE = ZoneInfo("America/New_York")
+
+INTRO = "Agent: Hello, this is Ava about invoice INV-1001 for 1,250.00 USD."
+REPLIES = {
+    "promise_to_pay": "Debtor: I can pay it next Friday, I promise.",
+    "dispute": "Debtor: I never ordered this, I dispute the whole invoice.",
+    "opt_out": "Debtor: Stop calling me. Do not call this number again.",
+}
+SHORT = {outcome: f"{INTRO}\n{reply}\nAgent: Thank you." for outcome, reply in REPLIES.items()}
+# A long call: the agent talks at length before the debtor answers.
+LONG = "\n".join(
+    [INTRO, *["Agent: Is there anything else I can help with?"] * 40, REPLIES["dispute"]]
+)
+
+
+def expected(transcript: str) -> Analysis:
+    return analyze(parse_transcript(transcript), ended_at=ENDED, debtor_zone=ZONE)
+
+
+async def classify_each(classifier: Classifier, transcripts: list[str]) -> list[Analysis]:
+    return list(
+        await asyncio.gather(
+            *(classifier.classify(t, ended_at=ENDED, zone=ZONE) for t in transcripts)
+        )
+    )
+
+
+async def test_in_the_worker_process_short_and_long_transcripts_are_classified_alike() -> None:
+    transcripts = [*SHORT.values(), LONG]
+    assert len(LONG) > INLINE_CHARS >= max(len(t) for t in SHORT.values())
+    classifier = Classifier()
+
+    found = await classify_each(classifier, transcripts)
+
+    assert found == [expected(t) for t in transcripts]
+    assert [a.outcome for a in found] == [*SHORT, "dispute"]
+
+
+async def test_classifier_processes_give_the_same_analyses() -> None:
+    transcripts = [*SHORT.values(), LONG] * 5
+    classifier = Classifier(processes=2)
+    try:
+        found = await classify_each(classifier, transcripts)
+    finally:
+        await classifier.close()
+
+    assert found == [expected(t) for t in transcripts]
+
+
+async def test_a_classifier_process_killed_loses_no_classification() -> None:
+    transcripts = list(SHORT.values())
+    classifier = Classifier(processes=1)
+    try:
+        assert await classify_each(classifier, transcripts) == [expected(t) for t in transcripts]
+        pool = classifier._pool
+        assert pool is not None
+        for pid in list(pool._processes):  # the one process, as the OOM killer would
+            os.kill(pid, signal.SIGKILL)
+
+        # The batch that finds it dead is classified in the worker process; the next one in a
+        # new classifier process.
+        assert await classify_each(classifier, transcripts) == [expected(t) for t in transcripts]
+        assert await classify_each(classifier, transcripts) == [expected(t) for t in transcripts]
+        assert classifier._pool is not None
+        assert classifier._pool is not pool
+    finally:
+        await classifier.close()
