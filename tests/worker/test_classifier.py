@@ -4,8 +4,11 @@ with the same analyses every way; a classifier process that dies loses nothing."
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
+import subprocess
+import sys
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -80,3 +83,37 @@ async def test_a_classifier_process_killed_loses_no_classification() -> None:
         assert classifier._pool is not pool
     finally:
         await classifier.close()
+
+
+def test_where_classifier_processes_cannot_start_the_worker_process_classifies() -> None:
+    # A program read from stdin cannot be imported again by a spawned process: each dies at
+    # once. The first batch finds out, and from then on none is tried again.
+    program = f"""
+import asyncio, json
+from datetime import datetime
+from zoneinfo import ZoneInfo
+from credira.worker.classifier import Classifier
+
+async def main():
+    classifier = Classifier(processes=1)
+    outcomes = []
+    for text in {list(SHORT.values())!r}:
+        analysis = await classifier.classify(
+            text, ended_at=datetime.fromisoformat({ENDED.isoformat()!r}), zone=ZoneInfo("UTC")
+        )
+        outcomes.append(analysis.outcome)
+    await classifier.close()
+    print(json.dumps({{"outcomes": outcomes, "processes": classifier.processes}}))
+
+asyncio.run(main())
+"""
+    done = subprocess.run(
+        [sys.executable, "-"], input=program, capture_output=True, text=True, timeout=120
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == {"outcomes": list(SHORT), "processes": 0}
+    assert (
+        done.stderr.count("worker.classifier_lost") + done.stdout.count("worker.classifier_lost")
+        == 1
+    )

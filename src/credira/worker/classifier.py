@@ -8,7 +8,9 @@ a worker uses a second core; transcripts ended at the same moment go to them tog
 message each way per batch, not per call).
 
 A process that dies (killed, out of memory) costs nothing: its batch is classified in the
-worker process, and the next batch starts new processes.
+worker process, and the next batch starts new processes. Processes that cannot start at all
+(the worker embedded in a program the spawned processes cannot import again, say) are not
+tried again: the worker process classifies everything from then on.
 """
 
 from __future__ import annotations
@@ -53,11 +55,12 @@ class Classifier:
     def __init__(self, processes: int = 0) -> None:
         self.processes = processes
         self._pool: ProcessPoolExecutor | None = None
+        self._pool_worked = False  # whether the current pool has classified a batch
         self._batches = GroupCommit(self._classify_many) if processes > 0 else None
 
     async def classify(self, transcript: str, *, ended_at: datetime, zone: ZoneInfo) -> Analysis:
         """The analysis of an answered call's transcript."""
-        if self._batches is not None:
+        if self._batches is not None and self.processes > 0:
             return await self._batches.submit(Transcript(transcript, ended_at, zone.key))
         turns = parse_transcript(transcript)
         # Handing a short transcript to a thread costs more than classifying it: the thread
@@ -76,6 +79,7 @@ class Classifier:
             self._pool = ProcessPoolExecutor(
                 self.processes, mp_context=multiprocessing.get_context("spawn")
             )
+            self._pool_worked = False
         pool = self._pool
         size = -(-len(batch) // self.processes)
         parts = [batch[i : i + size] for i in range(0, len(batch), size)]
@@ -83,12 +87,17 @@ class Classifier:
             done = await asyncio.gather(
                 *(loop.run_in_executor(pool, classify_all, part) for part in parts)
             )
-        except BrokenProcessPool as exc:
-            log.warning("worker.classifier_lost", error=str(exc)[:300])
+        except (BrokenProcessPool, OSError) as exc:
             if self._pool is pool:
                 self._pool = None
+                if not self._pool_worked:
+                    self.processes = 0  # they never worked: do not start them again
+                log.warning(
+                    "worker.classifier_lost", error=str(exc)[:300], retry=self.processes > 0
+                )
             pool.shutdown(wait=False, cancel_futures=True)
             return await asyncio.to_thread(classify_all, batch)
+        self._pool_worked = True
         return [analysis for part in done for analysis in part]
 
     async def close(self, within: float = 10.0) -> None:
