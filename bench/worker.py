@@ -87,6 +87,7 @@ def _finished(probe: Probe) -> int:
 
 
 CONCURRENCY = 100  # the worker's default (CREDIRA_WORKER_CONCURRENCY)
+NOOP_PER_S = 15_000  # more no-op runs a second than a worker was seen to finish
 
 
 def _cpu_seconds(workers: list[subprocess.Popen[bytes]]) -> float:
@@ -238,9 +239,11 @@ def run(
             probe.value("SELECT count(*) FROM callouts WHERE status = 'failed'")
         )
 
-        # 3. The same claims with a no-op run per callout (like the peer's no-op jobs).
+        # 3. The same claims with a no-op run per callout (like the peer's no-op jobs): many
+        # more of them, as they go by at thousands a second.
+        noop_jobs = max(jobs, int(NOOP_PER_S * (window + 2)))
         _seed_callouts(
-            db, tenant, [datetime.now(UTC) - timedelta(seconds=1)] * jobs, zone, jobs + count
+            db, tenant, [datetime.now(UTC) - timedelta(seconds=1)] * noop_jobs, zone, jobs + count
         )
         out = logs / f"claims-noop-{db.kind}.json"
         worker = _start_worker(db, logs, f"worker-noop-{db.kind}", out, noop=True)
@@ -250,6 +253,7 @@ def run(
             _stop(worker)
         result["noop_claims_per_s"] = noop["finished_per_s"]
 
+        start = jobs + count + noop_jobs
         if two_workers and db.kind == "postgresql":
             # 4. Two worker processes on one PostgreSQL database (one per core here): how far
             # the same full runs scale out.
@@ -258,7 +262,7 @@ def run(
                 tenant,
                 [datetime.now(UTC) - timedelta(seconds=1)] * jobs,
                 zone,
-                2 * jobs + count,
+                start,
             )
             pair = [
                 _start_worker(
