@@ -9,7 +9,9 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from credira.call.analysis import Analysis, analyze, parse_transcript
@@ -117,3 +119,50 @@ asyncio.run(main())
         done.stderr.count("worker.classifier_lost") + done.stdout.count("worker.classifier_lost")
         == 1
     )
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_classifier_process_outlives_its_killed_worker_by_seconds_at_most(
+    tmp_path: Path,
+) -> None:
+    program = tmp_path / "worker.py"
+    program.write_text(
+        f"""
+import asyncio
+from datetime import datetime
+from zoneinfo import ZoneInfo
+from credira.worker.classifier import Classifier
+
+async def main():
+    classifier = Classifier(processes=1)
+    await classifier.classify(
+        {SHORT["dispute"]!r}, ended_at=datetime.fromisoformat({ENDED.isoformat()!r}),
+        zone=ZoneInfo("UTC"),
+    )
+    print(*classifier._pool._processes, flush=True)
+    await asyncio.sleep(120)
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+    )
+    with subprocess.Popen([sys.executable, program], stdout=subprocess.PIPE, text=True) as worker:
+        try:
+            assert worker.stdout is not None
+            children = [int(pid) for pid in worker.stdout.readline().split()]
+            assert children
+            assert all(alive(pid) for pid in children)
+        finally:
+            worker.kill()  # SIGKILL: no shutdown of its pool
+
+    deadline = time.monotonic() + 15
+    while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in children)

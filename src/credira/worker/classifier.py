@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -34,6 +37,7 @@ log = structlog.get_logger("credira.worker")
 # (well under a millisecond for the usual few lines); longer ones in a thread, so that a long
 # call's classification does not hold up the other calls being followed.
 INLINE_CHARS = 2_000
+PARENT_CHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,18 @@ class Transcript:
     text: str
     ended_at: datetime
     zone: str  # the debtor's time zone (its key: it crosses to another process)
+
+
+def _exit_with(parent: int) -> None:
+    """A classifier process's initializer: the process exits soon after the worker that
+    started it, however that one ended (SIGKILL, out of memory), instead of living on."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="credira-parent-watch", daemon=True).start()
 
 
 def classify_all(batch: list[Transcript]) -> list[Analysis]:
@@ -77,7 +93,10 @@ class Classifier:
             # Spawned, not forked: the worker process has threads (database drivers, the
             # event loop's executor), and a fork copies whatever locks they held.
             self._pool = ProcessPoolExecutor(
-                self.processes, mp_context=multiprocessing.get_context("spawn")
+                self.processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_exit_with,
+                initargs=(os.getpid(),),
             )
             self._pool_worked = False
         pool = self._pool
