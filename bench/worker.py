@@ -87,6 +87,7 @@ def _finished(probe: Probe) -> int:
 
 
 CONCURRENCY = 100  # the worker's default (CREDIRA_WORKER_CONCURRENCY)
+LEAD_SECONDS = 2.0  # from writing the paced callouts to the first one's scheduled time
 NOOP_PER_S = 15_000  # more no-op runs a second than a worker was seen to finish
 
 
@@ -212,9 +213,18 @@ def run(
             # 2. Lateness under capacity: callouts due at a steady pace, half the throughput.
             rate = max(5.0, min(0.5 * sustained["finished_per_s"], 1000.0))
             count = max(10, int(rate * lateness_seconds))
-            begin = datetime.now(UTC) + timedelta(seconds=1.0)
+            # The first is due a little after the rows are written (or the lateness would
+            # count the time the bench took to write them).
+            begin = datetime.now(UTC) + timedelta(seconds=LEAD_SECONDS)
             times = [begin + timedelta(seconds=i / rate) for i in range(count)]
             paced = _seed_callouts(db, tenant, times, zone, jobs)
+            seeded_at = datetime.now(UTC)
+            if seeded_at > begin:
+                raise RuntimeError(
+                    f"writing the paced callouts took over {LEAD_SECONDS} s: they were late "
+                    "before the worker could see them"
+                )
+            result["lateness_lead_s"] = (begin - seeded_at).total_seconds()
             _wait_done(probe, within=lateness_seconds + 60, worker=worker)
         finally:
             _stop(worker)
@@ -234,6 +244,16 @@ def run(
             "p50_s": percentile(late, 0.5),
             "p99_s": percentile(late, 0.99),
             "max_s": late[-1] if late else float("nan"),
+            # The latest 1 %: when each was due (seconds after the first) and how late it was.
+            "worst": sorted(
+                (
+                    (round(when.timestamp() - begin.timestamp(), 3), round(lateness, 3))
+                    for i, when in paced.items()
+                    if i in claims
+                    for lateness in [claims[i] - when.timestamp()]
+                ),
+                key=lambda pair: -pair[1],
+            )[: max(1, len(late) // 100)],
         }
         result["failed_callouts"] = int(
             probe.value("SELECT count(*) FROM callouts WHERE status = 'failed'")
