@@ -210,15 +210,16 @@ class Executor:
         # Decisions of concurrent callouts share transactions; two about one invoice never do.
         # Up to ``batch_size`` at once: when it is less than the callouts running, they go
         # through in several waves, one being decided while another is dialled or concluded.
-        n = batch_size
         self._deciding = GroupCommit(
-            self._decide_many, max_size=n, key=lambda claimed: claimed.invoice_id
+            self._decide_many, max_size=batch_size, key=lambda claimed: claimed.invoice_id
         )
         self._concluding = GroupCommit(
-            self._conclude_many, max_size=n, key=lambda e: e.attempt.invoice_id
+            self._conclude_many, max_size=batch_size, key=lambda e: e.attempt.invoice_id
         )
-        self._checking = GroupCommit(self._statuses, max_size=n)
-        self._updating = GroupCommit(self._update_calls, max_size=n, key=lambda row: row["id"])
+        self._checking = GroupCommit(self._statuses, max_size=batch_size)
+        self._updating = GroupCommit(
+            self._update_calls, max_size=batch_size, key=lambda row: row["id"]
+        )
 
     async def close(self, within: float = 10.0) -> None:
         """Finish the decisions and conclusions being written (the callouts whose runs were
