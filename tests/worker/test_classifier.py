@@ -98,11 +98,20 @@ from credira.worker.classifier import Classifier
 
 async def main():
     classifier = Classifier(processes=1)
-    outcomes = []
-    for text in {list(SHORT.values())!r}:
-        analysis = await classifier.classify(
-            text, ended_at=datetime.fromisoformat({ENDED.isoformat()!r}), zone=ZoneInfo("UTC")
-        )
+    texts = {list(SHORT.values())!r}
+    ended = datetime.fromisoformat({ENDED.isoformat()!r})
+    async def later(text):
+        await asyncio.sleep(0.02)  # while the first batch is out: they make the next one
+        return await classifier.classify(text, ended_at=ended, zone=ZoneInfo("UTC"))
+
+    # Overlapping, then one by one.
+    together = await asyncio.gather(
+        classifier.classify(texts[0], ended_at=ended, zone=ZoneInfo("UTC")),
+        *(later(t) for t in texts[1:]),
+    )
+    outcomes = [analysis.outcome for analysis in together]
+    for text in texts:
+        analysis = await classifier.classify(text, ended_at=ended, zone=ZoneInfo("UTC"))
         outcomes.append(analysis.outcome)
     await classifier.close()
     print(json.dumps({{"outcomes": outcomes, "processes": classifier.processes}}))
@@ -114,7 +123,10 @@ asyncio.run(main())
     )
 
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout.splitlines()[-1]) == {"outcomes": list(SHORT), "processes": 0}
+    assert json.loads(done.stdout.splitlines()[-1]) == {
+        "outcomes": list(SHORT) * 2,
+        "processes": 0,
+    }
     assert (
         done.stderr.count("worker.classifier_lost") + done.stdout.count("worker.classifier_lost")
         == 1

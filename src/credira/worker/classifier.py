@@ -88,6 +88,9 @@ class Classifier:
 
     async def _classify_many(self, batch: list[Transcript]) -> list[Analysis]:
         """A batch split evenly between the processes."""
+        if self.processes <= 0:
+            # They were given up while this batch waited for the one that found out.
+            return await asyncio.to_thread(classify_all, batch)
         loop = asyncio.get_running_loop()
         if self._pool is None:
             # Spawned, not forked: the worker process has threads (database drivers, the
