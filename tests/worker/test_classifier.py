@@ -61,6 +61,8 @@ async def test_classifier_processes_give_the_same_analyses() -> None:
     classifier = Classifier(processes=2)
     try:
         found = await classify_each(classifier, transcripts)
+        assert classifier._pool is not None  # the processes did it, not a fallback
+        assert classifier.processes == 2
     finally:
         await classifier.close()
 
