@@ -122,6 +122,33 @@ async def test_claims_urgent_first_then_by_priority_then_the_longest_due(
     assert [c.status for c in calls] == ["completed"] * len(expected)
 
 
+async def test_a_claim_of_several_takes_them_across_priorities_in_claim_order(
+    db: Db, zone: str
+) -> None:
+    """A claim reads one priority after another and stops when it is full: the two urgent
+    callouts, then the longest due of the high ones; the next claim goes on from there."""
+    now = datetime.now(UTC)
+    debt = await new_debt(db, zone=zone, made=now - timedelta(hours=2))
+    table = [("low", 50), ("medium", 40), ("urgent", 5), ("high", 30), ("urgent", 20)]
+    table += [("medium", 45), ("high", 10), ("low", 60), ("high", -5)]  # the last not yet due
+    ids: dict[tuple[str, int], str] = {}
+    for priority, overdue in table:
+        callout = debt.callout(run_at=now - timedelta(minutes=overdue), priority=priority)
+        await db.add(callout)
+        ids[(priority, overdue)] = callout.id
+
+    async def claim(limit: int) -> list[str]:
+        async with db.sessions() as session:
+            taken = await repository.claim_due(session, "w1", now, timedelta(seconds=30), limit)
+        return [t.callout_id for t in taken]
+
+    assert await claim(3) == [ids[("urgent", 20)], ids[("urgent", 5)], ids[("high", 30)]]
+    assert await claim(3) == [ids[("high", 10)], ids[("medium", 45)], ids[("medium", 40)]]
+    assert await claim(3) == [ids[("low", 60)], ids[("low", 50)]]
+    assert await claim(3) == []
+    assert await callout_status(db, ids[("high", -5)]) == "scheduled"
+
+
 # -- takeover of an abandoned callout ------------------------------------------------------
 
 

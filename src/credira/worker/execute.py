@@ -35,6 +35,7 @@ from credira.channel.voice.port import (
     VoiceProviderError,
 )
 from credira.channel.voice.registry import VoiceProviders
+from credira.db.locked import write_locked
 from credira.email import repository as email_rows
 from credira.invoice import repository as invoice_repository
 from credira.invoice.schemas import SETTLED
@@ -70,6 +71,19 @@ class Attempt:
     max_duration: int
 
 
+async def _lock_callouts(session: AsyncSession, callout_ids: list[str]) -> dict[str, Callout]:
+    """The callouts, by id, locked after their invoices (the order every writer of both keeps),
+    so that their changes can be written together at the end (``write_locked``)."""
+    found = await session.scalars(
+        select(Callout)
+        .where(Callout.id.in_(sorted(callout_ids)))
+        .order_by(Callout.id)
+        # The lock an UPDATE takes (rows that refer to these keep their own locks).
+        .with_for_update(key_share=True)
+    )
+    return {callout.id: callout for callout in found}
+
+
 @dataclass
 class _Facts:
     """What the decisions about a batch of claimed callouts read, read for all of them at once
@@ -93,10 +107,7 @@ class _Facts:
             session, (claimed.invoice_id for claimed in batch)
         )
         now = clock.now()
-        found = await session.scalars(
-            select(Callout).where(Callout.id.in_([claimed.callout_id for claimed in batch]))
-        )
-        callouts = {callout.id: callout for callout in found}
+        callouts = await _lock_callouts(session, [claimed.callout_id for claimed in batch])
         open_calls = await calls.open_attempts(session, list(callouts))
         agent_ids = {c.voice_agent_id for c in callouts.values() if c.voice_agent_id}
         agent_ids |= {call.voice_agent_id for call in open_calls.values() if call.voice_agent_id}
@@ -260,6 +271,7 @@ class Executor:
                     for account_id, count in wanted.items()
                 }
                 attempts = [self._write_ahead(session, r, allowed) if r else None for r in ready]
+            await write_locked(session, facts.callouts.values())
             await session.commit()
         for callout_id, reason, until in held:
             log.info("callout.held", callout_id=callout_id, reason=reason, until=str(until))
@@ -622,10 +634,7 @@ class Executor:
                 select(Call).where(Call.id.in_([ended.attempt.call_id for ended in batch]))
             )
             calls_by_id = {call.id: call for call in found}
-            found_callouts = await session.scalars(
-                select(Callout).where(Callout.id.in_([e.attempt.callout_id for e in batch]))
-            )
-            callouts = {callout.id: callout for callout in found_callouts}
+            callouts = await _lock_callouts(session, [e.attempt.callout_id for e in batch])
             for ended in batch:
                 await self._conclude_one(
                     session,
@@ -634,6 +643,7 @@ class Executor:
                     held.get(ended.attempt.invoice_id),
                     callouts.get(ended.attempt.callout_id),
                 )
+            await write_locked(session, callouts.values())
             await session.commit()
         return [None] * len(batch)
 

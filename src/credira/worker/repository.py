@@ -10,8 +10,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from credira.db.dialect import claimable_ids
+from credira.callout.policy import PRIORITY_RANK
+from credira.db.dialect import claimable_ids, prefer_index_order, take_in_turn
 from credira.models import Callout
+
+RANKS = sorted(set(PRIORITY_RANK.values()))
 
 
 @dataclass(frozen=True)
@@ -44,10 +47,12 @@ async def claim_due(
     ``abandoned``), and due callouts up to the limit; returned urgent first, then the longest
     due.
 
-    Each is a statement that walks ``ix_callouts_due`` (status, priority_rank, run_at) in
-    order and stops after ``limit`` rows however many callouts wait: the abandoned ones
-    (among the running ones, which are few), then the due ones.
+    Each reads ``ix_callouts_due`` (status, priority_rank, run_at) one priority at a time,
+    each in ``run_at`` order, and stops after ``limit`` rows however many callouts wait (the
+    abandoned ones, among the running ones, which are few; then the due ones), then updates
+    the rows it took by primary key.
     """
+    await prefer_index_order(session)
     rows = await _take(session, _abandoned(now), worker_id, now, lease, limit) if abandoned else []
     if len(rows) < limit:
         rows += await _take(session, _due(now), worker_id, now, lease, limit - len(rows))
@@ -64,18 +69,24 @@ async def _take(
     lease: timedelta,
     limit: int,
 ) -> list[tuple[str, str, int, datetime, bool, bool]]:
-    candidates = (
+    # Urgent first, then the longest due: one range of ``ix_callouts_due`` per priority.
+    candidates = [
         select(Callout.id)
-        .where(claimable)
-        .order_by(Callout.priority_rank, Callout.run_at)
+        .where(claimable, Callout.priority_rank == rank)
+        .order_by(Callout.run_at)
         .limit(limit)
-    )
-    picked = claimable_ids(session, candidates, Callout.id)
+        for rank in RANKS
+    ]
+    picked = await take_in_turn(session, candidates, limit)
+    if not picked:
+        return []
     result = await session.execute(
         update(Callout)
-        # The condition is checked again against the row as it is when locked, so two
-        # claimers can never both win one row.
-        .where(picked, claimable)
+        # By key only: the rows were claimable when taken and cannot have changed since (they
+        # are locked on PostgreSQL, whose lock checked the condition against the row as it
+        # was then; SQLite lets no other writer in), and with the condition here PostgreSQL
+        # may walk every claimable row to find them.
+        .where(Callout.id.in_(picked))
         .values(
             status="active",
             lease_owner=worker_id,
@@ -101,13 +112,21 @@ async def renew_leases(
 ) -> int:
     if not callout_ids:
         return 0
-    result = await session.execute(
-        update(Callout)
+    mine = (
+        select(Callout.id)
         .where(
             Callout.id.in_(callout_ids),
             Callout.lease_owner == worker_id,
             Callout.status == "active",
         )
+        .order_by(Callout.id)
+    )
+    result = await session.execute(
+        update(Callout)
+        # Not the rows a decision or an outcome is being written to (they hold them locked
+        # from reading to commit): waiting for them could deadlock with the next one, and
+        # the next beat renews them.
+        .where(claimable_ids(session, mine, Callout.id))
         .values(lease_expires=until)
         .execution_options(synchronize_session=False)
     )
