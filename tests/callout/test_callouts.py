@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.orm.attributes import set_committed_value
 
+from credira.callout import service
 from credira.kit.clock import FrozenClock
+from credira.models import Callout
 from tests.callout.helpers import TIME_RE, parse_time, set_status
 from tests.support import Api, Tenant
 
@@ -363,6 +366,28 @@ async def test_update_callout_merges_actions_contact_and_metadata(api: Api) -> N
     for unchanged in ("scheduled_time", "priority", "status", "type", "created_time"):
         assert data[unchanged] == callout[unchanged]
     assert await get_callout(tenant, callout["id"]) == data
+
+
+async def test_update_racing_a_worker_write_is_a_conflict_and_changes_nothing(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker may write the callout (an outcome, a hold) between this request's read and its
+    write, advancing the version: the request answers 409, not 500, and changes nothing."""
+    tenant = await api.tenant()
+    _invoice, _agent, callout = await tenant.scenario()
+    original = service.update
+
+    async def raced(session: Any, row: Callout, body: Any, now: datetime) -> Callout:
+        # As if the worker wrote the row after it was read: this copy is a version behind.
+        set_committed_value(row, "version", row.version - 1)
+        return await original(session, row, body, now)
+
+    monkeypatch.setattr(service, "update", raced)
+    response = await tenant.request(
+        "PUT", f"/v1/callouts/{callout['id']}", json={"priority": "urgent"}
+    )
+    assert_error(response, 409, "CONFLICT")
+    assert await get_callout(tenant, callout["id"]) == callout
 
 
 async def test_update_callout_with_an_empty_body_changes_nothing_visible(api: Api) -> None:

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -218,6 +219,15 @@ def install(app: FastAPI) -> None:
             _request_id(request),
         )
 
+    async def on_stale(request: Request, exc: Exception) -> JSONResponse:
+        # The row changed between this request's read and its write (a worker recorded an
+        # outcome, say): the version check refused the write, and nothing was changed.
+        log.info("db.stale", error=str(exc)[:300])
+        return render(
+            Conflict("The object changed while this request ran; fetch it and retry"),
+            _request_id(request),
+        )
+
     async def on_replay(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, IdempotentReplay)
         return Response(
@@ -244,5 +254,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ConnectionError, on_database_down)
     # Anything else propagates to EdgeMiddleware, which renders INTERNAL_ERROR without re-raising.
     app.add_exception_handler(IntegrityError, on_integrity)
+    app.add_exception_handler(StaleDataError, on_stale)
     app.add_exception_handler(IdempotentReplay, on_replay)
     app.add_exception_handler(DBAPIError, on_database_error)
