@@ -41,6 +41,7 @@ from credira.auth import repository as auth_repository
 from credira.call import repository as call_repository
 from credira.callout import repository as callout_repository
 from credira.callout.policy import PRIORITY_RANK
+from credira.db.dialect import prefer_index_order
 from credira.db.types import Money, UTCDateTime
 from credira.email import repository as email_repository
 from credira.invoice import repository as invoice_repository
@@ -379,7 +380,7 @@ async def captured(conn: AsyncConnection, call: Query) -> tuple[str, Any]:
     sent: list[tuple[str, Any]] = []
 
     def record(_c: Any, _cur: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if not statement.startswith("SET "):  # planner settings: nothing to explain
+        if "set_config(" not in statement:  # planner settings: nothing to explain
             sent.append((statement, parameters))
 
     event.listen(conn.sync_engine, "before_cursor_execute", record)
@@ -459,25 +460,61 @@ async def test_hot_query_uses_its_index(
     assert searches(text, table, index, dialect), f"{case} does not search {index}:\n{text}"
 
 
-async def test_claim_walks_its_index_in_claim_order(conn: AsyncConnection) -> None:
-    """The due callouts come off ``ix_callouts_due`` already in claim order (urgent first, then
-    the longest due): one range of the index per priority, each in ``run_at`` order, so a claim
-    stops after its rows instead of fetching and sorting every due callout. (PostgreSQL plans
-    with sorting disabled, as the claiming transaction has it: ``prefer_index_order``.)"""
+def _claim_due_emails(session: AsyncSession) -> Awaitable[Any]:
+    return email_repository.claim_due(session, "bench:1", NOW, timedelta(seconds=30), 50)
+
+
+@pytest.mark.parametrize(
+    ("call", "index", "sorted_parts"),
+    [
+        pytest.param(_claim_due_callouts, "ix_callouts_due", 0, id="callouts"),
+        # The emails being sent whose worker stopped renewing the lease are taken first, in
+        # claim order: few, and over two statuses, so sorted.
+        pytest.param(_claim_due_emails, "ix_emails_due", 1, id="emails"),
+    ],
+)
+async def test_claim_walks_its_index_in_claim_order(
+    conn: AsyncConnection, call: Query, index: str, sorted_parts: int
+) -> None:
+    """The due rows come off their index already in claim order (urgent first, then the
+    longest due): one range of the index per priority, each in ``run_at`` order, so a claim
+    stops after its rows instead of fetching and sorting every due row. (PostgreSQL plans with
+    sorting disabled, as the claiming transaction has it: ``prefer_index_order``.)"""
     if conn.dialect.name == "postgresql":
         await conn.exec_driver_sql("SET enable_sort = off")
         await conn.commit()
-    statement, parameters = await captured(conn, _claim_due_callouts)
+    statement, parameters = await captured(conn, call)
     text = await plan(conn, statement, parameters)
     if conn.dialect.name == "sqlite":
-        assert "TEMP B-TREE" not in text, text
-        ranges = re.findall(
-            r"ix_callouts_due \(status=\? AND priority_rank=\? AND run_at<\?\)", text
-        )
+        sorts = re.findall(r"TEMP B-TREE", text)
+        ranges = re.findall(rf"{index} \(status=\? AND priority_rank=\? AND run_at<\?\)", text)
     else:
-        assert not re.search(r"\bSort\b", text), text
+        sorts = re.findall(r"\bSort Key:", text)
         ranges = re.findall(
             r"\(status\)::text = 'scheduled'::text\) AND \(priority_rank = \d\) AND \(run_at <= ",
             text,
         )
+    assert len(sorts) == sorted_parts, text
     assert len(ranges) == len(PRIORITY_RANK), text
+
+
+async def test_a_claiming_transaction_plans_without_sorting_or_jit(conn: AsyncConnection) -> None:
+    """``prefer_index_order``: sorting and JIT compilation are off until the transaction ends
+    (a forced sort is costed so high that PostgreSQL would otherwise JIT-compile every claim)."""
+    if conn.dialect.name != "postgresql":
+        pytest.skip("SQLite has neither setting: its plans need no statistics")
+    before = (
+        (await conn.exec_driver_sql("SHOW jit")).scalar(),
+        (await conn.exec_driver_sql("SHOW enable_sort")).scalar(),
+    )
+    await conn.commit()
+    async with AsyncSession(bind=conn) as session:
+        await prefer_index_order(session)
+        assert await session.scalar(text("SHOW enable_sort")) == "off"
+        assert await session.scalar(text("SHOW jit")) == "off"
+        await session.commit()
+    after = (
+        (await conn.exec_driver_sql("SHOW jit")).scalar(),
+        (await conn.exec_driver_sql("SHOW enable_sort")).scalar(),
+    )
+    assert after == before

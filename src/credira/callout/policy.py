@@ -7,6 +7,7 @@ from credira.errors import Conflict, ValidationFailed
 FINISHED = ("completed", "failed", "cancelled")
 PENDING = ("scheduled", "active")
 PRIORITY_RANK = {"urgent": 0, "high": 1, "medium": 2, "low": 3}
+RANKS = sorted(set(PRIORITY_RANK.values()))  # claim order: urgent first
 
 
 def assert_updatable(status: str) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from credira.callout.policy import FINISHED
-from credira.db.dialect import claimable_ids
+from credira.callout.policy import FINISHED, RANKS
+from credira.db.dialect import prefer_index_order, take_in_turn
 from credira.kit.pagination import Page
 from credira.models import Call, Callout, Email
 
@@ -100,9 +100,7 @@ async def oldest_contact_since(
     return min(found) if found else None
 
 
-def _claimable(now: datetime):  # type: ignore[no-untyped-def]
-    due = and_(Email.status == "scheduled", Email.run_at <= now)
-    abandoned = and_(Email.status.in_(IN_FLIGHT), Email.lease_expires < now)
+def _claimable_origin() -> ColumnElement[bool]:
     # A callout's email is run by its callout while that runs. Once the callout has finished
     # (its call ended while the email was deferred by the mail server or held by the weekly
     # limit), nothing would run it any more: the email loop takes it over.
@@ -110,30 +108,46 @@ def _claimable(now: datetime):  # type: ignore[no-untyped-def]
         Email.origin == "callout",
         exists().where(Callout.id == Email.callout_id, Callout.status.in_(FINISHED)),
     )
-    return and_(or_(Email.origin == "send_email", orphaned), or_(due, abandoned))
+    return or_(Email.origin == "send_email", orphaned)
 
 
 async def claim_due(
     session: AsyncSession, worker_id: str, now: datetime, lease: timedelta, limit: int
 ) -> list[str]:
     """Take up to ``limit`` due emails sent through ``POST /send-email``, and those of
-    finished callouts (a running callout runs its own email)."""
-    candidates = (
+    finished callouts (a running callout runs its own email): first those whose worker
+    stopped renewing the lease (few: they were being sent), then the due ones, urgent first,
+    then the longest due, one range of ``ix_emails_due`` per priority (as callouts are
+    claimed: no sort of every due email, see ``take_in_turn``). A claimed email stays
+    ``scheduled`` with its ``run_at`` moved to the lease's end."""
+    origin = _claimable_origin()
+    abandoned = (
         select(Email.id)
-        .where(_claimable(now))
+        .where(origin, Email.status.in_(IN_FLIGHT), Email.lease_expires < now)
         .order_by(Email.priority_rank, Email.run_at)
         .limit(limit)
     )
-    result = await session.execute(
-        update(Email)
-        .where(claimable_ids(session, candidates, Email.id), _claimable(now))
-        .values(lease_owner=worker_id, lease_expires=now + lease, run_at=now + lease)
-        .returning(Email.id)
-        .execution_options(synchronize_session=False)
-    )
-    ids = [row[0] for row in result.all()]
+    due = [
+        select(Email.id)
+        .where(origin, Email.status == "scheduled", Email.priority_rank == rank)
+        .where(Email.run_at <= now)
+        .order_by(Email.run_at)
+        .limit(limit)
+        for rank in RANKS
+    ]
+    await prefer_index_order(session)
+    ids = await take_in_turn(session, [abandoned, *due], limit)
+    if ids:
+        # By key: the rows were claimable when taken and cannot have changed since (see
+        # worker.repository._take).
+        await session.execute(
+            update(Email)
+            .where(Email.id.in_(ids))
+            .values(lease_owner=worker_id, lease_expires=now + lease, run_at=now + lease)
+            .execution_options(synchronize_session=False)
+        )
     await session.commit()
-    return ids
+    return [str(i) for i in ids]
 
 
 async def renew_leases(

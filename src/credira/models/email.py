@@ -42,7 +42,8 @@ class Email(Timestamps, Base):
     __table_args__ = (
         Index("ix_emails_account_callout", "account_id", "callout_id", "id"),
         Index("ix_emails_invoice_sent", "invoice_id", "sent_time"),
-        Index("ix_emails_due", "status", "run_at"),
+        # The claim: one range per priority, each in due order.
+        Index("ix_emails_due", "status", "priority_rank", "run_at"),
         # A callout's emails: its response report and every run of the callout.
         Index("ix_emails_callout", "callout_id", "created_time"),
         # The daily email cap counts an account's emails sent today.

@@ -10,11 +10,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from credira.callout.policy import PRIORITY_RANK
+from credira.callout.policy import RANKS
 from credira.db.dialect import claimable_ids, prefer_index_order, take_in_turn
 from credira.models import Callout
-
-RANKS = sorted(set(PRIORITY_RANK.values()))
 
 
 @dataclass(frozen=True)
