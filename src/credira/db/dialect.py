@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, Select, select, text, union_all
+from sqlalchemy import ColumnElement, Select, select, text, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -69,9 +69,7 @@ async def take_in_turn(
     """
     if dialect_name(session) == "postgresql":
         parts = [part.with_for_update(skip_locked=True) for part in parts]
-    body: Select[Any] | CompoundSelect[Any] = parts[0]
-    if len(parts) > 1:
-        body = union_all(*(select(part.subquery().c[0]) for part in parts)).limit(limit)
+    body = union_all(*(select(part.subquery().c[0]) for part in parts)).limit(limit)
     return list((await session.scalars(body)).all())
 
 

@@ -129,8 +129,9 @@ async def claim_due(
     )
     due = [
         select(Email.id)
-        .where(origin, Email.status == "scheduled", Email.priority_rank == rank)
-        .where(Email.run_at <= now)
+        .where(
+            origin, Email.status == "scheduled", Email.priority_rank == rank, Email.run_at <= now
+        )
         .order_by(Email.run_at)
         .limit(limit)
         for rank in RANKS
