@@ -11,6 +11,7 @@ from typing import Any
 
 from bench import profile, seed
 from bench.dbs import Database
+from bench.loadgen import merge
 from bench.servers import Server, load, memory, ready, spawn_baseline, spawn_credira
 
 ENDPOINTS = ("get", "list", "put", "post")
@@ -100,16 +101,45 @@ def _check(result: dict[str, Any], what: str) -> dict[str, Any]:
     return result
 
 
+SLICE_WARMUP = 0.5  # seconds of warm-up for each slice after the first (new connections)
+COUNTER_STEP = 10_000_000  # each load's request counter starts this far after the last's
+
+
 def measure(
     servers: list[Server], hot: Hot, tenant: seed.Tenant, cfg: dict[str, Any]
 ) -> dict[str, dict[str, Any]]:
+    """Each endpoint's figure for each server, taken in ``cfg["slices"]`` interleaved slices
+    of ``duration / slices`` seconds (servers in turn, the order reversed every slice: A B,
+    B A, A B, ...) and pooled. On a shared machine the speed drifts over seconds; taking the
+    figures of both servers in turn over the same span, not one after the other, keeps such a
+    drift out of their ratio."""
+    slices = max(1, int(cfg.get("slices", 1)))
     out: dict[str, dict[str, Any]] = {s.name.split("-")[0]: {} for s in servers}
+    counter = 0
     for endpoint in ENDPOINTS:
+        parts: dict[str, list[dict[str, Any]]] = {s.name: [] for s in servers}
+        for n in range(slices):
+            for server in servers if n % 2 == 0 else list(reversed(servers)):
+                counter += COUNTER_STEP
+                result = load(
+                    spec(
+                        server,
+                        endpoint,
+                        hot,
+                        tenant,
+                        {
+                            **cfg,
+                            "duration": cfg["duration"] / slices,
+                            "warmup": cfg["warmup"] if n == 0 else SLICE_WARMUP,
+                        },
+                        counter_start=counter,
+                        keep_latencies=slices > 1,
+                    )
+                )
+                parts[server.name].append(_check(result, f"{server.name} {endpoint}"))
         for server in servers:
-            name = server.name.split("-")[0]
-            out[name][endpoint] = _check(
-                load(spec(server, endpoint, hot, tenant, cfg)), f"{server.name} {endpoint}"
-            )
+            done = parts[server.name]
+            out[server.name.split("-")[0]][endpoint] = merge(done) if slices > 1 else done[0]
     return out
 
 

@@ -6,6 +6,10 @@
 request counter) and ``rate`` (null: closed loop, each connection sends its next request when
 the previous reply arrived; a number: open loop, requests are due at a fixed pace whatever the
 server does, and latency counts from when each was due, so queueing is not hidden).
+``counter_start`` (default 0) is where the request counter starts (loads run one after another
+on the same rows start where the last left off, so no write repeats an earlier one's body), and
+``keep_latencies`` adds every measured latency to the result (``latencies_s``), for results of
+several loads to be pooled (``merge``).
 A request may carry a ``kind`` label; the result then adds ``by_kind``: per label, the replies
 by status, the connection errors (``"error"``) and, in open loop, the requests dropped past the
 grace period (``"dropped"``), so a mixed pool shows which request failed.
@@ -125,7 +129,7 @@ async def closed_loop(spec: dict[str, Any], pool: list[Template], tally: Tally) 
     start = time.perf_counter()
     measure_from = start + float(spec["warmup"])
     until = measure_from + float(spec["duration"])
-    counter = [0]
+    counter = [int(spec.get("counter_start", 0))]
 
     async def run(c: int) -> None:
         conn = Connection(spec["host"], spec["port"])
@@ -191,7 +195,7 @@ async def open_loop(spec: dict[str, Any], pool: list[Template], tally: Tally) ->
                 tally.count(template.kind, "dropped")
                 continue
             try:
-                status, body = await conn.send(template.render(n))
+                status, body = await conn.send(template.render(n + int(spec.get("counter_start", 0))))
             except Exception as exc:
                 if due >= measure_from:
                     tally.errors += 1
@@ -234,6 +238,40 @@ def summarize(tally: Tally, duration: float, spec: dict[str, Any]) -> dict[str, 
         "max_ms": (lat[-1] * 1000) if lat else float("nan"),
         "error_sample": tally.sample,
         **labelled,
+        **({"latencies_s": lat} if spec.get("keep_latencies") else {}),
+    }
+
+
+def merge(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """One closed-loop result from several loads of the same requests (made with
+    ``keep_latencies``): counts and durations added, the latency figures over all the
+    latencies together."""
+    lat = sorted(x for r in results for x in r["latencies_s"])
+    duration = sum(float(r["duration"]) for r in results)
+    ok = sum(int(r["ok"]) for r in results)
+    status: dict[str, int] = {}
+    for r in results:
+        for code, n in r["status"].items():
+            status[code] = status.get(code, 0) + n
+    return {
+        "mode": results[0]["mode"],
+        "rate": results[0]["rate"],
+        "concurrency": results[0]["concurrency"],
+        "duration": duration,
+        "slices": len(results),
+        "requests": len(lat),
+        "ok": ok,
+        "errors": sum(int(r["errors"]) for r in results),
+        "status": dict(sorted(status.items())),
+        "rps": ok / duration if duration else 0.0,
+        # Each slice's rate, to see how much it moved while the figure was taken.
+        "slice_rps": [r["rps"] for r in results],
+        "mean_ms": (sum(lat) / len(lat) * 1000) if lat else float("nan"),
+        "p50_ms": percentile(lat, 0.50) * 1000,
+        "p90_ms": percentile(lat, 0.90) * 1000,
+        "p99_ms": percentile(lat, 0.99) * 1000,
+        "max_ms": (lat[-1] * 1000) if lat else float("nan"),
+        "error_sample": next((r["error_sample"] for r in results if r["error_sample"]), None),
     }
 
 

@@ -269,6 +269,18 @@ def markdown(results: dict[str, Any]) -> str:
             f"{_n(late['rate_per_s'])} callouts/s due: p50 {_n(late['p50_s'] * 1000)} ms, "
             f"p99 {_n(late['p99_s'] * 1000)} ms."
         )
+        st = w.get("stages")
+        if st:
+            out.append(
+                f"Where a full run's time went in the window (means over "
+                f"{_n(st['runs'])} runs): {_n(st['total_ms'])} ms from claim to finish, of which "
+                f"dialling and following the call {_n(st['dial_ms'])} ms, classifying its "
+                f"transcript {_n(st['analyse_ms'])} ms, deciding and concluding (waiting for and "
+                f"in shared transactions) {_n(st['decide_conclude_ms'])} ms; a deciding "
+                f"transaction took {_n(st.get('decide_batch_ms'))} ms for "
+                f"{_n(st.get('decide_batch_size'))} callouts, a concluding one "
+                f"{_n(st.get('conclude_batch_ms'))} ms for {_n(st.get('conclude_batch_size'))}."
+            )
         two = w.get("two_workers")
         if two:
             out.append(

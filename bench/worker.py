@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
+import statistics
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
@@ -112,7 +113,7 @@ def _window(
     worker: subprocess.Popen[bytes],
     *,
     others: tuple[subprocess.Popen[bytes], ...] = (),
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Sustained throughput with plenty of due work. A worker fills its free slots at once (a
     burst of up to its concurrency), then claims one callout each time one finishes: at steady
     state it claims exactly as fast as it finishes. So: wait for the first claim, then for the
@@ -132,11 +133,13 @@ def _window(
     while _finished(probe) - base < slots and time.monotonic() < first + 2 * window:
         time.sleep(0.05)
     done_a, claimed_a, t_a = _finished(probe), _claimed(probe), time.monotonic()
+    epoch_a = time.time()
     cpu_a = _cpu_seconds(workers)
     steady = done_a - base >= slots
     if steady:
         time.sleep(window)
     done_b, claimed_b, t_b = _finished(probe), _claimed(probe), time.monotonic()
+    epoch_b = time.time()
     cpu = _cpu_seconds(workers) - cpu_a
     left = int(probe.value("SELECT count(*) FROM callouts WHERE status = 'scheduled'"))
     probe.execute("UPDATE callouts SET status = 'cancelled' WHERE status = 'scheduled'")
@@ -161,12 +164,38 @@ def _window(
         # shared machine, and what the rate is mostly made of.
         "cpu_ms_per_callout": 1000 * cpu / max(1, done_b - done_a),
         "worker_cpu_share": cpu / (t_b - t_a),
+        "window_epoch": (epoch_a, epoch_b),
     }
 
 
 def _claims(out: Path) -> tuple[dict[str, float], int]:
     data = json.loads(out.read_text())
     return dict(zip(data["ids"], data["claimed"], strict=True)), int(data.get("statements", 0))
+
+
+def stages(out: Path, window: tuple[float, float] | None) -> dict[str, float] | None:
+    """Where the time of the runs that ended inside ``window`` (epoch seconds) went: means in
+    ms per run, and per deciding and concluding transaction with their mean sizes."""
+    data = json.loads(out.read_text())
+    if window is None:
+        return None
+    start, end = window
+    inside = [r for r in data.get("runs", []) if start <= r[0] <= end]
+    if not inside:
+        return None
+    result = {
+        "runs": float(len(inside)),
+        "total_ms": 1000 * statistics.fmean(r[1] for r in inside),
+        "dial_ms": 1000 * statistics.fmean(r[2] for r in inside),
+        "analyse_ms": 1000 * statistics.fmean(r[3] for r in inside),
+    }
+    result["decide_conclude_ms"] = result["total_ms"] - result["dial_ms"] - result["analyse_ms"]
+    for name, rows in data.get("batches", {}).items():
+        rows = [b for b in rows if start <= b[0] <= end]
+        if rows:
+            result[f"{name}_batch_size"] = statistics.fmean(b[1] for b in rows)
+            result[f"{name}_batch_ms"] = 1000 * statistics.fmean(b[2] for b in rows)
+    return result
 
 
 def steady_rate(stamps: list[float]) -> float:
@@ -230,6 +259,7 @@ def run(
             _stop(worker)
         claims, statements = _claims(out)
         result["statements_per_callout"] = statements / max(1, len(claims))
+        result["stages"] = stages(out, sustained.get("window_epoch"))
         result["claims_per_s"] = sustained["finished_per_s"]
         result["cpu_ms_per_callout"] = sustained["cpu_ms_per_callout"]
         result["worker_cpu_share"] = sustained.get("worker_cpu_share", float("nan"))

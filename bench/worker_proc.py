@@ -5,8 +5,15 @@ It is ``credira worker`` (the same wiring from the environment's settings,
 bench-only code: every return of ``credira.worker.repository.claim_due`` is stamped with the
 wall-clock time, right after the claiming transaction committed. On SIGTERM the worker stops as it
 always does, then the stamps are written to ``--out`` as JSON ``{"ids": [...], "claimed": [...],
-"statements": n}`` (the number of SQL statements the process sent, counted with a SQLAlchemy
-event).
+"statements": n, "runs": [...], "batches": {...}}`` (the number of SQL statements the process
+sent, counted with a SQLAlchemy event; the stage timings below).
+
+Where a callout's time goes, from outside the worker's code: each run (``Executor.run``) is
+timed as a whole, and within it the dialling and following of the call (``_dial_and_follow``)
+and the classification of its transcript (``_analyse``); ``runs`` holds ``[ended, total, dial,
+analyse]`` per run (wall-clock end, seconds). What is left of a run is deciding and concluding:
+waiting for, and taking part in, the transactions its batch shares. ``batches`` holds
+``[ended, size, seconds]`` per deciding and per concluding transaction.
 
 ``--noop`` replaces a claimed callout's run (rules, dialling, the simulator, the outcome) with
 marking it completed, the like-for-like comparison with a job queue running no-op jobs. The
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextvars
 import json
 import signal
 import time
@@ -41,6 +49,9 @@ from credira.worker.repository import Claimed
 ids: list[str] = []
 claimed_at: list[float] = []
 statements = [0]
+runs: list[tuple[float, float, float, float]] = []
+batches: dict[str, list[tuple[float, int, float]]] = {"decide": [], "conclude": []}
+_spent: contextvars.ContextVar[dict[str, float]] = contextvars.ContextVar("spent")
 
 
 def install_hook() -> None:
@@ -55,6 +66,42 @@ def install_hook() -> None:
         return rows
 
     repository.claim_due = stamped  # type: ignore[assignment]
+
+
+def install_stages() -> None:
+    run, dial, analyse = Executor.run, Executor._dial_and_follow, Executor._analyse
+
+    async def timed_run(self: Executor, claimed: Claimed) -> None:
+        spent = {"dial": 0.0, "analyse": 0.0}
+        _spent.set(spent)  # each run is a task of its own: its context is its own
+        began = time.perf_counter()
+        await run(self, claimed)
+        runs.append((time.time(), time.perf_counter() - began, spent["dial"], spent["analyse"]))
+
+    def within(name: str, method: Any) -> Any:
+        async def timed(self: Executor, *args: Any) -> Any:
+            began = time.perf_counter()
+            try:
+                return await method(self, *args)
+            finally:
+                _spent.get()[name] += time.perf_counter() - began
+
+        return timed
+
+    def batch(name: str, method: Any) -> Any:
+        async def timed(self: Executor, items: list[Any]) -> Any:
+            began = time.perf_counter()
+            done = await method(self, items)
+            batches[name].append((time.time(), len(items), time.perf_counter() - began))
+            return done
+
+        return timed
+
+    Executor.run = timed_run  # type: ignore[method-assign]
+    Executor._dial_and_follow = within("dial", dial)  # type: ignore[method-assign]
+    Executor._analyse = within("analyse", analyse)  # type: ignore[method-assign]
+    Executor._decide_many = batch("decide", Executor._decide_many)  # type: ignore[method-assign]
+    Executor._conclude_many = batch("conclude", Executor._conclude_many)  # type: ignore[method-assign]
 
 
 def install_noop() -> None:
@@ -122,11 +169,22 @@ def main() -> None:
     install_hook()
     if args.noop:
         install_noop()
+    else:
+        install_stages()
     try:
         process.run(main_async())
     finally:
         with open(args.out, "w") as f:
-            json.dump({"ids": ids, "claimed": claimed_at, "statements": statements[0]}, f)
+            json.dump(
+                {
+                    "ids": ids,
+                    "claimed": claimed_at,
+                    "statements": statements[0],
+                    "runs": runs,
+                    "batches": batches,
+                },
+                f,
+            )
 
 
 if __name__ == "__main__":
