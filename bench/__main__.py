@@ -27,6 +27,7 @@ MODES: dict[str, dict[str, Any]] = {
         "warmup": 0.3,
         "duration": 1.2,
         "slices": 1,
+        "paced_runs": 1,
         "scale": (10_000, 100_000),
         "scale_baseline": False,
         "worker_jobs": 6_000,
@@ -39,6 +40,7 @@ MODES: dict[str, dict[str, Any]] = {
         "warmup": 2.0,
         "duration": 10.0,
         "slices": 4,  # interleaved: each server's 10 s figure in four turns of 2.5 s
+        "paced_runs": 3,  # the paced GET: three runs each, the median p99's reported
         "scale": (10_000, 1_000_000),
         "scale_baseline": True,
         "worker_jobs": 50_000,

@@ -170,6 +170,7 @@ async def open_loop(spec: dict[str, Any], pool: list[Template], tally: Tally) ->
     until = measure_from + float(spec["duration"])
     grace = until + 5.0
     dropped = [0]
+    first = int(spec.get("counter_start", 0))
 
     async def produce() -> None:
         n = 0
@@ -195,7 +196,7 @@ async def open_loop(spec: dict[str, Any], pool: list[Template], tally: Tally) ->
                 tally.count(template.kind, "dropped")
                 continue
             try:
-                status, body = await conn.send(template.render(n + int(spec.get("counter_start", 0))))
+                status, body = await conn.send(template.render(first + n))
             except Exception as exc:
                 if due >= measure_from:
                     tally.errors += 1

@@ -14,6 +14,14 @@ def _n(value: Any, digits: int = 0) -> str:
     return f"{value:,.{digits}f}"
 
 
+def _runs(paced: dict[str, Any]) -> str:
+    """ ", the median of N runs: a, b, c" when the paced figure is one of several runs."""
+    runs = paced.get("p99_runs_ms") or []
+    if len(runs) < 2:
+        return ""
+    return f" (the median of {len(runs)} runs' p99: " + ", ".join(_n(r, 1) for r in runs) + ")"
+
+
 def _ratio(a: Any, b: Any) -> float | None:
     try:
         return float(a) / float(b) if b else None
@@ -212,11 +220,13 @@ def markdown(results: dict[str, Any]) -> str:
         out.append(
             f"Paced `GET /v1/callouts/{{id}}` at 70 % of its peak ({_n(p['peak_rps'])} req/s): "
             f"{_n(p['rate'])} req/s offered, {_n(p['rps'])} served, p50 {_n(p['p50_ms'], 1)} ms, "
-            f"p99 {_n(p['p99_ms'], 1)} ms (open loop, latency from each request's due time)"
+            f"p99 {_n(p['p99_ms'], 1)} ms{_runs(p)} (open loop, latency from each request's "
+            "due time)"
             + (
                 f"; the bare baseline at 70 % of its own peak ({_n(p['baseline']['peak_rps'])} "
                 f"req/s): {_n(p['baseline']['rate'])} req/s offered, p50 "
-                f"{_n(p['baseline']['p50_ms'], 1)} ms, p99 {_n(p['baseline']['p99_ms'], 1)} ms."
+                f"{_n(p['baseline']['p50_ms'], 1)} ms, p99 {_n(p['baseline']['p99_ms'], 1)} ms"
+                f"{_runs(p['baseline'])}."
                 if "baseline" in p
                 else "."
             )
