@@ -107,6 +107,12 @@ def _check(result: dict[str, Any], what: str) -> dict[str, Any]:
     return result
 
 
+def in_turn(servers: list[Server], n: int) -> list[Server]:
+    """The servers' order in turn ``n``: as given, then reversed, and so on (A B, B A, A B, ...),
+    so that neither always goes first."""
+    return servers if n % 2 == 0 else servers[::-1]
+
+
 SLICE_WARMUP = 0.5  # seconds of warm-up for each slice after the first (new connections)
 COUNTER_STEP = 10_000_000  # each load's request counter starts this far after the last's
 
@@ -125,7 +131,7 @@ def measure(
     for endpoint in ENDPOINTS:
         parts: dict[str, list[dict[str, Any]]] = {s.name: [] for s in servers}
         for n in range(slices):
-            for server in servers if n % 2 == 0 else list(reversed(servers)):
+            for server in in_turn(servers, n):
                 counter += COUNTER_STEP
                 result = load(
                     spec(
@@ -179,7 +185,7 @@ def run(db: Database, logs: Path, cfg: dict[str, Any], *, progress: Any) -> dict
         # peak measured minutes before.
         runs: dict[str, list[dict[str, Any]]] = {"credira": [], "baseline": []}
         for n in range(max(1, int(cfg.get("paced_runs", 1)))):
-            for server in (credira, baseline) if n % 2 == 0 else (baseline, credira):
+            for server in in_turn([credira, baseline], n):
                 name = server.name.split("-")[0]
                 runs[name].append(
                     _check(

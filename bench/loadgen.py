@@ -218,6 +218,17 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
 
 
+def latency_figures(lat: list[float]) -> dict[str, float]:
+    """Mean, p50, p90, p99 and max in ms of sorted latencies in seconds."""
+    return {
+        "mean_ms": (sum(lat) / len(lat) * 1000) if lat else float("nan"),
+        "p50_ms": percentile(lat, 0.50) * 1000,
+        "p90_ms": percentile(lat, 0.90) * 1000,
+        "p99_ms": percentile(lat, 0.99) * 1000,
+        "max_ms": (lat[-1] * 1000) if lat else float("nan"),
+    }
+
+
 def summarize(tally: Tally, duration: float, spec: dict[str, Any]) -> dict[str, Any]:
     lat = sorted(tally.latencies)
     ok = sum(n for s, n in tally.status.items() if 200 <= s < 300)
@@ -232,11 +243,7 @@ def summarize(tally: Tally, duration: float, spec: dict[str, Any]) -> dict[str, 
         "errors": tally.errors + len(lat) - ok,
         "status": {str(k): v for k, v in sorted(tally.status.items())},
         "rps": ok / duration if duration else 0.0,
-        "mean_ms": (sum(lat) / len(lat) * 1000) if lat else float("nan"),
-        "p50_ms": percentile(lat, 0.50) * 1000,
-        "p90_ms": percentile(lat, 0.90) * 1000,
-        "p99_ms": percentile(lat, 0.99) * 1000,
-        "max_ms": (lat[-1] * 1000) if lat else float("nan"),
+        **latency_figures(lat),
         "error_sample": tally.sample,
         **labelled,
         **({"latencies_s": lat} if spec.get("keep_latencies") else {}),
@@ -267,11 +274,7 @@ def merge(results: list[dict[str, Any]]) -> dict[str, Any]:
         "rps": ok / duration if duration else 0.0,
         # Each slice's rate, to see how much it moved while the figure was taken.
         "slice_rps": [r["rps"] for r in results],
-        "mean_ms": (sum(lat) / len(lat) * 1000) if lat else float("nan"),
-        "p50_ms": percentile(lat, 0.50) * 1000,
-        "p90_ms": percentile(lat, 0.90) * 1000,
-        "p99_ms": percentile(lat, 0.99) * 1000,
-        "max_ms": (lat[-1] * 1000) if lat else float("nan"),
+        **latency_figures(lat),
         "error_sample": next((r["error_sample"] for r in results if r["error_sample"]), None),
     }
 

@@ -168,15 +168,14 @@ def _window(
     }
 
 
-def _claims(out: Path) -> tuple[dict[str, float], int]:
-    data = json.loads(out.read_text())
+def _claims(data: dict[str, Any]) -> tuple[dict[str, float], int]:
     return dict(zip(data["ids"], data["claimed"], strict=True)), int(data.get("statements", 0))
 
 
-def stages(out: Path, window: tuple[float, float] | None) -> dict[str, float] | None:
+def stages(data: dict[str, Any], window: tuple[float, float] | None) -> dict[str, float] | None:
     """Where the time of the runs that ended inside ``window`` (epoch seconds) went: means in
-    ms per run, and per deciding and concluding transaction with their mean sizes."""
-    data = json.loads(out.read_text())
+    ms per run, and per deciding and concluding transaction with their mean sizes (``data``:
+    what the worker process wrote)."""
     if window is None:
         return None
     start, end = window
@@ -257,9 +256,10 @@ def run(
             _wait_done(probe, within=lateness_seconds + 60, worker=worker)
         finally:
             _stop(worker)
-        claims, statements = _claims(out)
+        written = json.loads(out.read_text())
+        claims, statements = _claims(written)
         result["statements_per_callout"] = statements / max(1, len(claims))
-        result["stages"] = stages(out, sustained.get("window_epoch"))
+        result["stages"] = stages(written, sustained.get("window_epoch"))
         result["claims_per_s"] = sustained["finished_per_s"]
         result["cpu_ms_per_callout"] = sustained["cpu_ms_per_callout"]
         result["worker_cpu_share"] = sustained.get("worker_cpu_share", float("nan"))
