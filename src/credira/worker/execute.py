@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -52,6 +53,15 @@ from credira.worker.email_part import CalloutEmails, email_outcome, email_reache
 from credira.worker.repository import Claimed
 
 log = structlog.get_logger("credira.worker")
+
+
+def _table_of(model: type[Call]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+_CALLS = _table_of(Call)
 
 FOLLOW_MARGIN = 120.0  # seconds past the agent's max_duration before a call is abandoned
 MIN_LOOK_SECONDS = 0.001  # a call's status is never asked again sooner than this
@@ -157,6 +167,40 @@ class _Ready:
     zones: tuple[ZoneInfo, ...]
     now: datetime
     counts: bool
+
+
+@dataclass(frozen=True)
+class _Dialled:
+    """What dialling an attempt takes from its row: a new one's, or an open one's."""
+
+    call_id: str
+    idempotency_key: str
+    to_number: str
+    from_number: str | None
+    provider: str
+    provider_call_id: str | None
+
+    @classmethod
+    def of_row(cls, row: dict[str, Any]) -> _Dialled:
+        return cls(
+            row["id"],
+            row["idempotency_key"],
+            row["to_number"],
+            row["from_number"],
+            row["provider"],
+            row["provider_call_id"],
+        )
+
+    @classmethod
+    def of_call(cls, call: Call) -> _Dialled:
+        return cls(
+            call.id,
+            call.idempotency_key,
+            call.to_number,
+            call.from_number,
+            call.provider,
+            call.provider_call_id,
+        )
 
 
 @dataclass(frozen=True)
@@ -270,7 +314,12 @@ class Executor:
                     account_id: await caps.calls_allowed(session, account_id, facts.now, count)
                     for account_id, count in wanted.items()
                 }
-                attempts = [self._write_ahead(session, r, allowed) if r else None for r in ready]
+                new_calls: list[dict[str, Any]] = []
+                attempts = [self._write_ahead(r, allowed, new_calls) if r else None for r in ready]
+            if new_calls:
+                # The batch's new attempts in one statement, as rows: no ORM object is made,
+                # tracked and flushed for a row that this transaction only writes.
+                await session.execute(insert(_CALLS), new_calls)
             await write_locked(session, facts.callouts.values())
             await session.commit()
         for callout_id, reason, until in held:
@@ -337,10 +386,15 @@ class Executor:
         return _Ready(callout, invoice, call, agent, account, zones, now, counts=not dialled)
 
     def _write_ahead(
-        self, session: AsyncSession, ready: _Ready, allowed: dict[str, tuple[int, bool]]
+        self,
+        ready: _Ready,
+        allowed: dict[str, tuple[int, bool]],
+        new_calls: list[dict[str, Any]],
     ) -> Attempt | None:
-        """The attempt written (or the hold for the cap), and what dialling it needs."""
+        """The attempt written (a new one added to ``new_calls``), or the hold for the cap;
+        and what dialling it needs."""
         callout, call, agent, now = ready.callout, ready.call, ready.agent, ready.now
+        dialled = _Dialled.of_call(call) if call is not None else None
         if ready.counts:
             left, capped = allowed[callout.account_id]
             if left <= 0 and capped:
@@ -353,14 +407,15 @@ class Executor:
                 return None
             allowed[callout.account_id] = (left - 1, capped)
             if call is None:
-                call = self._new_attempt(callout, agent, [z.key for z in ready.zones], now)
-                session.add(call)
+                row = self._new_attempt(callout, agent, [z.key for z in ready.zones], now)
+                new_calls.append(row)
+                dialled = _Dialled.of_row(row)
                 callout.attempt_count += 1
             else:
                 call.placed_time = now
                 call.updated_time = now
             callout.hold_reason = None
-        assert call is not None
+        assert dialled is not None  # an attempt that does not count was dialled before
         variables = script_variables(
             ready.invoice,
             agent,
@@ -369,21 +424,21 @@ class Executor:
             now.astimezone(ready.zones[0]).date(),
         )
         request = CallRequest(
-            idempotency_key=call.idempotency_key,
-            to_number=call.to_number,
-            from_number=call.from_number,
+            idempotency_key=dialled.idempotency_key,
+            to_number=dialled.to_number,
+            from_number=dialled.from_number,
             script=render_script(agent.script, variables),
             language=agent.language,
             voice=agent.voice,
             max_duration=agent.max_duration,
-            metadata={"callout_id": callout.id, "call_id": call.id},
+            metadata={"callout_id": callout.id, "call_id": dialled.call_id},
         )
         return Attempt(
             callout_id=callout.id,
             invoice_id=callout.invoice_id,
-            call_id=call.id,
-            provider=call.provider,
-            provider_call_id=call.provider_call_id,
+            call_id=dialled.call_id,
+            provider=dialled.provider,
+            provider_call_id=dialled.provider_call_id,
             request=request,
             zone=ready.zones[0],
             max_duration=agent.max_duration,
@@ -461,35 +516,37 @@ class Executor:
     @staticmethod
     def _new_attempt(
         callout: Callout, agent: VoiceAgent, zone_names: list[str], now: datetime
-    ) -> Call:
+    ) -> dict[str, Any]:
+        """A new attempt's row in ``calls`` (by column)."""
         number = callout.attempt_count + 1
-        return Call(
-            id=new_id("call"),
-            account_id=callout.account_id,
-            invoice_id=callout.invoice_id,
-            callout_id=callout.id,
-            attempt_id=new_id("attempt"),
-            attempt_number=number,
-            idempotency_key=f"{callout.id}:call:{number}",
-            provider=agent.provider,
-            voice_agent_id=agent.id,
-            from_number=agent.from_number,
-            to_number=callout.contact_phone or "",
-            timezone=zone_names[0] if zone_names else None,
-            status="initiated",
-            call_type="outbound",
-            call_purpose=callout.type,
-            customer_name=callout.contact_name,
-            scheduled_time=callout.run_at,
-            placed_time=now,
-            answered=False,
-            keywords=[],
-            tags=[callout.type.replace("_", "-")],
-            metadata_=dict(callout.metadata_),
-            created_by=callout.created_by,
-            created_time=now,
-            updated_time=now,
-        )
+        return {
+            "id": new_id("call"),
+            "account_id": callout.account_id,
+            "invoice_id": callout.invoice_id,
+            "callout_id": callout.id,
+            "attempt_id": new_id("attempt"),
+            "attempt_number": number,
+            "idempotency_key": f"{callout.id}:call:{number}",
+            "provider": agent.provider,
+            "provider_call_id": None,
+            "voice_agent_id": agent.id,
+            "from_number": agent.from_number,
+            "to_number": callout.contact_phone or "",
+            "timezone": zone_names[0] if zone_names else None,
+            "status": "initiated",
+            "call_type": "outbound",
+            "call_purpose": callout.type,
+            "customer_name": callout.contact_name,
+            "scheduled_time": callout.run_at,
+            "placed_time": now,
+            "answered": False,
+            "keywords": [],
+            "tags": [callout.type.replace("_", "-")],
+            "metadata": dict(callout.metadata_),
+            "created_by": callout.created_by,
+            "created_time": now,
+            "updated_time": now,
+        }
 
     # -- phases 2 and 3: dial once, follow the call to a final status -------------------------
 
@@ -553,8 +610,7 @@ class Executor:
         same_columns: dict[tuple[str, ...], list[dict[str, object]]] = {}
         for row in batch:
             same_columns.setdefault(tuple(sorted(row)), []).append(row)
-        calls = Call.__table__
-        assert isinstance(calls, Table)
+        calls = _CALLS
         # The SET clause follows each group's parameters. A call deleted meanwhile (with its
         # invoice) is no error: there is nothing to update.
         statement = update(calls).where(calls.c.id == bindparam("call_id"))
