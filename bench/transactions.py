@@ -4,8 +4,8 @@ concluding (the call's result, its outcome's effects on the callout and the invo
 
 Throughput on a shared host swings by a third within seconds, which hides a change worth 10 %.
 The CPU time these transactions cost the process (its event loop and, on SQLite, the driver's
-thread) moves far less, so this is how a change to either is measured: run this on both
-versions, in turn, a few times each, and compare the medians.
+thread) moves less, about a tenth, so this is how a change to either is measured: run this on
+both versions, in turn, a few times each, and compare the medians.
 
 Each round seeds a fresh database with ``--callouts`` due callouts (one invoice each), claims
 them 50 at a time as the worker does, decides each batch, then concludes it as answered calls
