@@ -11,7 +11,7 @@ from credira.call.analysis import Analysis
 from credira.callout import repository as callout_repository
 from credira.callout.policy import PRIORITY_RANK
 from credira.kit.ids import new_id
-from credira.models import Call, Callout, Invoice
+from credira.models import Callout, Invoice
 from credira.suppression import repository as suppressions
 
 
@@ -21,7 +21,7 @@ async def apply_outcome(
     *,
     callout: Callout,
     invoice: Invoice,
-    call: Call,
+    call_id: str,
     zone: ZoneInfo,
     now: datetime,
 ) -> None:
@@ -40,7 +40,7 @@ async def apply_outcome(
                 other.updated_time = now
     elif outcome == "dispute":
         invoice.status = "disputed"
-        invoice.status_reason = f"disputed by the debtor on call {call.id}"
+        invoice.status_reason = f"disputed by the debtor on call {call_id}"
         invoice.updated_time = now
         await callout_repository.cancel_pending_for_invoice(
             session, invoice.account_id, invoice.id, "invoice disputed", now, except_id=callout.id
@@ -63,7 +63,7 @@ async def apply_outcome(
                 calls_enabled=True,
                 emails_enabled=False,
                 voice_agent_id=callout.voice_agent_id,
-                metadata_={**callout.metadata_, "callback_requested_on": call.id},
+                metadata_={**callout.metadata_, "callback_requested_on": call_id},
                 origin="callback",
                 # The debtor asked for this call: Reg F's prior-consent exception applies to
                 # the frequency and quiet-period rules (never to the calling window).
@@ -80,6 +80,6 @@ async def apply_outcome(
             "phone",
             callout.contact_phone,
             reason="the debtor asked not to be called again",
-            source=call.id,
+            source=call_id,
             now=now,
         )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -62,6 +62,7 @@ def _table_of(model: type[Call]) -> Table:
 
 
 _CALLS = _table_of(Call)
+_UPDATE_CALL = update(_CALLS).where(_CALLS.c.id == bindparam("call_id"))
 
 FOLLOW_MARGIN = 120.0  # seconds past the agent's max_duration before a call is abandoned
 MIN_LOOK_SECONDS = 0.001  # a call's status is never asked again sooner than this
@@ -201,6 +202,29 @@ class _Dialled:
             call.provider,
             call.provider_call_id,
         )
+
+
+class _Open(NamedTuple):
+    """What concluding reads of a call's row."""
+
+    id: str
+    status: str
+    from_number: str | None
+    start_time: datetime | None
+    recording_path: str | None
+
+
+async def _write_calls(session: AsyncSession, rows: list[dict[str, object]]) -> None:
+    """Changes of calls, each row a call's ``id`` and the columns it sets: one ``UPDATE`` (of
+    many rows) per set of columns. A call deleted meanwhile (with its invoice) is no error:
+    there is nothing to update."""
+    same_columns: dict[tuple[str, ...], list[dict[str, object]]] = {}
+    for row in rows:
+        same_columns.setdefault(tuple(sorted(row)), []).append(row)
+    for group in same_columns.values():
+        # The SET clause follows the group's parameters.
+        params = [{"call_id": r["id"], **{k: v for k, v in r.items() if k != "id"}} for r in group]
+        await session.execute(_UPDATE_CALL, params)
 
 
 @dataclass(frozen=True)
@@ -607,19 +631,8 @@ class Executor:
     async def _update_calls(self, batch: list[dict[str, object]]) -> list[None]:
         """The progress of the calls being followed, written together (one call per batch at
         most: its updates keep their order)."""
-        same_columns: dict[tuple[str, ...], list[dict[str, object]]] = {}
-        for row in batch:
-            same_columns.setdefault(tuple(sorted(row)), []).append(row)
-        calls = _CALLS
-        # The SET clause follows each group's parameters. A call deleted meanwhile (with its
-        # invoice) is no error: there is nothing to update.
-        statement = update(calls).where(calls.c.id == bindparam("call_id"))
         async with self.sessionmaker() as session:
-            for rows in same_columns.values():
-                params = [
-                    {"call_id": r["id"], **{k: v for k, v in r.items() if k != "id"}} for r in rows
-                ]
-                await session.execute(statement, params)
+            await _write_calls(session, batch)
             await session.commit()
         return [None] * len(batch)
 
@@ -686,19 +699,33 @@ class Executor:
         """Record a batch of ended calls (about distinct invoices) in one transaction."""
         async with self.sessionmaker() as session:
             held = await invoice_repository.lock_all(session, (e.attempt.invoice_id for e in batch))
-            found = await session.scalars(
-                select(Call).where(Call.id.in_([ended.attempt.call_id for ended in batch]))
+            # What concluding reads of each call, as columns: the calls' changes are written as
+            # rows (``_write_calls``), without ORM objects to load, track and flush.
+            found = await session.execute(
+                select(
+                    Call.id, Call.status, Call.from_number, Call.start_time, Call.recording_path
+                ).where(Call.id.in_([ended.attempt.call_id for ended in batch]))
             )
-            calls_by_id = {call.id: call for call in found}
+            calls_by_id = {row.id: _Open(*row) for row in found}
             callouts = await _lock_callouts(session, [e.attempt.callout_id for e in batch])
+            changes: list[dict[str, object]] = []
             for ended in batch:
-                await self._conclude_one(
-                    session,
-                    ended,
-                    calls_by_id.get(ended.attempt.call_id),
-                    held.get(ended.attempt.invoice_id),
-                    callouts.get(ended.attempt.callout_id),
+                call = calls_by_id.get(ended.attempt.call_id)
+                if call is None or call.status in FINAL_STATUSES:
+                    # Deleted with its invoice; or another worker (the one that took the
+                    # callout over and followed the same call) concluded it first, effects
+                    # included: never apply them twice.
+                    continue
+                changes.append(
+                    await self._conclude_one(
+                        session,
+                        ended,
+                        call,
+                        held.get(ended.attempt.invoice_id),
+                        callouts.get(ended.attempt.callout_id),
+                    )
                 )
+            await _write_calls(session, changes)
             await write_locked(session, callouts.values())
             await session.commit()
         return [None] * len(batch)
@@ -707,40 +734,35 @@ class Executor:
         self,
         session: AsyncSession,
         ended: _Ended,
-        call: Call | None,
+        call: _Open,
         invoice: Invoice | None,
         callout: Callout | None,
-    ) -> None:
+    ) -> dict[str, object]:
+        """The call's changes (its row's, by column), after the callout's and the invoice's."""
         attempt, result, analysis = ended.attempt, ended.result, ended.analysis
-        if call is None:
-            return
-        if call.status in FINAL_STATUSES:
-            # Another worker (the one that took the callout over and followed the same
-            # call) concluded it first, effects included: never apply them twice.
-            return
         now = self.clock.now()
-        self._record_result(call, result, now)
-        call.recording_path = ended.recording or call.recording_path
+        values = self._result_values(call, result, now)
+        values["recording_path"] = ended.recording or call.recording_path
         if analysis is not None:
-            call.outcome = analysis.outcome
-            call.confidence_score = analysis.confidence_score
-            call.sentiment_score = analysis.sentiment_score
-            call.keywords = list(analysis.keywords)
-            call.summary = analysis.summary
+            values["outcome"] = analysis.outcome
+            values["confidence_score"] = analysis.confidence_score
+            values["sentiment_score"] = analysis.sentiment_score
+            values["keywords"] = list(analysis.keywords)
+            values["summary"] = analysis.summary
         # The call's result carries its effects whoever records it: a worker that lost its
         # lease mid-call (stalled, or cut off from the database) still concludes the
         # callout, unless the callout was finished meanwhile. The invoice lock taken above
         # orders this against the deciding transaction of any worker that took it over,
         # and that one resumes the open attempt rather than deciding afresh.
         if ended.call_only or callout is None or invoice is None or callout.status != "active":
-            return
+            return values
         if analysis is not None:
             await apply_outcome(
                 session,
                 analysis,
                 callout=callout,
                 invoice=invoice,
-                call=call,
+                call_id=call.id,
                 zone=attempt.zone,
                 now=now,
             )
@@ -755,39 +777,46 @@ class Executor:
             limit = 1 if callout.origin == "call_request" else settings.max_call_attempts
             if callout.attempt_count < limit:
                 retry_at = now + settings.retry_delay(callout.attempt_count)
-                _reschedule(callout, retry_at, f"retry_after_{call.status}", now)
+                _reschedule(callout, retry_at, f"retry_after_{result.status}", now)
             else:
                 await self._finish_unreached(
                     session,
                     callout,
-                    f"{call.status} on all {callout.attempt_count} call attempts",
+                    f"{result.status} on all {callout.attempt_count} call attempts",
                     now,
                 )
+        return values
 
     @staticmethod
-    def _record_result(call: Call, result: ProviderCall, now: datetime) -> None:
-        call.status = result.status
-        # The caller id the provider used, when the agent has no number of its own.
-        call.from_number = call.from_number or result.from_number
+    def _result_values(call: _Open, result: ProviderCall, now: datetime) -> dict[str, object]:
+        """What the provider's final word on a call sets in its row."""
+        answered = _answered(result)
+        values: dict[str, object] = {
+            "id": call.id,
+            "status": result.status,
+            # The caller id the provider used, when the agent has no number of its own.
+            "from_number": call.from_number or result.from_number,
+            "start_time": result.answered_time or call.start_time,
+            "end_time": result.ended_time or now,
+            "duration": result.duration or 0,
+            "transcript": result.transcript,
+            "error": result.error,
+            "answered": answered,
+            "quality_score": 0.9 if answered else None,
+            "updated_time": now,
+        }
         if result.provider_call_id:
-            call.provider_call_id = result.provider_call_id
-        call.start_time = result.answered_time or call.start_time
-        call.end_time = result.ended_time or now
-        call.duration = result.duration or 0
-        call.transcript = result.transcript
-        call.error = result.error
+            values["provider_call_id"] = result.provider_call_id
         if result.cost is not None:
-            call.cost = Decimal(result.cost)
-            call.currency = result.currency
-        call.answered = _answered(result)
+            values["cost"] = Decimal(result.cost)
+            values["currency"] = result.currency
         if result.status == "voicemail":
-            call.summary = "Reached voicemail; the agent left a message."
-        elif not call.answered:
-            call.summary = {
+            values["summary"] = "Reached voicemail; the agent left a message."
+        elif not answered:
+            values["summary"] = {
                 "no_answer": "The call was not answered.",
                 "busy": "The line was busy.",
                 "failed": "The call could not be placed.",
                 "cancelled": "The call was cancelled before it ended.",
             }.get(result.status)
-        call.quality_score = 0.9 if call.answered else None
-        call.updated_time = now
+        return values
