@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import math
-import statistics
 import string
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ DISCARD = frozenset({"u", "d"})  # tags of tokens that are numbers or mixed/unus
 _NO_PUNCTUATION = str.maketrans("", "", string.punctuation)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Term:
     id: int
     stopword: bool
@@ -37,18 +36,17 @@ class _Term:
     h: float = 0.0
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Phrase:
     kw: str
+    key: str  # ``kw`` lowercased
     terms: list[_Term]
-    tags: set[str]
-    tf: float = 0.0
+    plain: bool  # some occurrence has no number and no unusual token
+    tf: float = 1.0
     h: float = 1.0
 
     def valid(self) -> bool:
-        if self.terms[0].stopword or self.terms[-1].stopword:
-            return False
-        return any("u" not in tag and "d" not in tag for tag in self.tags)
+        return self.plain and not self.terms[0].stopword and not self.terms[-1].stopword
 
 
 @functools.cache
@@ -86,37 +84,33 @@ def extract(text: str, stopwords: Iterable[str], *, n: int = 3, top: int = 20) -
     terms: dict[str, _Term] = {}
     phrases: dict[str, _Phrase] = {}
     edges: dict[tuple[int, int], float] = {}
+    punctuation = string.punctuation
 
-    def term_of(word: str) -> _Term:
-        unique = word.lower()
-        plain_stop = unique in stop
-        if unique.endswith("s") and len(unique) > 3:
-            unique = unique[:-1]
-        found = terms.get(unique)
-        if found is not None:
-            return found
-        letters = unique.translate(_NO_PUNCTUATION)
-        made = _Term(len(terms), plain_stop or unique in stop or len(letters) < 3)
-        terms[unique] = made
-        return made
-
-    def add_phrase(kw: str, tags: str, words: list[_Term]) -> None:
-        key = kw.lower()
+    def add_phrase(kw: str, key: str, tags: str, words: list[_Term]) -> None:
         phrase = phrases.get(key)
+        plain = "u" not in tags and "d" not in tags
         if phrase is None:
-            phrase = phrases[key] = _Phrase(kw, words, {tags})
+            phrases[key] = _Phrase(kw, key, words, plain)
         else:
-            phrase.tags.add(tags)
-        phrase.tf += 1.0
+            phrase.plain = phrase.plain or plain
+            phrase.tf += 1.0
 
+    # (The hot loop: what were small functions per word is written out here.)
     for sentence_id, sentence in enumerate(sentences):
-        block: list[tuple[str, str, _Term]] = []
+        block: list[tuple[str, str, str, _Term]] = []  # tag, word, lowercased, term
         for position, word in enumerate(sentence):
-            if not word.strip(string.punctuation):  # punctuation only: ends a block
+            if not word.strip(punctuation):  # punctuation only: ends a block
                 block = []
                 continue
             tag: str = get_tag(word, position, EXCLUDE)
-            term = term_of(word)
+            lowered = word.lower()
+            unique = lowered[:-1] if lowered.endswith("s") and len(lowered) > 3 else lowered
+            term = terms.get(unique)
+            if term is None:
+                stopword = (
+                    lowered in stop or unique in stop or len(unique.translate(_NO_PUNCTUATION)) < 3
+                )
+                term = terms[unique] = _Term(len(terms), stopword)
             term.sentences.setdefault(sentence_id)
             term.tf += 1.0
             if tag == "a":
@@ -124,30 +118,37 @@ def extract(text: str, stopwords: Iterable[str], *, n: int = 3, top: int = 20) -
             elif tag == "n":
                 term.tf_n += 1.0
             if tag not in DISCARD and block and block[-1][0] not in DISCARD:
-                key = (block[-1][2].id, term.id)
-                edges[key] = edges.get(key, 0.0) + 1.0
-            add_phrase(word, tag, [term])
-            kw, tags, words = word, tag, [term]
-            for previous_tag, previous_word, previous in reversed(
+                edge = (block[-1][3].id, term.id)
+                edges[edge] = edges.get(edge, 0.0) + 1.0
+            add_phrase(word, lowered, tag, [term])
+            kw, key, tags, words = word, lowered, tag, [term]
+            for previous_tag, previous_word, previous_lowered, previous in reversed(
                 block[max(0, len(block) - n + 1) :]
             ):
-                kw, tags, words = f"{previous_word} {kw}", previous_tag + tags, [previous, *words]
-                add_phrase(kw, tags, words)
-            block.append((tag, word, term))
+                kw = f"{previous_word} {kw}"
+                key = f"{previous_lowered} {key}"
+                tags = previous_tag + tags
+                words = [previous, *words]
+                add_phrase(kw, key, tags, words)
+            block.append((tag, word, lowered, term))
 
     _score_terms(terms, edges, len(sentences))
     valid = [p for p in phrases.values() if p.valid()]
     for phrase in valid:
         _score_phrase(phrase, edges)
     valid.sort(key=lambda p: p.h)
-    chosen: list[_Phrase] = []
+    chosen: list[str] = []
+    keys: list[str] = []
     for phrase in valid:
-        lowered = phrase.kw.lower()
-        if all(_similarity(lowered, c.kw.lower()) <= 0.9 for c in chosen):
-            chosen.append(phrase)
+        for other in keys:
+            if _similarity(phrase.key, other) > 0.9:
+                break
+        else:
+            chosen.append(phrase.kw)
+            keys.append(phrase.key)
             if len(chosen) == top:
                 break
-    return [p.kw for p in chosen]
+    return chosen
 
 
 def _score_terms(terms: dict[str, _Term], edges: dict[tuple[int, int], float], count: int) -> None:
@@ -172,10 +173,16 @@ def _score_terms(terms: dict[str, _Term], edges: dict[tuple[int, int], float], c
         pwl = len(left) / sum(left) if left else 0.0
         rel = 0.5 + pwl * (term.tf / max_tf) + (0.5 + pwr * (term.tf / max_tf))
         freq = term.tf / spread
-        sentences = term.sentences.keys()
+        sentences = list(term.sentences)  # ascending: in the order first seen
         sentence_spread = len(sentences) / count
         case = max(term.tf_a, term.tf_n) / (1.0 + math.log(term.tf))
-        position = math.log(math.log(3.0 + statistics.median(sentences)))
+        middle = len(sentences) // 2
+        median = (
+            sentences[middle]
+            if len(sentences) % 2
+            else (sentences[middle - 1] + sentences[middle]) / 2
+        )
+        position = math.log(math.log(3.0 + median))
         term.h = position * rel / (case + freq / rel + sentence_spread / rel)
 
 
