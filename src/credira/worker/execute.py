@@ -55,13 +55,14 @@ from credira.worker.repository import Claimed
 log = structlog.get_logger("credira.worker")
 
 
-def _table_of(model: type[Call]) -> Table:
-    table = model.__table__
+def _calls_table() -> Table:
+    """``calls``, for the statements that write its rows without ORM objects."""
+    table = Call.__table__
     assert isinstance(table, Table)
     return table
 
 
-_CALLS = _table_of(Call)
+_CALLS = _calls_table()
 _UPDATE_CALL = update(_CALLS).where(_CALLS.c.id == bindparam("call_id"))
 
 FOLLOW_MARGIN = 120.0  # seconds past the agent's max_duration before a call is abandoned
