@@ -175,7 +175,7 @@ class _Ready:
 class _Dialled:
     """What dialling an attempt takes from its row: a new one's, or an open one's."""
 
-    call_id: str
+    id: str
     idempotency_key: str
     to_number: str
     from_number: str | None
@@ -184,25 +184,14 @@ class _Dialled:
 
     @classmethod
     def of_row(cls, row: dict[str, Any]) -> _Dialled:
-        return cls(
-            row["id"],
-            row["idempotency_key"],
-            row["to_number"],
-            row["from_number"],
-            row["provider"],
-            row["provider_call_id"],
-        )
+        return cls(*(row[name] for name in _DIALLED))
 
     @classmethod
     def of_call(cls, call: Call) -> _Dialled:
-        return cls(
-            call.id,
-            call.idempotency_key,
-            call.to_number,
-            call.from_number,
-            call.provider,
-            call.provider_call_id,
-        )
+        return cls(*(getattr(call, name) for name in _DIALLED))
+
+
+_DIALLED = tuple(_Dialled.__dataclass_fields__)  # the same names in the row and on a Call
 
 
 class _Open(NamedTuple):
@@ -456,12 +445,12 @@ class Executor:
             language=agent.language,
             voice=agent.voice,
             max_duration=agent.max_duration,
-            metadata={"callout_id": callout.id, "call_id": dialled.call_id},
+            metadata={"callout_id": callout.id, "call_id": dialled.id},
         )
         return Attempt(
             callout_id=callout.id,
             invoice_id=callout.invoice_id,
-            call_id=dialled.call_id,
+            call_id=dialled.id,
             provider=dialled.provider,
             provider_call_id=dialled.provider_call_id,
             request=request,
