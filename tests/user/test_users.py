@@ -604,6 +604,89 @@ async def test_rotating_a_key_in_another_account_is_not_found(api: Api) -> None:
     assert await key_works(api, tenant.key)
 
 
+# --- managing a more privileged user ----------------------------------------------------------
+
+MANAGER = ["users:read", "users:write"]
+
+
+async def key_count(app: FastAPI, user_id: str) -> int:
+    async with app.state.runtime.sessionmaker() as session:
+        rows = (await session.execute(select(ApiKey).where(ApiKey.user_id == user_id))).all()
+    return len(rows)
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "body"),
+    [
+        ("POST", "/rotate-key", {"revoke_existing": False}),
+        ("POST", "/rotate-key", None),
+        ("PUT", "", {"status": "suspended"}),
+        ("PUT", "", {"permissions": ["users:read"]}),
+        ("PUT", "", {"name": "Taken Over"}),
+        ("DELETE", "", None),
+    ],
+    ids=["rotate-keeping-old-key", "rotate", "suspend", "strip-permissions", "rename", "delete"],
+)
+async def test_privilege_escalation_through_key_rotation_is_forbidden(
+    api: Api, app: FastAPI, method: str, suffix: str, body: dict[str, Any] | None
+) -> None:
+    """A user holding only users:read and users:write must not get the key of (nor change, nor
+    delete) a user holding every permission: that new key would place calls for it."""
+    owner = await api.tenant(permissions=EVERY_PERMISSION)
+    manager = await member(api, owner.account_id, permissions=MANAGER)
+    before = await get_user(api, owner.user_id)
+
+    response = await api.client.request(
+        method, f"/v1/users/{owner.user_id}{suffix}", json=body, headers=bearer(manager["api_key"])
+    )
+
+    assert_error(
+        response, 403, "FORBIDDEN", "You don't have permission to manage a user holding calls:read"
+    )
+    assert "credira_sk_" not in response.text
+    assert await key_count(app, owner.user_id) == 1
+    assert await key_works(api, owner.key)
+    after = await get_user(api, owner.user_id)
+    for name in ("name", "status", "permissions", "metadata"):
+        assert after[name] == before[name]
+
+
+async def test_users_holding_nothing_more_than_the_caller_stay_manageable(api: Api) -> None:
+    owner = await api.tenant(permissions=EVERY_PERMISSION)
+    manager = await member(api, owner.account_id, permissions=MANAGER)
+    peer = await member(api, owner.account_id, permissions=MANAGER)
+    junior = await member(api, owner.account_id, permissions=["users:read"])
+    as_manager = bearer(manager["api_key"])
+
+    # Reading a more privileged user stays allowed.
+    read = await api.client.get(f"/v1/users/{owner.user_id}", headers=as_manager)
+    assert read.status_code == 200, read.text
+    # Users holding only what the manager holds can be rotated, updated and deleted.
+    rotated = await api.client.post(f"/v1/users/{peer['id']}/rotate-key", headers=as_manager)
+    assert rotated.status_code == 201, rotated.text
+    new_key = bearer(rotated.json()["data"]["api_key"])
+    assert (await get_user(api, peer["id"], new_key))["id"] == peer["id"]
+    renamed = await api.client.put(
+        f"/v1/users/{junior['id']}", json={"name": "Junior"}, headers=as_manager
+    )
+    assert renamed.status_code == 200, renamed.text
+    deleted = await api.client.delete(f"/v1/users/{junior['id']}", headers=as_manager)
+    assert deleted.status_code == 200, deleted.text
+    # A user still rotates its own key.
+    own = await api.client.post(
+        f"/v1/users/{owner.user_id}/rotate-key",
+        json={"revoke_existing": False},
+        headers=owner.headers,
+    )
+    assert own.status_code == 201, own.text
+    # The admin key manages anyone.
+    by_admin = await api.client.post(
+        f"/v1/users/{owner.user_id}/rotate-key", json={"revoke_existing": False}, headers=ADMIN
+    )
+    assert by_admin.status_code == 201, by_admin.text
+    assert await key_works(api, by_admin.json()["data"]["api_key"])
+
+
 # --- authentication -------------------------------------------------------------------------
 
 

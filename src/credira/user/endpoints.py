@@ -134,7 +134,8 @@ async def update_user(
     """Update name, role, department, phone, status, permissions or metadata.
 
     ``metadata`` keys merge; a key set to null is removed. A user set inactive or suspended can
-    no longer authenticate until set active again.
+    no longer authenticate until set active again. A user key may update only users holding no
+    permission it lacks, and grant only permissions it holds; the admin key may update anyone.
     """
     user = await service.get_user(ctx.session, ctx.principal, user_id)
     # Preconditions are judged after the request's own checks (RFC 9110 13.2.1).
@@ -151,10 +152,10 @@ async def delete_user(
     ctx: Annotated[Ctx, Depends(require("users:write", "delete this user", allow_admin=True))],
 ) -> JSONResponse:
     """Delete a user; its API keys stop working at once. Records it created stay with the
-    account."""
+    account. A user key may delete only users holding no permission it lacks."""
     user = await service.get_user(ctx.session, ctx.principal, user_id)
     now = ctx.clock.now()
-    items = await service.delete_user(ctx.session, user)
+    items = await service.delete_user(ctx.session, ctx.principal, user)
     data = {
         "id": user_id,
         "deleted": True,
@@ -175,14 +176,15 @@ async def rotate_key(
     ctx: Annotated[Ctx, Depends(require(None, "rotate this user's key", allow_admin=True))],
     body: KeyRotate | None = None,
 ) -> JSONResponse:
-    """Issue a new API key for the user (itself, or any user with ``users:write``).
+    """Issue a new API key for the user: itself, or, with ``users:write``, a user holding no
+    permission the caller lacks (the admin key: anyone).
 
     By default every existing key of the user is revoked at once; send
     ``{"revoke_existing": false}`` to keep them for a hand-over period.
     """
     user = await _visible_user(ctx, user_id, "users:write", "rotate this user's key")
     revoke = body.revoke_existing if body is not None else True
-    key = await service.rotate_key(ctx.session, user, revoke, ctx.clock.now())
+    key = await service.rotate_key(ctx.session, ctx.principal, user, revoke, ctx.clock.now())
     return await respond(
         ctx,
         {"id": user.id, "api_key": key},

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from credira.auth.keys import display_prefix, hash_key, new_user_key
-from credira.auth.permissions import DEFAULT_PERMISSIONS
+from credira.auth.permissions import ALL_PERMISSIONS, DEFAULT_PERMISSIONS
 from credira.auth.principal import Principal
 from credira.email_template.service import create_default_templates
 from credira.errors import Conflict, Forbidden, NotFound
@@ -116,6 +116,20 @@ def _check_grant(principal: Principal, permissions: list[str]) -> None:
         raise Forbidden(f"You don't have permission to grant {missing[0]}")
 
 
+def check_manage(principal: Principal, user: User) -> None:
+    """A user may rotate the key of, update or delete only a user holding no permission it
+    lacks itself (so always itself); the admin may act on anyone. Without this, a user holding
+    only ``users:write`` could take another user's key, and with it that user's permissions."""
+    if principal.is_admin:
+        return
+    order = {name: i for i, name in enumerate(ALL_PERMISSIONS)}
+    missing = sorted(
+        set(user.permissions) - principal.permissions, key=lambda p: (order.get(p, len(order)), p)
+    )
+    if missing:
+        raise Forbidden(f"You don't have permission to manage a user holding {missing[0]}")
+
+
 async def get_user(session: AsyncSession, principal: Principal, user_id: str) -> User:
     check_id("user", user_id)
     user = await repository.get_user(session, principal.account_id, user_id)
@@ -127,6 +141,7 @@ async def get_user(session: AsyncSession, principal: Principal, user_id: str) ->
 async def update_user(
     session: AsyncSession, principal: Principal, user: User, body: UserUpdate, now: datetime
 ) -> User:
+    check_manage(principal, user)
     fields = body.model_dump(exclude_unset=True)
     if fields.get("permissions") is not None:
         _check_grant(principal, fields["permissions"])
@@ -144,7 +159,8 @@ async def update_user(
     return user
 
 
-async def delete_user(session: AsyncSession, user: User) -> dict[str, Any]:
+async def delete_user(session: AsyncSession, principal: Principal, user: User) -> dict[str, Any]:
+    check_manage(principal, user)
     keys = await repository.count_keys(session, user.id)
     callouts = await repository.count_callouts_by(session, user.id)
     calls = await repository.count_calls_by(session, user.id)
@@ -172,8 +188,9 @@ async def activity_stats(session: AsyncSession, user: User) -> ActivityStats:
 
 
 async def rotate_key(
-    session: AsyncSession, user: User, revoke_existing: bool, now: datetime
+    session: AsyncSession, principal: Principal, user: User, revoke_existing: bool, now: datetime
 ) -> str:
+    check_manage(principal, user)
     if revoke_existing:
         await repository.revoke_keys(session, user.id, now)
     return issue_key(session, user, now)
