@@ -258,12 +258,22 @@ INPUT_TYPES: dict[str, dict[str, Any]] = {
     "Time": {
         "type": "string",
         "format": "date-time",
-        # Years 0002 to 9998: at the ends of the calendar an offset can move the instant out of
-        # the representable range, which is refused ("Time is out of range").
-        "pattern": "^(?:000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}"
-        "|99[0-8][0-9])-",
-        "description": "ISO 8601 with a zone (Z or an offset), e.g. 2024-01-25T14:00:00Z",
+        # The instant, in UTC, lies between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z
+        # (credira.kit.validation.TIME_MIN). On the range's first and last day an offset can
+        # move it out, so the pattern leaves those two days out: 1970-01-02 to 9999-12-30.
+        "pattern": "^(?:(?:197[1-9]|19[89][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]"
+        "|999[0-8])-|1970-(?:(?:0[2-9]|1[0-2])-|01-(?:0[2-9]|[12][0-9]|3[01]))"
+        "|9999-(?:(?:0[1-9]|1[01])-|12-(?:0[1-9]|[12][0-9]|30)))",
+        "description": "ISO 8601 with a zone (Z or an offset), e.g. 2024-01-25T14:00:00Z; "
+        "between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z",
         "examples": ["2024-01-25T14:00:00Z"],
+    },
+    "Date": {
+        "type": "string",
+        "format": "date",
+        "pattern": "^(?:19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$",
+        "description": "A day, YYYY-MM-DD, between 1970-01-01 and 9999-12-31",
+        "examples": ["2024-01-30"],
     },
 }
 

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from babel.numbers import get_currency_precision, list_currencies
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from credira.api.responses import amount_schema, documented
 from credira.kit import validation
@@ -21,14 +20,9 @@ InvoiceStatus = Literal["open", "paid", "void", "disputed"]
 SETTLED = ("paid", "void", "disputed")
 
 
-def _iso_date(value: object) -> object:
-    if not isinstance(value, str) or len(value) != 10:
-        raise ValueError("must be a date in the form YYYY-MM-DD")
-    return value
-
-
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
-Url = Annotated[StrictStr, Field(max_length=2000, pattern=r"^https?://[^\s]+$")]
+IsoDate = Annotated[validation.IsoDate, documented("Date")]
+# An absolute http(s) URL with a host: the link of an email's payment button.
+Url = Annotated[StrictStr, Field(max_length=2000, pattern=r"^https?://[^\s/?#]+([/?#][^\s]*)?$")]
 
 
 def _precision_rules(schema: dict[str, Any]) -> None:

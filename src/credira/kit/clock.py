@@ -31,7 +31,11 @@ class FrozenClock:
 
 
 def format_time(value: datetime | None) -> str | None:
-    """ISO 8601 UTC with ``Z`` and second precision: ``2024-01-25T14:00:00Z``."""
+    """ISO 8601 UTC with ``Z`` and second precision: ``2024-01-25T14:00:00Z``.
+
+    ``isoformat`` always writes four digits of year (``0001-01-01``), where ``strftime("%Y")``
+    on glibc writes ``1`` for the year 1, which no ISO 8601 reader (ours included) accepts.
+    """
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"

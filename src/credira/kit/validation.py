@@ -5,7 +5,7 @@ zoneinfo, babel), each failing with an error type that the envelope maps to a do
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Annotated, Any
@@ -104,12 +104,27 @@ def parse_amount(value: Any) -> Decimal:
 
 NAIVE_TIME = "Time must carry a zone (Z or an offset), e.g. 2024-01-25T14:00:00Z"
 
+# The instants a request may name, on every time field. Before the Unix epoch nothing Credira
+# does can have happened or be scheduled; 9999 is the last year ISO 8601 writes in four digits
+# (and the last one Python's datetime holds). Both ends are inclusive, read in UTC.
+TIME_MIN = datetime(1970, 1, 1, tzinfo=UTC)
+TIME_RANGE = "between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z"
+TIME_OUT_OF_RANGE = f"Time is out of range: it must be {TIME_RANGE}"
+# The days a request may name (``due_date``): the same years.
+DATE_MIN = date(1970, 1, 1)
+DATE_OUT_OF_RANGE = "Date is out of range: it must be between 1970-01-01 and 9999-12-31"
+# A year of other than four digits (0, 10000, a sign) is out of range, not malformed.
+_YEAR = re.compile(r"\s*([+-]?)([0-9]+)-")
+
 
 def to_utc(value: datetime) -> datetime:
     try:
-        return value.astimezone(UTC)
+        utc = value.astimezone(UTC)
     except OverflowError:  # e.g. 9999-12-31T23:59:59-05:00 is past the last representable day
-        raise PydanticCustomError("time_range", "Time is out of range") from None
+        raise PydanticCustomError("time_range", TIME_OUT_OF_RANGE) from None
+    if utc < TIME_MIN:
+        raise PydanticCustomError("time_range", TIME_OUT_OF_RANGE)
+    return utc
 
 
 def reject_naive(value: Any) -> Any:
@@ -125,11 +140,27 @@ def reject_naive(value: Any) -> Any:
         )
     if value and not _has_zone(value):
         raise PydanticCustomError("naive_time", NAIVE_TIME)
+    year = _YEAR.match(value)
+    if year is not None and (year[1] or len(year[2]) != 4 or year[2] == "0000"):
+        raise PydanticCustomError("time_range", TIME_OUT_OF_RANGE)
     return value
 
 
 def _has_zone(text: str) -> bool:
     return text.endswith(("Z", "z")) or re.search(r"[+-]\d{2}:?\d{2}$", text) is not None
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def iso_date(value: Any) -> Any:
+    """A day as the documentation writes it (``2024-01-30``), in years 1970 to 9999, before
+    pydantic parses it: pydantic would also take a number as Unix seconds."""
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        raise PydanticCustomError("date_format", "must be a date in the form YYYY-MM-DD")
+    if value < DATE_MIN.isoformat():
+        raise PydanticCustomError("date_range", DATE_OUT_OF_RANGE)
+    return value
 
 
 def whole_number(value: Any) -> Any:
@@ -151,6 +182,7 @@ TimeZoneName = Annotated[StrictStr, AfterValidator(check_timezone)]
 Currency = Annotated[StrictStr, AfterValidator(check_currency)]
 Amount = Annotated[Decimal, BeforeValidator(parse_amount)]
 UTCTime = Annotated[datetime, BeforeValidator(reject_naive), AfterValidator(to_utc)]
+IsoDate = Annotated[date, BeforeValidator(iso_date)]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
 ShortText = Annotated[StrictStr, Field(max_length=200)]
 Metadata = Annotated[dict[str, Any], Field(max_length=50)]
