@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -18,11 +19,24 @@ import pytest
 from tests.support import ADMIN_KEY, free_port
 
 
+@dataclass(frozen=True)
+class Server:
+    base: str  # http://127.0.0.1:<port>
+    pid: int  # the serving process (uvicorn runs in it, no child processes)
+
+
 @contextmanager
 def served(data: Path, log_path: Path, *, within: float = 20, **env: str) -> Iterator[str]:
     """The base URL of ``credira serve`` with its data under ``data`` and the test admin key;
     ``env`` adds ``CREDIRA_*`` settings. Fails the test if it does not start ``within``
     seconds, or if its log shows a traceback once stopped."""
+    with serving(data, log_path, within=within, **env) as server:
+        yield server.base
+
+
+@contextmanager
+def serving(data: Path, log_path: Path, *, within: float = 20, **env: str) -> Iterator[Server]:
+    """``served``, with the server's process id too (to read its memory)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CREDIRA_")}
@@ -43,7 +57,7 @@ def served(data: Path, log_path: Path, *, within: float = 20, **env: str) -> Ite
             if time.monotonic() > deadline:
                 pytest.fail(f"credira serve did not start: {log_path.read_text()}")
             time.sleep(0.05)
-        yield base
+        yield Server(base, process.pid)
     finally:
         process.terminate()
         try:

@@ -195,6 +195,7 @@ def serve(host: str | None, port: int | None, wait_for_database: float) -> None:
     """
     import uvicorn
 
+    from credira.api.protocol import head_limited
     from credira.app import create_app
     from credira.bootstrap import ensure_admin_key
     from credira.logging import configure
@@ -233,6 +234,7 @@ def serve(host: str | None, port: int | None, wait_for_database: float) -> None:
         log_level="warning",
         access_log=False,
         proxy_headers=False,
+        http=head_limited(settings.max_header_bytes),
     )
 
 

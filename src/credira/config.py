@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     port: int = 8000
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_json_depth: int = Field(default=32, ge=4)
+    # A request's line and headers together; a longer head is refused (431) as it arrives.
+    max_header_bytes: int = Field(default=32 * 1024, ge=1024)
     log_level: str = "info"
     log_json: bool = False
     # PostgreSQL connections per process, all kept open once made: a session that finds every

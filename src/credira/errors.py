@@ -86,6 +86,14 @@ class PayloadTooLarge(CrediraError):
     default_message = "Request body is too large"
 
 
+class HeadersTooLarge(CrediraError):
+    """Refused by the HTTP server itself, before the request reaches the application."""
+
+    code = "HEADERS_TOO_LARGE"
+    status = 431
+    default_message = "Request headers are too large"
+
+
 class RateLimited(CrediraError):
     code = "RATE_LIMITED"
     status = 429
@@ -111,6 +119,7 @@ ALL_ERRORS: tuple[type[CrediraError], ...] = (
     Conflict,
     PreconditionFailed,
     PayloadTooLarge,
+    HeadersTooLarge,
     ValidationFailed,
     RateLimited,
     InternalError,
