@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.orm.attributes import set_committed_value
 
+from credira.auth.permissions import DEFAULT_PERMISSIONS
 from credira.callout import service
 from credira.kit.clock import FrozenClock
 from credira.models import Callout
@@ -377,10 +378,12 @@ async def test_update_racing_a_worker_write_is_a_conflict_and_changes_nothing(
     _invoice, _agent, callout = await tenant.scenario()
     original = service.update
 
-    async def raced(session: Any, row: Callout, body: Any, now: datetime) -> Callout:
+    async def raced(
+        session: Any, principal: Any, row: Callout, body: Any, now: datetime
+    ) -> Callout:
         # As if the worker wrote the row after it was read: this copy is a version behind.
         set_committed_value(row, "version", row.version - 1)
-        return await original(session, row, body, now)
+        return await original(session, principal, row, body, now)
 
     monkeypatch.setattr(service, "update", raced)
     response = await tenant.request(
@@ -600,6 +603,124 @@ async def test_cancel_unknown_callout_is_not_found(api: Api) -> None:
     tenant = await api.tenant()
     response = await tenant.request("POST", "/v1/callouts/callout_123456789/cancel")
     assert_error(response, 404, "NOT_FOUND", "Callout not found")
+
+
+# --- the channels a key may use ---------------------------------------------------------------
+
+CALLS_REFUSED = "You don't have permission to place calls: a callout that calls needs calls:write"
+EMAILS_REFUSED = (
+    "You don't have permission to send emails: a callout that emails needs emails:write"
+)
+CALLING = {"calls_enabled": True, "emails_enabled": False}
+EMAILING = {"calls_enabled": False, "emails_enabled": True}
+
+
+async def colleague_without(tenant: Tenant, permission: str) -> Tenant:
+    """A user of ``tenant``'s account holding the default permissions but ``permission``."""
+    granted = [p for p in DEFAULT_PERMISSIONS if p != permission]
+    return await tenant.api.tenant(account_id=tenant.account_id, permissions=granted)
+
+
+@pytest.mark.parametrize(
+    ("lacking", "actions", "message"),
+    [
+        ("calls:write", CALLING, CALLS_REFUSED),
+        ("calls:write", {}, CALLS_REFUSED),
+        ("calls:write", {"calls_enabled": True, "emails_enabled": True}, CALLS_REFUSED),
+        ("emails:write", EMAILING, EMAILS_REFUSED),
+        ("emails:write", {"emails_enabled": True}, EMAILS_REFUSED),
+    ],
+    ids=["calls", "calls-by-default", "calls-and-emails", "emails", "emails-beside-calls"],
+)
+async def test_callouts_write_cannot_place_calls_or_send_emails_without_their_permissions(
+    api: Api, lacking: str, actions: dict[str, Any], message: str
+) -> None:
+    """A key refused on POST /v1/calls (or /v1/send-email) must not get the worker to call (or
+    email) through a callout."""
+    owner = await api.tenant()
+    invoice = await owner.invoice()
+    agent = await owner.agent()
+    limited = await colleague_without(owner, lacking)
+
+    response = await limited.request(
+        "POST",
+        "/v1/callouts",
+        json={"invoice_id": invoice["id"], "actions": {"voice_agent_id": agent["id"], **actions}},
+    )
+
+    assert_error(response, 403, "FORBIDDEN", message)
+    assert (await list_callouts(owner, invoice_id=invoice["id"]))["meta"]["total_callouts"] == 0
+
+
+@pytest.mark.parametrize(
+    ("lacking", "actions"), [("calls:write", EMAILING), ("emails:write", CALLING)]
+)
+async def test_callouts_write_creates_callouts_on_the_channels_the_key_holds(
+    api: Api, lacking: str, actions: dict[str, Any]
+) -> None:
+    owner = await api.tenant()
+    invoice = await owner.invoice()
+    agent = await owner.agent()
+    limited = await colleague_without(owner, lacking)
+
+    reply = await limited.ok(
+        "POST",
+        "/v1/callouts",
+        json={"invoice_id": invoice["id"], "actions": {"voice_agent_id": agent["id"], **actions}},
+    )
+
+    assert reply["data"]["actions"] == {**actions, "voice_agent_id": agent["id"]}
+
+
+@pytest.mark.parametrize(
+    ("lacking", "start", "change", "message"),
+    [
+        ("calls:write", EMAILING, {"actions": {"calls_enabled": True}}, CALLS_REFUSED),
+        ("emails:write", CALLING, {"actions": {"emails_enabled": True}}, EMAILS_REFUSED),
+        # Any change to a callout that will call decides a call: whom, when, how urgently.
+        ("calls:write", CALLING, {"target_contact": {"phone": "+14155550177"}}, CALLS_REFUSED),
+        ("calls:write", CALLING, {"scheduled_time": "2030-01-21T10:00:00Z"}, CALLS_REFUSED),
+        ("calls:write", CALLING, {"priority": "urgent"}, CALLS_REFUSED),
+        ("emails:write", EMAILING, {"target_contact": {"email": "x@example.com"}}, EMAILS_REFUSED),
+    ],
+    ids=["turn-calls-on", "turn-emails-on", "phone", "time", "priority", "email"],
+)
+async def test_callouts_write_cannot_update_a_callout_to_call_or_email_without_permission(
+    api: Api, lacking: str, start: dict[str, Any], change: dict[str, Any], message: str
+) -> None:
+    owner = await api.tenant()
+    invoice = await owner.invoice()
+    agent = await owner.agent()
+    callout = await owner.callout(
+        invoice["id"], agent["id"], actions={**start, "voice_agent_id": agent["id"]}
+    )
+    limited = await colleague_without(owner, lacking)
+
+    response = await limited.request("PUT", f"/v1/callouts/{callout['id']}", json=change)
+
+    assert_error(response, 403, "FORBIDDEN", message)
+    assert await get_callout(owner, callout["id"]) == callout
+
+
+async def test_key_without_calls_write_may_stop_a_callout_calling(api: Api) -> None:
+    owner = await api.tenant()
+    invoice = await owner.invoice()
+    agent = await owner.agent()
+    both = {"calls_enabled": True, "emails_enabled": True, "voice_agent_id": agent["id"]}
+    first = await owner.callout(invoice["id"], agent["id"], actions=both)
+    second = await owner.callout(invoice["id"], agent["id"], actions=both)
+    third = await owner.callout(invoice["id"], agent["id"], actions=both)
+    limited = await colleague_without(owner, "calls:write")
+
+    emails_only = await limited.ok(
+        "PUT", f"/v1/callouts/{first['id']}", json={"actions": {"calls_enabled": False}}
+    )
+    cancelled = await limited.ok("POST", f"/v1/callouts/{second['id']}/cancel")
+    await limited.ok("DELETE", f"/v1/callouts/{third['id']}")
+
+    assert emails_only["data"]["actions"]["calls_enabled"] is False
+    assert cancelled["data"]["status"] == "cancelled"
+    assert (await list_callouts(owner, invoice_id=invoice["id"]))["meta"]["total_callouts"] == 2
 
 
 # --- invoices settle their callouts ----------------------------------------------------------

@@ -124,7 +124,7 @@ async def update_callout(
     callout = await service.get(ctx.session, ctx.account_id, callout_id)
     # Preconditions are judged after the request's own checks (RFC 9110 13.2.1).
     current_version = callout.version
-    callout = await service.update(ctx.session, callout, body, ctx.clock.now())
+    callout = await service.update(ctx.session, ctx.principal, callout, body, ctx.clock.now())
     check_if_match(ctx, current_version)
     response = await respond(
         ctx,

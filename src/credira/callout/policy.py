@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from credira.errors import Conflict, ValidationFailed
+from credira.auth.principal import Principal
+from credira.errors import Conflict, Forbidden, ValidationFailed
 
 FINISHED = ("completed", "failed", "cancelled")
 PENDING = ("scheduled", "active")
@@ -27,6 +28,24 @@ def assert_deletable(status: str) -> None:
 def assert_cancellable(status: str) -> None:
     if status in FINISHED:
         raise Conflict(f"Cannot cancel callout that is already {status}")
+
+
+def assert_may_reach(principal: Principal, *, calls_enabled: bool, emails_enabled: bool) -> None:
+    """Creating or changing a callout that will call needs ``calls:write``, one that will email
+    ``emails:write``, besides ``callouts:write``: the worker places those calls and sends those
+    emails, so ``callouts:write`` alone would do what POST /v1/calls and /v1/send-email refuse.
+
+    Any change to such a callout counts, not only turning a channel on: its contact, time and
+    priority decide whom the call or email reaches and when. Turning a channel off, cancelling
+    and deleting need only ``callouts:write``, as they stop outreach."""
+    if calls_enabled and not principal.can("calls:write"):
+        raise Forbidden(
+            "You don't have permission to place calls: a callout that calls needs calls:write"
+        )
+    if emails_enabled and not principal.can("emails:write"):
+        raise Forbidden(
+            "You don't have permission to send emails: a callout that emails needs emails:write"
+        )
 
 
 def assert_invoice_open(invoice_status: str) -> None:

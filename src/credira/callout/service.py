@@ -37,11 +37,14 @@ async def _check_agent(session: AsyncSession, account_id: str, agent_id: str | N
 async def create(
     session: AsyncSession, principal: Principal, account_id: str, body: CalloutCreate, now: datetime
 ) -> Callout:
+    actions = body.actions.model_dump(exclude_unset=True) if body.actions else {}
+    calls_enabled = _flag(actions.get("calls_enabled"), default=True)
+    emails_enabled = _flag(actions.get("emails_enabled"), default=False)
+    policy.assert_may_reach(principal, calls_enabled=calls_enabled, emails_enabled=emails_enabled)
     check_id("invoice", body.invoice_id)
     invoice = await invoice_service.get(session, account_id, body.invoice_id)
     policy.assert_invoice_open(invoice.status)
     contact = body.target_contact.model_dump(exclude_unset=True) if body.target_contact else {}
-    actions = body.actions.model_dump(exclude_unset=True) if body.actions else {}
     scheduled = body.scheduled_time or now
     callout = Callout(
         id=new_id("callout"),
@@ -59,8 +62,8 @@ async def create(
         contact_name=contact.get("name", invoice.customer_name),
         contact_email=contact.get("email", invoice.customer_email),
         contact_phone=contact.get("phone", invoice.customer_phone),
-        calls_enabled=_flag(actions.get("calls_enabled"), default=True),
-        emails_enabled=_flag(actions.get("emails_enabled"), default=False),
+        calls_enabled=calls_enabled,
+        emails_enabled=emails_enabled,
         voice_agent_id=actions.get("voice_agent_id"),
         metadata_=body.metadata,
         created_by=principal.user_id,
@@ -95,10 +98,21 @@ def _check_plan(callout: Callout) -> None:
 
 
 async def update(
-    session: AsyncSession, callout: Callout, body: CalloutUpdate, now: datetime
+    session: AsyncSession,
+    principal: Principal,
+    callout: Callout,
+    body: CalloutUpdate,
+    now: datetime,
 ) -> Callout:
     policy.assert_updatable(callout.status)
     fields = body.model_dump(exclude_unset=True)
+    actions = fields.get("actions") or {}
+    # Judged on the callout as it will be, before anything of it changes.
+    policy.assert_may_reach(
+        principal,
+        calls_enabled=_flag(actions.get("calls_enabled"), default=callout.calls_enabled),
+        emails_enabled=_flag(actions.get("emails_enabled"), default=callout.emails_enabled),
+    )
     if fields.get("scheduled_time") is not None:
         # A new time replaces any rule hold; the rules are checked again when it comes due.
         callout.scheduled_time = fields["scheduled_time"]
@@ -107,7 +121,6 @@ async def update(
     if fields.get("priority") is not None:
         callout.priority = fields["priority"]
         callout.priority_rank = policy.PRIORITY_RANK[fields["priority"]]
-    actions = fields.get("actions") or {}
     if actions.get("calls_enabled") is not None:
         callout.calls_enabled = actions["calls_enabled"]
     if actions.get("emails_enabled") is not None:
