@@ -39,7 +39,8 @@ async def create_callout(
 ) -> JSONResponse:
     """Schedule outreach about an open invoice. ``scheduled_time`` defaults to now;
     ``target_contact`` defaults to the invoice's customer; calls need a voice agent of the
-    account and a phone number, emails an email address."""
+    account and a phone number, emails an email address. A key creating a callout that calls
+    needs ``calls:write`` as well, one that emails ``emails:write``."""
     callout = await service.create(
         ctx.session, ctx.principal, ctx.account_id, body, ctx.clock.now()
     )
@@ -120,7 +121,9 @@ async def update_callout(
     Only a ``scheduled`` callout can change: an active one answers ``CONFLICT`` "Cannot update
     callout that is currently active", a finished one ``CONFLICT`` too. ``actions`` and
     ``target_contact`` merge field by field; ``metadata`` keys merge, a key set to null is
-    removed. Send ``If-Match`` with the ``ETag`` of your copy to refuse lost updates."""
+    removed. Send ``If-Match`` with the ``ETag`` of your copy to refuse lost updates. Changing
+    a callout that will call (as changed) needs ``calls:write`` as well, one that will email
+    ``emails:write``; cancelling and deleting need ``callouts:write`` only."""
     callout = await service.get(ctx.session, ctx.account_id, callout_id)
     # Preconditions are judged after the request's own checks (RFC 9110 13.2.1).
     current_version = callout.version
