@@ -19,6 +19,8 @@ from credira.call.analysis import (
     parse_transcript,
     render_transcript,
 )
+from credira.callout import response
+from credira.models import Call, Callout
 
 NEW_YORK = ZoneInfo("America/New_York")
 # Monday 2024-01-15, 17:30 in New York.
@@ -222,6 +224,42 @@ def test_sentiment_ignores_the_agents_words() -> None:
     ]
     result = analyze(turns, ended_at=ENDED, debtor_zone=NEW_YORK)
     assert result.sentiment_label == "negative"
+
+
+def _answered_call(analysis: Analysis) -> tuple[Callout, Call]:
+    """A callout whose one call was answered and classified as ``analysis`` says."""
+    callout = Callout(id="callout_1", status="completed", created_time=ENDED, completed_time=ENDED)
+    call = Call(
+        id="call_1",
+        attempt_id="attempt_1",
+        status="completed",
+        placed_time=ENDED,
+        created_time=ENDED,
+        duration=95,
+        answered=True,
+        confidence_score=analysis.confidence_score,
+        sentiment_score=analysis.sentiment_score,
+        keywords=list(analysis.keywords),
+        summary=analysis.summary,
+        outcome=analysis.outcome,
+    )
+    return callout, call
+
+
+@pytest.mark.parametrize(
+    ("line", "label"), [("Okay, sorry.", "positive"), ("I'm sorry, I forgot.", "negative")]
+)
+def test_a_sentiment_score_between_the_two_old_thresholds_gets_one_label(
+    line: str, label: str
+) -> None:
+    result = run(line)
+    # Between the callout response's former 0.4 and 0.6, outside the analysis' neutral band.
+    assert 0.4 < result.sentiment_score < 0.6
+    assert result.sentiment_label == label
+    callout, answered = _answered_call(result)
+    report = response.build(callout, [answered], "http://testserver")
+    assert report["analytics"]["sentiment_analysis"] == label
+    assert report["responses"][0]["sentiment_score"] == result.sentiment_score
 
 
 @pytest.mark.parametrize(

@@ -605,6 +605,46 @@ async def test_cancel_unknown_callout_is_not_found(api: Api) -> None:
     assert_error(response, 404, "NOT_FOUND", "Callout not found")
 
 
+@pytest.mark.parametrize("how", ["cancel-callout", "invoice-paid"])
+async def test_cancelling_a_requested_call_before_it_dialled_leaves_no_call_initiated(
+    api: Api, how: str
+) -> None:
+    tenant = await api.tenant()
+    invoice = await tenant.invoice()
+    agent = await tenant.agent()
+    later = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    requested = await tenant.ok(
+        "POST",
+        "/v1/calls",
+        json={
+            "phone_number": "+14155550100",
+            "invoice_id": invoice["id"],
+            "voice_agent_id": agent["id"],
+            "scheduled_time": later,
+        },
+    )
+    call_id = requested["data"]["id"]
+    call = (await tenant.ok("GET", f"/v1/calls/{call_id}"))["data"]
+    assert call["status"] == "initiated"
+
+    if how == "cancel-callout":
+        await tenant.ok(
+            "POST", f"/v1/callouts/{call['callout_id']}/cancel", json={"reason": "paid by phone"}
+        )
+    else:
+        await tenant.ok("PUT", f"/v1/invoices/{invoice['id']}", json={"status": "paid"})
+
+    # The call was never dialled: it ends with its callout, and says so.
+    call = (await tenant.ok("GET", f"/v1/calls/{call_id}"))["data"]
+    assert call["status"] == "cancelled"
+    assert parse_time(call["updated_time"]) >= parse_time(call["created_time"])
+    listed = await tenant.ok("GET", "/v1/calls", params={"invoice_id": invoice["id"]})
+    assert [(c["id"], c["status"]) for c in listed["data"]] == [(call_id, "cancelled")]
+    report = await tenant.ok("GET", f"/v1/callouts/{call['callout_id']}/response")
+    assert report["data"]["status"] == "cancelled"
+    assert [r["status"] for r in report["data"]["responses"]] == ["cancelled"]
+
+
 # --- the channels a key may use ---------------------------------------------------------------
 
 CALLS_REFUSED = "You don't have permission to place calls: a callout that calls needs calls:write"

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from credira.channel.voice.port import CallRequest
+from credira.channel.voice.port import CallRequest, ProviderCall
+from credira.channel.voice.registry import VoiceProviders
+from credira.channel.voice.simulator import VoiceSimulator
 from credira.kit.clock import SystemClock
 from credira.models import Call, Callout, Invoice
 from credira.worker import repository
+from credira.worker.execute import Executor
 from credira.worker.repository import Claimed
 from tests.support import zone_in_calling_hours
 from tests.worker.harness import Db, Debt, callout_status, executor, new_debt, open_db, until
@@ -340,6 +344,64 @@ async def test_a_requested_call_of_an_invoice_paid_meanwhile_is_cancelled_undial
     [call] = await db.calls(callout_id=callout.id)
     assert (call.status, call.placed_time) == ("cancelled", None)
     assert await db.placed_count() == 0
+
+
+# -- transcripts in a provider's words -----------------------------------------------------
+
+
+class ProviderWords(VoiceSimulator):
+    """The simulator's calls, with the speaker labels a real provider writes in transcripts."""
+
+    def __init__(self, *args: Any, debtor: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.debtor = debtor
+
+    async def get_call(self, provider_call_id: str) -> ProviderCall:
+        found = await super().get_call(provider_call_id)
+        if found.transcript is None:
+            return found
+        lines = [
+            re.sub(r"^Agent:", "Assistant:", re.sub(r"^Debtor:", f"{self.debtor}:", line))
+            for line in found.transcript.split("\n")
+        ]
+        return replace(found, transcript="\n".join(lines))
+
+
+@pytest.mark.parametrize("debtor", ["Customer", "User"])
+async def test_a_transcript_with_customer_speaker_lines_is_counted_as_answered(
+    db: Db, zone: str, debtor: str
+) -> None:
+    # Number ending 05: the debtor promises to pay in 7 days.
+    debt = await new_debt(db, zone=zone, phone="+14155550105")
+    callout = debt.callout(run_at=datetime.now(UTC) - timedelta(minutes=1))
+    await db.add(callout)
+    clock = SystemClock()
+    voice = ProviderWords(
+        db.sessions, clock, read_sessionmaker=db.reads, time_scale=0.02, debtor=debtor
+    )
+    runner = Executor(
+        db.sessions,
+        clock,
+        VoiceProviders({"simulator": voice}),
+        "tester",
+        read_sessionmaker=db.reads,
+        poll_seconds=0.005,
+    )
+    async with db.sessions() as session:
+        [claimed] = await repository.claim_due(
+            session, "tester", clock.now(), timedelta(seconds=30), 10
+        )
+    await asyncio.wait_for(runner.run(claimed), timeout=20)
+
+    # A conversation took place: its outcome counts, and the debtor is not called again.
+    [call] = await db.calls(callout_id=callout.id)
+    assert f"\n{debtor}: " in (call.transcript or "")
+    assert (call.status, call.answered, call.outcome) == ("completed", True, "promise_to_pay")
+    assert "promised to pay" in (call.summary or "")
+    done = await db.get(Callout, callout.id)
+    assert (done.status, done.attempt_count) == ("completed", 1)
+    assert (await db.get(Invoice, debt.invoice_id)).promised_date is not None
+    assert await db.placed_count() == 1
 
 
 # -- email-only callouts -------------------------------------------------------------------

@@ -16,8 +16,9 @@ and the highest ranked one in the running wins. Confidence grows with the winner
 shrinks with the evidence for outcomes it conflicts with; a call with no cue at all is
 ``acknowledged`` with a moderate confidence.
 
-Sentiment is VADER's compound score of the debtor's words, mapped from -1..1 to 0..1; keywords
-are YAKE's over the whole transcript (`credira.call.keyphrases`), those the debtor said first.
+Sentiment is VADER's compound score of the debtor's words, mapped from -1..1 to 0..1 and
+labelled by `sentiment_label` (VADER's thresholds, the callout response's too); keywords are
+YAKE's over the whole transcript (`credira.call.keyphrases`), those the debtor said first.
 Both libraries are imported on first use so that importing credira stays light. Days and times
 are read by `credira.call.when`.
 """
@@ -142,6 +143,17 @@ def parse_transcript(text: str) -> list[Turn]:
     return [Turn(speaker, "\n".join(lines)) for speaker, lines in turns]
 
 
+def debtor_took_part(text: str) -> bool:
+    """Whether the transcript has a turn of the debtor's, under any label `parse_transcript`
+    reads: what makes a completed call a conversation. Text it cannot read has none (and so
+    is never handed to `analyze`)."""
+    try:
+        turns = parse_transcript(text)
+    except ValueError:
+        return False
+    return any(turn.speaker == "debtor" for turn in turns)
+
+
 # -- analysis ---------------------------------------------------------------------------------
 
 
@@ -177,11 +189,12 @@ def analyze(turns: Sequence[Turn], *, ended_at: datetime, debtor_zone: ZoneInfo)
     if outcome == "callback_requested":
         callback_time = callback_instant(asked or When(), ended_at, debtor_zone)
     compound = _compound([t.text for t in turns if t.speaker == "debtor"])
+    sentiment = round((compound + 1) / 2, 2)
     return Analysis(
         outcome=outcome,
         confidence_score=confidence,
-        sentiment_score=round((compound + 1) / 2, 2),
-        sentiment_label=_label(compound),
+        sentiment_score=sentiment,
+        sentiment_label=sentiment_label(sentiment),
         keywords=_keywords(turns),
         summary=_summary(outcome, scores, cues, spoke, promised, callback_time, debtor_zone),
         promised_date=promised if outcome == "promise_to_pay" else None,
@@ -592,11 +605,17 @@ def _compound(debtor_texts: Sequence[str]) -> float:
     return float(_vader().polarity_scores(text)["compound"]) if text else 0.0
 
 
-def _label(compound: float) -> SentimentLabel:
-    # VADER's own thresholds.
-    if compound >= 0.05:
+# VADER's own thresholds, +/-0.05 compound, on the 0..1 scale the score is kept in.
+_POSITIVE_FROM = (1 + 0.05) / 2
+_NEGATIVE_UP_TO = (1 - 0.05) / 2
+
+
+def sentiment_label(score: float) -> SentimentLabel:
+    """The label of a sentiment score (0..1, as calls keep it): the one definition, for a
+    call's analysis and for the callout response's ``sentiment_analysis`` alike."""
+    if score >= _POSITIVE_FROM:
         return "positive"
-    if compound <= -0.05:
+    if score <= _NEGATIVE_UP_TO:
         return "negative"
     return "neutral"
 

@@ -169,7 +169,8 @@ async def cancel_callout(
     ctx: Annotated[Ctx, Depends(require("callouts:write", "cancel this callout"))],
     body: CalloutCancel | None = None,
 ) -> JSONResponse:
-    """Cancel a scheduled or active callout; nothing more is dialled or sent for it. A
+    """Cancel a scheduled or active callout; nothing more is dialled or sent for it, and a
+    call requested through ``POST /calls`` that was not dialled yet ends ``cancelled``. A
     finished callout answers ``CONFLICT``."""
     callout = await service.get(ctx.session, ctx.account_id, callout_id)
     callout = await service.cancel(

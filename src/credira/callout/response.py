@@ -6,18 +6,9 @@ from collections import Counter
 from typing import Any
 
 from credira.call import service as call_service
+from credira.call.analysis import sentiment_label
 from credira.kit.clock import format_time
 from credira.models import Call, Callout, Email
-
-
-def _sentiment_label(score: float | None) -> str | None:
-    if score is None:
-        return None
-    if score >= 0.6:
-        return "positive"
-    if score <= 0.4:
-        return "negative"
-    return "neutral"
 
 
 def _call_entry(call: Call, public_url: str) -> dict[str, Any]:
@@ -89,7 +80,9 @@ def build(
             "average_confidence": round(sum(confidences) / len(confidences), 2)
             if confidences
             else None,
-            "sentiment_analysis": _sentiment_label(average_sentiment),
+            "sentiment_analysis": sentiment_label(average_sentiment)
+            if average_sentiment is not None
+            else None,
             "key_topics": [k for k, _ in topics.most_common(5)],
             "customer_engagement": engagement,
         },

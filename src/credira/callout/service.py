@@ -152,6 +152,9 @@ async def cancel(
     callout.completed_time = now
     _touch(callout, now)
     await session.flush()
+    # A call requested through POST /calls and not dialled yet ends with its callout (after
+    # the callout's row, the order the worker locks them in).
+    await repository.cancel_unplaced_calls(session, callout.id, callout.status_reason, now)
     return callout
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from credira.account.settings import OutreachSettings
 from credira.call import repository as calls
 from credira.call import rules
-from credira.call.analysis import Analysis
+from credira.call.analysis import Analysis, debtor_took_part
 from credira.call.script import render_script, script_variables
 from credira.callout.policy import FINISHED
 from credira.channel.voice.port import (
@@ -229,8 +229,13 @@ class _Ended:
 
 
 def _answered(result: ProviderCall) -> bool:
-    """A conversation took place: the call completed with the debtor's side in it."""
-    return result.status == "completed" and "Debtor:" in (result.transcript or "")
+    """A conversation took place: the call completed with the debtor's side in it (read by
+    the transcript parser, whatever the provider calls the debtor)."""
+    return (
+        result.status == "completed"
+        and result.transcript is not None
+        and debtor_took_part(result.transcript)
+    )
 
 
 def _finish(callout: Callout, status: str, reason: str | None, now: datetime) -> None:
