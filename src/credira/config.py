@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     port: int = 8000
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     max_json_depth: int = Field(default=32, ge=4)
+    # The most items a list the documentation shows without pages (callouts or calls of an
+    # invoice, emails of a callout, email templates) answers when no `limit` is sent; past it the
+    # request is refused with a hint to page (never a silently shortened list).
+    list_max_items: int = Field(default=10_000, ge=1, le=1_000_000)
     # A request's line and headers together; a longer head is refused (431) as it arrives.
     max_header_bytes: int = Field(default=32 * 1024, ge=1024)
     log_level: str = "info"

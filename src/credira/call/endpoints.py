@@ -56,7 +56,7 @@ async def create_call(
 @router.get("", summary="Get Calls", responses=errors_for(400, 401, 403, 404, 422))
 async def list_calls(
     ctx: Annotated[Ctx, Depends(require("calls:read", "access calls"))],
-    page: Annotated[Page, Depends(page_params("call"))],
+    page: Annotated[Page, Depends(page_params("call", whole_by_default=True))],
     invoice_id: Annotated[
         str | None,
         Query(description="The unique identifier of the invoice to retrieve calls for"),

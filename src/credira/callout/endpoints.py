@@ -58,7 +58,7 @@ async def create_callout(
 @router.get("", summary="Get Callouts", responses=errors_for(400, 401, 403, 404, 422))
 async def list_callouts(
     ctx: Annotated[Ctx, Depends(require("callouts:read", "access callouts"))],
-    page: Annotated[Page, Depends(page_params("callout"))],
+    page: Annotated[Page, Depends(page_params("callout", whole_by_default=True))],
     invoice_id: Annotated[
         str | None,
         Query(description="The unique identifier of the invoice to retrieve callouts for"),

@@ -60,7 +60,7 @@ async def list_for_invoice(
     if status is not None:
         params["status"] = status
     query = _invoice_page(status is not None, page.starting_after is not None)
-    page_params: dict[str, Any] = {**params, "fetch": page.limit + 1}
+    page_params: dict[str, Any] = {**params, "fetch": page.fetch}
     if page.starting_after is not None:
         page_params["starting_after"] = page.starting_after
     rows = await session.scalars(query, page_params)

@@ -45,7 +45,7 @@ async def send_email(
 @router.get("/emails", summary="Get Emails", responses=errors_for(400, 401, 403, 404, 422))
 async def list_emails(
     ctx: Annotated[Ctx, Depends(require("emails:read", "access emails"))],
-    page: Annotated[Page, Depends(page_params("email"))],
+    page: Annotated[Page, Depends(page_params("email", whole_by_default=True))],
     callout_id: Annotated[
         str | None,
         Query(description="The unique identifier of the callout to retrieve emails for"),

@@ -26,7 +26,7 @@ router = APIRouter(prefix="/email-templates", tags=["Emails"])
 @router.get("", summary="Get Email Templates", responses=errors_for(400, 401, 403, 404, 422))
 async def list_templates(
     ctx: Annotated[Ctx, Depends(require("emails:read", "access email templates"))],
-    page: Annotated[Page, Depends(page_params("template"))],
+    page: Annotated[Page, Depends(page_params("template", whole_by_default=True))],
     account_id: Annotated[
         str | None,
         Query(description="The unique identifier of the account to retrieve email templates for"),

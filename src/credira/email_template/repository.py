@@ -34,6 +34,8 @@ async def list_templates(
         conditions.append(EmailTemplate.category == category)
     query = page.apply(select(EmailTemplate).where(*conditions), EmailTemplate.id)
     items, more = page.split(list((await session.scalars(query)).all()))
+    if page.starting_after is None and not more:
+        return items, more, len(items)
     total = await session.scalar(select(func.count()).select_from(EmailTemplate).where(*conditions))
     return items, more, int(total or 0)
 
