@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
 
@@ -58,6 +59,13 @@ class Settings(BaseSettings):
     rate_limit_per_account: str = "200/second;6000/minute"
     rate_limit_create_call: str = "10/minute"  # POST /v1/calls, per account
     rate_limit_strategy: Literal["moving-window", "sliding-window-counter"] = "moving-window"
+    # The links inside emails (open pixel, click redirect, unsubscribe) need no key: their
+    # opens and clicks are recorded for at most this many requests per client address (IPv6:
+    # per /64); past it the recipient still gets the image, the redirect and the opt-out.
+    rate_limit_links: str = "60/minute"
+    # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the
+    # client; from any other peer the header is ignored.
+    trusted_proxies: str = ""
 
     @field_validator("admin_key")
     @classmethod
@@ -68,11 +76,21 @@ class Settings(BaseSettings):
             raise ValueError("CREDIRA_ADMIN_KEY must be at least 24 characters of real secret")
         return value
 
-    @field_validator("rate_limit_per_key", "rate_limit_per_account", "rate_limit_create_call")
+    @field_validator(
+        "rate_limit_per_key", "rate_limit_per_account", "rate_limit_create_call", "rate_limit_links"
+    )
     @classmethod
     def _parse_rate_limits(cls, value: str) -> str:
         if value.strip():
             parse_many(value)  # ValueError names the string it cannot read
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _parse_trusted_proxies(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ip_network(part.strip(), strict=False)  # ValueError names the entry
         return value
 
     @property

@@ -198,13 +198,23 @@ DECORATE_CASES = [
     ),
     pytest.param(
         '<a href="mailto:a@b.example">m</a><a href="tel:+14155550100">t</a><a href="#top">h</a>'
-        '<a href="/relative">r</a><a href="javascript:alert(1)">j</a><a name="anchor">n</a>'
+        '<a href="/relative">r</a><a name="anchor">n</a>'
         '<a href="">e</a><a href>v</a>',
         '<a href="mailto:a@b.example">m</a><a href="tel:+14155550100">t</a><a href="#top">h</a>'
-        '<a href="/relative">r</a><a href="javascript:alert(1)">j</a><a name="anchor">n</a>'
+        '<a href="/relative">r</a><a name="anchor">n</a>'
         '<a href="">e</a><a href>v</a>[[footer]]',
         [],
-        id="links that are not http(s) are kept",
+        id="mailto, tel and relative links are kept",
+    ),
+    pytest.param(
+        '<a href="javascript:alert(1)">j</a><a class="b" HREF=" JavaScript:alert(1)">J</a>'
+        '<a href="java&#9;script:alert(1)" title="t">t</a><area href="vbscript:msgbox(1)">'
+        "<a href='data:text/html,<script>alert(1)</script>'>d</a>"
+        '<a href="&#x6A;avascript:alert(1)">e</a><a href="file:///etc/passwd">f</a>',
+        '<a >j</a><a class="b" >J</a><a  title="t">t</a><area >'
+        "<a >d</a><a >e</a><a >f</a>[[footer]]",
+        [],
+        id="unauthenticated links: a link of another scheme loses its href",
     ),
     pytest.param(
         '<!-- <a href="https://comment.example"> -->'

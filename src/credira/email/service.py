@@ -16,6 +16,7 @@ from credira.callout import service as callout_service
 from credira.email import repository
 from credira.email.schemas import EmailReconcile, SendEmailCreate
 from credira.email_template import repository as templates
+from credira.email_template.links import check_link_variables
 from credira.email_template.render import render
 from credira.email_template.variables import default_variables
 from credira.errors import Conflict, NotFound
@@ -171,6 +172,7 @@ async def create(
     if name:
         variables.setdefault("customer_name", name)
     variables.update(body.variable_strings())
+    check_link_variables(template.html_content, variables)
     rendered = render(template.subject, template.html_content, template.text_content, variables)
     email = _new_email(
         account_id=account_id,
@@ -205,6 +207,7 @@ async def create_for_callout(
         session, callout.account_id, callout.template_id, category
     )
     variables = await _variables(session, callout.account_id, invoice, callout.contact_name, now)
+    check_link_variables(template.html_content, variables)
     rendered = render(template.subject, template.html_content, template.text_content, variables)
     email = _new_email(
         account_id=callout.account_id,

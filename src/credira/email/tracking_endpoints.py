@@ -16,6 +16,20 @@ Decisions:
 - Opens and clicks are the recipient's telemetry, not an edit of the email: they set their
   column only while it is empty, and leave the row's version (its ETag) alone, so a worker that
   is updating the same email at that moment never loses its write to a version conflict.
+- These links need no key, so what they make the database do is bounded per client address
+  (``CREDIRA_RATE_LIMIT_LINKS``, default 60 a minute; an IPv6 client by its /64; the address is
+  the connection's peer, or the X-Forwarded-For entry of a ``CREDIRA_TRUSTED_PROXIES`` proxy).
+  Only requests with a genuine token count (a forged one costs an HMAC, no query). Past the
+  limit the recipient still gets what the link is for, and only our telemetry is lost:
+
+  - the pixel: the same image, the open not recorded (a 429 would show a broken image, and a
+    mail client would not retry it anyway);
+  - a click: the redirect to the signed target, on the signature alone (no query at all), the
+    click not recorded: a real reader must always reach the page;
+  - unsubscribe (POST): an opt-out is never refused or dropped (a 429 to a mail provider's
+    one-click request may never be retried, and the law wants it honoured): one not yet made
+    is written as usual, which can happen once per email, so it stays bounded; a repeated one
+    is answered from a read, without writing. The page (GET) writes nothing and is not counted.
 
 The few statements live here rather than in ``email/repository.py``: they are this module's
 only SQL and touch nothing else of the domain.
@@ -38,6 +52,7 @@ from credira.email import tracking
 from credira.errors import NotFound
 from credira.kit.secrets import signing_key
 from credira.models import Email
+from credira.ratelimit.http import admit_link
 from credira.suppression import repository as suppressions
 
 router = APIRouter(tags=["Email tracking"])
@@ -60,6 +75,11 @@ async def _key(rt: Runtime) -> bytes:
     if not rt.signing_key:
         rt.signing_key = await signing_key(rt.settings, rt.sessionmaker, clock=rt.clock)
     return rt.signing_key
+
+
+async def _admitted(request: Request, rt: Runtime) -> bool:
+    """Whether this use of a link by the request's client is within the link limit."""
+    return await admit_link(request, rt.rate_limiter, trusted_proxies=rt.settings.trusted_proxies)
 
 
 async def _email_by_tracking(session: AsyncSession, tracking_id: str) -> Email | None:
@@ -86,10 +106,11 @@ async def _record_open(session: AsyncSession, tracking_id: str, now: datetime) -
 )
 async def open_pixel(token: str, request: Request) -> Response:
     """The 1x1 image at the end of every HTML email. The first fetch with a genuine token sets
-    the email's ``opened_time``; later fetches change nothing. Any token gets the same image."""
+    the email's ``opened_time``; later fetches change nothing. Any token gets the same image,
+    and so does a client past the link limit (its open is not recorded)."""
     rt = runtime(request)
     tracking_id = tracking.verify_open(token, await _key(rt))
-    if tracking_id is not None:
+    if tracking_id is not None and await _admitted(request, rt):
         async with rt.sessionmaker() as session:
             await _record_open(session, tracking_id, rt.clock.now())
             await session.commit()
@@ -106,11 +127,14 @@ async def open_pixel(token: str, request: Request) -> Response:
 async def click(token: str, request: Request) -> RedirectResponse:
     """Redirect to the target signed into the link and set the email's ``clicked_time`` (and
     ``opened_time``, when the pixel was blocked) on the first click. A link that was not made
-    here, or was altered, is ``NOT_FOUND`` and redirects nowhere."""
+    here, or was altered, is ``NOT_FOUND`` and redirects nowhere. A client past the link limit
+    is redirected all the same, on the link's signature alone, and its click is not recorded."""
     rt = runtime(request)
     found = tracking.verify_click(token, await _key(rt))
     if found is None:
         raise NotFound(_LINK_NOT_FOUND)
+    if not await _admitted(request, rt):
+        return RedirectResponse(found.target, status_code=302)
     async with rt.sessionmaker() as session:
         known = await session.scalar(select(Email.id).where(Email.tracking_id == found.tracking_id))
         if known is None:
@@ -193,11 +217,19 @@ async def unsubscribe_page(token: str, request: Request) -> HTMLResponse:
 async def unsubscribe(token: str, request: Request) -> HTMLResponse:
     """RFC 8058 one-click unsubscribe (body ``List-Unsubscribe=One-Click``, form-encoded, or
     empty): marks the email ``unsubscribed`` and suppresses its address for the account, so no
-    later email goes to it. Repeating it changes nothing more."""
+    later email goes to it. Repeating it changes nothing more. It is never refused for the
+    link limit: past it, only a repeated request is answered without writing."""
     rt = runtime(request)
     tracking_id = tracking.verify_unsubscribe(token, await _key(rt))
     if tracking_id is None:
         raise NotFound(_LINK_NOT_FOUND)
+    if not await _admitted(request, rt):
+        async with rt.read_sessionmaker() as session:
+            email = await _email_by_tracking(session, tracking_id)
+            if email is None:
+                raise NotFound(_LINK_NOT_FOUND)
+            if email.unsubscribed:
+                return _unsubscribed(email.recipient_email)
     async with rt.sessionmaker() as session:
         email = await _email_by_tracking(session, tracking_id)
         if email is None:
@@ -219,6 +251,10 @@ async def unsubscribe(token: str, request: Request) -> HTMLResponse:
             now=rt.clock.now(),
         )
         await session.commit()
+    return _unsubscribed(address)
+
+
+def _unsubscribed(address: str) -> HTMLResponse:
     return _page(
         "You are unsubscribed",
         f"<p>{html.escape(_masked(address))} will receive no more of these emails.</p>",

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from credira.auth.principal import Principal
 from credira.email_template import repository
 from credira.email_template.defaults import DEFAULT_TEMPLATES
+from credira.email_template.links import check_template_links
 from credira.email_template.render import template_variables
 from credira.email_template.schemas import EmailTemplateCreate, EmailTemplateUpdate
 from credira.errors import NotFound
@@ -34,6 +35,7 @@ async def create(
     now: datetime,
 ) -> EmailTemplate:
     variables = template_variables(body.subject, body.html_content, body.text_content)
+    check_template_links("html_content", body.html_content)
     template = EmailTemplate(
         id=new_id("template"),
         account_id=account_id,
@@ -63,6 +65,8 @@ async def update(
     html = fields.get("html_content") or template.html_content
     text = fields.get("text_content") or template.text_content
     variables = template_variables(subject, html, text)
+    if fields.get("html_content") is not None:
+        check_template_links("html_content", html)
     for name in ("name", "subject", "html_content", "text_content", "category", "status"):
         if fields.get(name) is not None:
             setattr(template, name, fields[name])

@@ -12,6 +12,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from credira.ratelimit.address import client_key, trusted_networks
 from credira.ratelimit.limiter import RequestLimiter
 from credira.ratelimit.quota import Quota
 
@@ -33,6 +34,12 @@ async def limit_request(
 async def limit_create_call(request: Request, limiter: RequestLimiter, account_id: str) -> None:
     """Count a ``POST /v1/calls`` against the account's tighter limit on placing calls."""
     _remember(request, await limiter.check_create_call(account_id))
+
+
+async def admit_link(request: Request, limiter: RequestLimiter, *, trusted_proxies: str) -> bool:
+    """Count one use of an email's link by the request's client address (``address.py``);
+    False past the limit. What a link does then is the endpoint's decision."""
+    return await limiter.admit_link(client_key(request.scope, trusted_networks(trusted_proxies)))
 
 
 def add_quota_headers(scope: Scope, headers: list[tuple[bytes, bytes]]) -> None:

@@ -1,4 +1,5 @@
-"""Request rate limits per API key and per account, counted by the `limits` library.
+"""Request rate limits per API key and per account, and on the links inside emails per client
+address, counted by the `limits` library.
 
 Strategy: a moving window (the default). It keeps one timestamp per request within the
 window, so it is exact: no doubled burst at a window boundary (fixed window), no estimate
@@ -93,6 +94,7 @@ class RequestLimiter:
         per_key: Sequence[RateLimitItem] = (),
         per_account: Sequence[RateLimitItem] = (),
         create_call: Sequence[RateLimitItem] = (),
+        links: Sequence[RateLimitItem] = (),
         pool: ConnectionPool | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -100,6 +102,7 @@ class RequestLimiter:
         self.per_key = list(per_key)
         self.per_account = list(per_account)
         self.create_call = list(create_call)
+        self.links = list(links)
         self._pool = pool
         self._monotonic = monotonic
         self._skip_until = 0.0
@@ -134,6 +137,7 @@ class RequestLimiter:
             per_key=_items(settings.rate_limit_per_key),
             per_account=_items(settings.rate_limit_per_account),
             create_call=_items(settings.rate_limit_create_call),
+            links=_items(settings.rate_limit_links),
             pool=pool,
         )
 
@@ -154,6 +158,31 @@ class RequestLimiter:
         checks = [(item, ("create-call", account_id)) for item in self.create_call]
         return await self._count(checks, CALLS_RATE_LIMITED)
 
+    async def admit_link(self, client: str) -> bool:
+        """Count one use of an email's link (open pixel, click, unsubscribe) by a client
+        address; False once the address is past its limit (nothing is counted then).
+
+        No quota is read back: nobody is shown one (see ``email/tracking_endpoints.py``)."""
+        if not self.links or self._monotonic() < self._skip_until:
+            return True
+        # Hashed as keys are: the stored names do not list who read which email.
+        identity = hashlib.sha256(f"ratelimit:link:{client}".encode()).hexdigest()[:32]
+        try:
+            for item in self.links:
+                if not await self.strategy.hit(item, "link", identity):
+                    return False
+        except (StorageError, OSError, TimeoutError) as exc:
+            self._storage_failed(exc)
+        return True
+
+    def _storage_failed(self, exc: BaseException) -> None:
+        self._skip_until = self._monotonic() + OUTAGE_BACKOFF_SECONDS
+        log.warning(
+            "ratelimit.storage_unavailable",
+            error=str(exc)[:300],
+            failing_open_for_seconds=OUTAGE_BACKOFF_SECONDS,
+        )
+
     async def _count(self, checks: Sequence[Check], message: str) -> Quota | None:
         if not checks or self._monotonic() < self._skip_until:
             return None
@@ -168,12 +197,7 @@ class RequestLimiter:
             else:
                 quotas = list(await asyncio.gather(*(self._quota(i, ids) for i, ids in checks)))
         except (StorageError, OSError, TimeoutError) as exc:
-            self._skip_until = self._monotonic() + OUTAGE_BACKOFF_SECONDS
-            log.warning(
-                "ratelimit.storage_unavailable",
-                error=str(exc)[:300],
-                failing_open_for_seconds=OUTAGE_BACKOFF_SECONDS,
-            )
+            self._storage_failed(exc)
             return None
         return Quota.tightest(quotas)
 
