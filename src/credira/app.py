@@ -36,6 +36,7 @@ from credira.db.engine import create_engine, create_sessionmaker
 from credira.email.endpoints import router as email_router
 from credira.email.tracking_endpoints import router as tracking_router
 from credira.email_template.endpoints import router as email_template_router
+from credira.email_template.schemas import document_limits as document_template_limits
 from credira.errors import ServiceUnavailable
 from credira.invoice.endpoints import router as invoice_router
 from credira.kit.clock import Clock, SystemClock
@@ -128,7 +129,7 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         max_json_depth=settings.max_json_depth,
     )
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.openapi = lambda: _openapi(app, settings)  # type: ignore[method-assign]
     return app
 
 
@@ -162,7 +163,7 @@ def _rid(request: Request) -> str:
     return str(request.scope.get("state", {}).get("request_id", ""))
 
 
-def _openapi(app: FastAPI) -> dict[str, Any]:
+def _openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(
@@ -175,6 +176,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     components.setdefault("schemas", {})["SuccessEnvelope"] = _SUCCESS_ENVELOPE
     link_input_types(components["schemas"])
     components["schemas"].update(INPUT_TYPES)
+    document_template_limits(components["schemas"], settings)
     bound_numbers(schema)
     document_id_fields(components["schemas"])
     for path, operations in schema.get("paths", {}).items():

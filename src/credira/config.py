@@ -10,6 +10,12 @@ from limits import parse_many
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The most the template settings below may be raised to; request schemas accept up to these, and
+# the configured values are what the server (and its OpenAPI document) holds requests to.
+TEMPLATE_CEILING = 1024 * 1024
+VARIABLE_CEILING = 1024 * 1024
+VARIABLES_CEILING = 1000
+
 
 class Settings(BaseSettings):
     """Every knob an operator can turn, each named ``CREDIRA_<FIELD>`` in the environment."""
@@ -59,6 +65,16 @@ class Settings(BaseSettings):
     rate_limit_per_account: str = "200/second;6000/minute"
     rate_limit_create_call: str = "10/minute"  # POST /v1/calls, per account
     rate_limit_strategy: Literal["moving-window", "sliding-window-counter"] = "moving-window"
+    # Templates and what they render, in characters. What a template renders grows as its size
+    # times its variables' length, so each is bounded and a render stops at the rendered bound
+    # (an email's subject, HTML and text part, a voice agent's script) without building more.
+    # A dunning email is a few KiB; Gmail clips an HTML part past about 100 KiB.
+    template_max_chars: int = Field(default=100 * 1024, ge=1024, le=TEMPLATE_CEILING)
+    template_max_tags: int = Field(default=300, ge=10, le=10_000)  # {{ }} and {% %} per part
+    # At least 2,048: a variable taken from an invoice (its payment link) always fits.
+    template_variable_max_chars: int = Field(default=10 * 1024, ge=2048, le=VARIABLE_CEILING)
+    template_max_variables: int = Field(default=100, ge=10, le=VARIABLES_CEILING)
+    rendered_part_max_chars: int = Field(default=256 * 1024, ge=4096, le=16 * 1024 * 1024)
     # The links inside emails (open pixel, click redirect, unsubscribe) need no key: their
     # opens and clicks are recorded for at most this many requests per client address (IPv6:
     # per /64); past it the recipient still gets the image, the redirect and the opt-out.

@@ -41,6 +41,7 @@ def build_worker(
 ) -> Worker:
     from credira.db.engine import create_engine
     from credira.email.dispatch import EmailDispatcher, Links
+    from credira.email_template.render import Limits
     from credira.worker.runner import Worker
 
     dispatcher = EmailDispatcher(
@@ -61,6 +62,7 @@ def build_worker(
         lease_seconds=settings.worker_lease_seconds,
         grace_seconds=settings.worker_grace_seconds,
         analysis_processes=settings.worker_analysis_processes,
+        render_limits=Limits.of(settings),
         # One connection for lease renewals, apart from the busy pool.
         heartbeat_engine=create_engine(settings.model_copy(update={"db_pool_size": 1})),
     )

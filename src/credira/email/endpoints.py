@@ -10,6 +10,7 @@ from credira.api.responses import errors_for
 from credira.callout import service as callout_service
 from credira.email import repository, service
 from credira.email.schemas import EmailReconcile, SendEmailCreate
+from credira.email_template.render import Limits
 from credira.errors import InvalidRequest
 from credira.kit.envelope import JSONResponse
 from credira.kit.pagination import Page, page_params
@@ -31,7 +32,14 @@ async def send_email(
     send it now or at ``scheduled_time``. The worker delivers it under the contact rules: no
     email to an unsubscribed address or for a settled invoice, and the account's weekly
     contact limit per invoice."""
-    email = await service.create(ctx.session, ctx.principal, ctx.account_id, body, ctx.clock.now())
+    email = await service.create(
+        ctx.session,
+        ctx.principal,
+        ctx.account_id,
+        body,
+        ctx.clock.now(),
+        Limits.of(ctx.runtime.settings),
+    )
     response = await respond(
         ctx,
         service.send_reply(email),

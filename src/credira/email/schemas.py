@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from credira.api.responses import documented
+from credira.config import VARIABLE_CEILING, VARIABLES_CEILING
 from credira.kit import validation
 from credira.kit.validation import ShortText
 
@@ -14,7 +15,9 @@ UTCTime = Annotated[validation.UTCTime, documented("Time")]
 
 EmailType = Literal["payment_reminder", "follow_up", "welcome", "notification", "marketing"]
 Priority = Literal["low", "medium", "high", "urgent"]
-VariableValue = StrictStr | int | float
+# Bounded by CREDIRA_TEMPLATE_VARIABLE_MAX_CHARS and CREDIRA_TEMPLATE_MAX_VARIABLES when
+# rendered (``email_template.render.Limits``); these are the most any configuration accepts.
+VariableValue = Annotated[StrictStr, Field(max_length=VARIABLE_CEILING)] | int | float
 EmailStatus = Literal[
     "scheduled", "sending", "sent", "delivered", "bounced", "failed", "cancelled", "unconfirmed"
 ]
@@ -30,7 +33,7 @@ class SendEmailCreate(BaseModel):
         default=None,
         description="The callout this email belongs to; its invoice fills template variables",
     )
-    variables: Annotated[dict[str, VariableValue], Field(max_length=100)] = Field(
+    variables: Annotated[dict[str, VariableValue], Field(max_length=VARIABLES_CEILING)] = Field(
         default_factory=dict, description="Template variables; they override those from data"
     )
     scheduled_time: UTCTime | None = Field(

@@ -17,7 +17,7 @@ from credira.email import repository
 from credira.email.schemas import EmailReconcile, SendEmailCreate
 from credira.email_template import repository as templates
 from credira.email_template.links import check_link_variables
-from credira.email_template.render import render
+from credira.email_template.render import DEFAULT_LIMITS, Limits, check_variable_count, render
 from credira.email_template.variables import default_variables
 from credira.errors import Conflict, NotFound
 from credira.kit.clock import format_time
@@ -153,9 +153,12 @@ async def create(
     account_id: str,
     body: SendEmailCreate,
     now: datetime,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Email:
-    """Render the template now (a missing variable is refused here, not at sending time)."""
+    """Render the template now (a missing variable is refused here, not at sending time), within
+    ``limits``: a render past them is refused before anything is stored."""
     check_id("template", body.template_id)
+    check_variable_count(body.variables, limits)
     callout: Callout | None = None
     invoice: Invoice | None = None
     if body.callout_id is not None:
@@ -173,7 +176,9 @@ async def create(
         variables.setdefault("customer_name", name)
     variables.update(body.variable_strings())
     check_link_variables(template.html_content, variables)
-    rendered = render(template.subject, template.html_content, template.text_content, variables)
+    rendered = render(
+        template.subject, template.html_content, template.text_content, variables, limits
+    )
     email = _new_email(
         account_id=account_id,
         template=template,
@@ -199,7 +204,11 @@ async def create(
 
 
 async def create_for_callout(
-    session: AsyncSession, callout: Callout, invoice: Invoice, now: datetime
+    session: AsyncSession,
+    callout: Callout,
+    invoice: Invoice,
+    now: datetime,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Email:
     """The email part of a callout, rendered from its template and the invoice's data."""
     category = CATEGORY_FOR_TYPE.get(callout.type, "payment_reminder")
@@ -208,7 +217,9 @@ async def create_for_callout(
     )
     variables = await _variables(session, callout.account_id, invoice, callout.contact_name, now)
     check_link_variables(template.html_content, variables)
-    rendered = render(template.subject, template.html_content, template.text_content, variables)
+    rendered = render(
+        template.subject, template.html_content, template.text_content, variables, limits
+    )
     email = _new_email(
         account_id=callout.account_id,
         template=template,

@@ -8,6 +8,7 @@ from credira.api.deps import Ctx, require
 from credira.api.respond import check_if_match, respond
 from credira.api.responses import errors_for
 from credira.email_template import repository, service
+from credira.email_template.render import Limits
 from credira.email_template.schemas import (
     EmailTemplateCreate,
     EmailTemplateUpdate,
@@ -75,7 +76,12 @@ async def create_template(
     attribute access, calls, loops or includes): anything more is ``VALIDATION_ERROR`` naming the
     field. The HTML part is auto-escaped; ``variables`` is derived from the template text."""
     template = await service.create(
-        ctx.session, ctx.principal, ctx.account_id, body, ctx.clock.now()
+        ctx.session,
+        ctx.principal,
+        ctx.account_id,
+        body,
+        ctx.clock.now(),
+        Limits.of(ctx.runtime.settings),
     )
     return await respond(
         ctx,
@@ -114,7 +120,9 @@ async def update_template(
     template = await service.get(ctx.session, ctx.account_id, template_id)
     # Preconditions are judged after the request's own checks (RFC 9110 13.2.1).
     current_version = template.version
-    template = await service.update(ctx.session, template, body, ctx.clock.now())
+    template = await service.update(
+        ctx.session, template, body, ctx.clock.now(), Limits.of(ctx.runtime.settings)
+    )
     check_if_match(ctx, current_version)
     return await respond(
         ctx,

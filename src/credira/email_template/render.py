@@ -27,6 +27,15 @@ so no variable can inject a mail header. Missing variables are strict: a placeho
 value is ``VALIDATION_ERROR`` "Missing template variable: <name>" (field ``variables.<name>``); use
 ``default`` or ``{% if name is defined %}`` for optional ones. Every failure is a
 ``ValidationFailed`` naming the field; no rendering internals reach the client.
+
+**Sizes are bounded** (``Limits``, from the settings ``CREDIRA_TEMPLATE_*`` and
+``CREDIRA_RENDERED_PART_MAX_CHARS``), because what a template renders grows as its size times its
+variables' length: 40,000 placeholders and a 1,000-character variable make 40 MB from a 1 KB
+request. A template part is held to a number of characters and of ``{{ }}`` / ``{% %}`` tags
+(checked before it is parsed: compiling costs about 0.1 ms per tag), each variable to a number
+of characters, and a render is streamed (``Template.generate``) and stops as soon as its part
+passes the rendered bound, so no more than that bound is ever built. Each refusal is a
+``VALIDATION_ERROR`` naming the part (``html_content``) or the variable (``variables.<name>``).
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ from jinja2.exceptions import TemplateError, TemplateSyntaxError, UndefinedError
 from jinja2.runtime import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
+from credira.config import Settings
 from credira.errors import ValidationFailed
 
 # filter -> (least, most) positional arguments
@@ -114,6 +124,37 @@ ALLOWED_SYNTAX = (
 
 # The fields a template is stored in; errors name them.
 FIELDS = ("subject", "html_content", "text_content")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How large a template part, a variable and a rendered part may be, in characters."""
+
+    template_chars: int
+    template_tags: int
+    variable_chars: int
+    variables: int
+    rendered_chars: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        return cls(
+            template_chars=settings.template_max_chars,
+            template_tags=settings.template_max_tags,
+            variable_chars=settings.template_variable_max_chars,
+            variables=settings.template_max_variables,
+            rendered_chars=settings.rendered_part_max_chars,
+        )
+
+
+# The settings' defaults, for callers without settings (the default templates, tests).
+DEFAULT_LIMITS = Limits.of(Settings.model_construct())
+
+
+def _invalid(field: str, details: str) -> ValidationFailed:
+    error = ValidationFailed(f"Invalid value for {field}", details=details)
+    error.field = field  # type: ignore[attr-defined]
+    return error
 
 
 @dataclass(frozen=True)
@@ -245,48 +286,76 @@ def _refused(field: str, reason: str) -> ValidationFailed:
     return error
 
 
-def _part(field: str, source: str) -> tuple[Template, tuple[str, ...]]:
+def _tags(source: str) -> int:
+    """The ``{{ }}`` and ``{% %}`` tags of ``source``, counted without parsing it (an opening
+    delimiter inside ``{% raw %}`` counts too: the count only bounds the work)."""
+    return source.count("{{") + source.count("{%")
+
+
+def _part(field: str, source: str, limits: Limits) -> tuple[Template, tuple[str, ...]]:
+    if len(source) > limits.template_chars:
+        raise _invalid(field, f"A template part may be at most {limits.template_chars} characters")
+    if _tags(source) > limits.template_tags:
+        raise _invalid(
+            field,
+            f"A template part may hold at most {limits.template_tags} tags "
+            "({{ placeholders }} and {% blocks %})",
+        )
     try:
         return _compiled(source, field == "html_content")
     except _Refused as exc:
         raise _refused(field, exc.reason) from None
 
 
-def check_template(field: str, source: str) -> list[str]:
-    """Refuse ``source`` (a ``VALIDATION_ERROR`` naming ``field``) unless the policy allows it;
-    return its variables in order of first appearance."""
-    return list(_part(field, source)[1])
+def check_template(field: str, source: str, limits: Limits = DEFAULT_LIMITS) -> list[str]:
+    """Refuse ``source`` (a ``VALIDATION_ERROR`` naming ``field``) unless the policy and the
+    limits allow it; return its variables in order of first appearance."""
+    return list(_part(field, source, limits)[1])
 
 
-def template_variables(subject: str, html: str, text: str) -> list[str]:
+def template_variables(
+    subject: str, html: str, text: str, limits: Limits = DEFAULT_LIMITS
+) -> list[str]:
     """The variables of a template, each once, in order of first appearance in the HTML part,
     then the text part, then the subject (the documented example lists them that way).
 
-    The set is Jinja's ``find_undeclared_variables``; a template the policy refuses raises
-    ``ValidationFailed`` naming its field."""
+    The set is Jinja's ``find_undeclared_variables``; a template the policy or the limits refuse
+    raises ``ValidationFailed`` naming its field."""
     seen: dict[str, None] = {}
     for field, source in (("html_content", html), ("text_content", text), ("subject", subject)):
-        seen.update(dict.fromkeys(check_template(field, source)))
+        seen.update(dict.fromkeys(check_template(field, source, limits)))
     return list(seen)
 
 
-def _context(variables: Mapping[str, object]) -> dict[str, str]:
+def check_variable_count(variables: Mapping[str, object], limits: Limits) -> None:
+    """Refuse more variables than a client may send (field ``variables``)."""
+    if len(variables) > limits.variables:
+        raise _invalid("variables", f"A request may give at most {limits.variables} variables")
+
+
+def _context(variables: Mapping[str, object], limits: Limits) -> dict[str, str]:
     """Values as plain strings (a ``Markup`` value would skip escaping); null means absent."""
     context: dict[str, str] = {}
     for name, value in variables.items():
         if value is None:
             continue
         if isinstance(value, str):
-            context[name] = str(value)
-        elif isinstance(value, bool | int | float | Decimal):
-            context[name] = str(value).lower() if isinstance(value, bool) else str(value)
+            text = str(value)
+        elif isinstance(value, bool):
+            text = str(value).lower()
+        elif isinstance(value, int | float | Decimal):
+            try:
+                text = str(value)
+            except ValueError:  # an int past Python's 4,300 digits: longer than any limit
+                text = "9" * (limits.variable_chars + 1)
         else:
-            error = ValidationFailed(
-                f"Invalid value for variables.{name}",
-                details="Template variables must be strings or numbers",
+            raise _invalid(f"variables.{name}", "Template variables must be strings or numbers")
+        if len(text) > limits.variable_chars:
+            raise _invalid(
+                f"variables.{name}",
+                f"A template variable may be at most {limits.variable_chars} characters",
             )
-            error.field = f"variables.{name}"  # type: ignore[attr-defined]
-            raise error
+        context[name] = text
     return context
 
 
@@ -299,10 +368,21 @@ def _missing(name: str) -> ValidationFailed:
     return error
 
 
-def _render_part(field: str, source: str, context: Mapping[str, str]) -> str:
-    template, _names = _part(field, source)
+def _render_part(
+    field: str, source: str, context: Mapping[str, str], limits: Limits, *, shown: int = 0
+) -> str:
+    """The part rendered piece by piece (each piece is one text run or one variable's value),
+    refused as soon as it passes ``limits.rendered_chars``: never more than that is built.
+    The refusal states ``shown`` as the limit when given (the subject's own, smaller one)."""
+    template, _names = _part(field, source, limits)
+    pieces: list[str] = []
+    size = 0
     try:
-        return template.render(context)
+        for piece in template.generate(context):
+            size += len(piece)
+            if size > limits.rendered_chars:
+                break  # the generator is dropped unfinished: nothing more is rendered
+            pieces.append(piece)
     except _MissingVariable as exc:
         raise _missing(exc.name) from None
     except UndefinedError:
@@ -310,25 +390,34 @@ def _render_part(field: str, source: str, context: Mapping[str, str]) -> str:
     except (TemplateError, TypeError, ValueError, RecursionError) as exc:
         # SecurityError is a TemplateError; the message would describe internals, so it stays out.
         raise _refused(field, f"it failed to render ({type(exc).__name__})") from None
+    if size > limits.rendered_chars:
+        limit = shown or limits.rendered_chars
+        raise _invalid(field, f"The rendered {field} is longer than {limit} characters")
+    return "".join(pieces)
 
 
+# C0 and C1 controls (U+0085 is a line break to Unicode) and the line separators.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
-def render(subject: str, html: str, text: str, variables: Mapping[str, object]) -> Rendered:
-    """Render the three parts of a template with ``variables``.
+def render(
+    subject: str,
+    html: str,
+    text: str,
+    variables: Mapping[str, object],
+    limits: Limits = DEFAULT_LIMITS,
+) -> Rendered:
+    """Render the three parts of a template with ``variables``, within ``limits``.
 
     Raises ``ValidationFailed``: "Missing template variable: <name>" (field ``variables.<name>``),
-    or "Template is not allowed: ..." naming the part the policy refuses."""
-    context = _context(variables)
-    rendered_html = _render_part("html_content", html, context)
-    rendered_text = _render_part("text_content", text, context)
-    rendered_subject = _CONTROL.sub(" ", _render_part("subject", subject, context)).strip()
+    "Template is not allowed: ..." naming the part the policy refuses, or "Invalid value for
+    <field>" for a part, a variable or a rendered part past its limit."""
+    context = _context(variables, limits)
+    rendered_html = _render_part("html_content", html, context, limits)
+    rendered_text = _render_part("text_content", text, context, limits)
+    # Streamed to the rendered bound, as it may shrink below: runs of control characters fold.
+    raw_subject = _render_part("subject", subject, context, limits, shown=SUBJECT_MAX)
+    rendered_subject = _CONTROL.sub(" ", raw_subject).strip()
     if len(rendered_subject) > SUBJECT_MAX:
-        error = ValidationFailed(
-            "Invalid value for subject",
-            details=f"The rendered subject is longer than {SUBJECT_MAX} characters",
-        )
-        error.field = "subject"  # type: ignore[attr-defined]
-        raise error
+        raise _invalid("subject", f"The rendered subject is longer than {SUBJECT_MAX} characters")
     return Rendered(subject=rendered_subject, html=rendered_html, text=rendered_text)

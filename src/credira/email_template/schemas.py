@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
 from pydantic_core import PydanticCustomError
 
 from credira.api.responses import documented
+from credira.config import TEMPLATE_CEILING, Settings
 from credira.kit import validation
 from credira.kit.validation import Name
 
@@ -25,7 +27,9 @@ READ_ONLY = (
     "created_time",
     "updated_time",
 )
-CONTENT_MAX = 200_000
+# The most any configuration accepts; the server holds a part to CREDIRA_TEMPLATE_MAX_CHARS
+# (``render.Limits``), and the OpenAPI document says that value (``document_limits``).
+CONTENT_MAX = TEMPLATE_CEILING
 
 
 def _single_line(value: str) -> str:
@@ -84,3 +88,28 @@ class EmailTemplateUpdate(BaseModel):
     @classmethod
     def _read_only(cls, data: Any) -> Any:
         return _refuse_read_only(data)
+
+
+def document_limits(schemas: dict[str, Any], settings: Settings) -> None:
+    """State the configured template limits in the OpenAPI ``components.schemas``: a template
+    part's length and a ``send-email`` request's variables (count and string length), so that
+    the document says what the server accepts rather than the ceilings the models allow."""
+
+    def branches(node: Any, kind: str) -> Iterator[dict[str, Any]]:
+        """``node`` and its ``anyOf`` alternatives (a nullable field's), those of type ``kind``."""
+        if isinstance(node, dict):
+            if node.get("type") == kind:
+                yield node
+            for branch in node.get("anyOf", ()):
+                yield from branches(branch, kind)
+
+    for model in ("EmailTemplateCreate", "EmailTemplateUpdate"):
+        properties = schemas.get(model, {}).get("properties", {})
+        for field in ("html_content", "text_content"):
+            for node in branches(properties.get(field), "string"):
+                node["maxLength"] = settings.template_max_chars
+    variables = schemas.get("SendEmailCreate", {}).get("properties", {}).get("variables")
+    for node in branches(variables, "object"):
+        node["maxProperties"] = settings.template_max_variables
+        for value in branches(node.get("additionalProperties"), "string"):
+            value["maxLength"] = settings.template_variable_max_chars

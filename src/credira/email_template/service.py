@@ -11,7 +11,7 @@ from credira.auth.principal import Principal
 from credira.email_template import repository
 from credira.email_template.defaults import DEFAULT_TEMPLATES
 from credira.email_template.links import check_template_links
-from credira.email_template.render import template_variables
+from credira.email_template.render import DEFAULT_LIMITS, Limits, template_variables
 from credira.email_template.schemas import EmailTemplateCreate, EmailTemplateUpdate
 from credira.errors import NotFound
 from credira.kit.clock import format_time
@@ -33,8 +33,9 @@ async def create(
     account_id: str,
     body: EmailTemplateCreate,
     now: datetime,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> EmailTemplate:
-    variables = template_variables(body.subject, body.html_content, body.text_content)
+    variables = template_variables(body.subject, body.html_content, body.text_content, limits)
     check_template_links("html_content", body.html_content)
     template = EmailTemplate(
         id=new_id("template"),
@@ -58,13 +59,17 @@ async def create(
 
 
 async def update(
-    session: AsyncSession, template: EmailTemplate, body: EmailTemplateUpdate, now: datetime
+    session: AsyncSession,
+    template: EmailTemplate,
+    body: EmailTemplateUpdate,
+    now: datetime,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> EmailTemplate:
     fields = body.model_dump(exclude_unset=True)
     subject = fields.get("subject") or template.subject
     html = fields.get("html_content") or template.html_content
     text = fields.get("text_content") or template.text_content
-    variables = template_variables(subject, html, text)
+    variables = template_variables(subject, html, text, limits)
     if fields.get("html_content") is not None:
         check_template_links("html_content", html)
     for name in ("name", "subject", "html_content", "text_content", "category", "status"):

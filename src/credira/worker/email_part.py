@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from credira.email import repository as emails
 from credira.email import service as email_service
 from credira.email.dispatch import ENDS_EMAIL_PART, EmailDispatcher
+from credira.email_template.render import DEFAULT_LIMITS, Limits
 from credira.errors import CrediraError
 from credira.invoice.schemas import SETTLED
 from credira.kit.clock import Clock
@@ -30,11 +31,13 @@ class CalloutEmails:
         clock: Clock,
         dispatcher: EmailDispatcher,
         worker_id: str,
+        render_limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.clock = clock
         self.dispatcher = dispatcher
         self.worker_id = worker_id
+        self.render_limits = render_limits
 
     async def run(self, claimed: Claimed) -> None:
         if not claimed.email_pending:
@@ -89,7 +92,7 @@ class CalloutEmails:
                 return None
             try:
                 email = await email_service.create_for_callout(
-                    session, callout, invoice, self.clock.now()
+                    session, callout, invoice, self.clock.now(), self.render_limits
                 )
             except CrediraError as exc:
                 # No usable template, or it needs a variable the data cannot fill: the email

@@ -38,6 +38,7 @@ from credira.channel.voice.port import (
 from credira.channel.voice.registry import VoiceProviders
 from credira.db.locked import write_locked
 from credira.email import repository as email_rows
+from credira.email_template.render import DEFAULT_LIMITS, Limits
 from credira.invoice import repository as invoice_repository
 from credira.invoice.schemas import SETTLED
 from credira.kit.batch import GroupCommit
@@ -271,8 +272,10 @@ class Executor:
         poll_seconds: float = 0.1,
         classifier: Classifier | None = None,
         batch_size: int = 100,
+        render_limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.emails = emails
+        self.render_limits = render_limits
         self.classifier = classifier or Classifier()
         self.recordings_dir = recordings_dir
         self.sessionmaker = sessionmaker
@@ -446,7 +449,9 @@ class Executor:
             idempotency_key=dialled.idempotency_key,
             to_number=dialled.to_number,
             from_number=dialled.from_number,
-            script=render_script(agent.script, variables),
+            script=render_script(
+                agent.script, variables, max_chars=self.render_limits.rendered_chars
+            ),
             language=agent.language,
             voice=agent.voice,
             max_duration=agent.max_duration,

@@ -17,6 +17,7 @@ from credira.channel.voice.registry import VoiceProviders
 from credira.db.engine import create_sessionmaker
 from credira.email import repository as email_repository
 from credira.email.dispatch import EmailDispatcher
+from credira.email_template.render import DEFAULT_LIMITS, Limits
 from credira.kit.clock import Clock
 from credira.kit.ids import new_token
 from credira.worker import repository
@@ -51,6 +52,7 @@ class Worker:
         grace_seconds: float = 20.0,
         heartbeat_engine: AsyncEngine | None = None,
         analysis_processes: int = 0,
+        render_limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.worker_id = worker_id or new_worker_id()
         self.sessionmaker = sessionmaker
@@ -73,7 +75,11 @@ class Worker:
             voice,
             self.worker_id,
             read_sessionmaker=read_sessionmaker,
-            emails=CalloutEmails(sessionmaker, clock, emails, self.worker_id) if emails else None,
+            emails=(
+                CalloutEmails(sessionmaker, clock, emails, self.worker_id, render_limits)
+                if emails
+                else None
+            ),
             recordings_dir=recordings_dir,
             poll_seconds=min(poll_seconds, 0.1),
             classifier=Classifier(analysis_processes),
@@ -81,6 +87,7 @@ class Worker:
             # they would move in lockstep, every stage waiting for the one before (in the worker
             # benchmark, 100 in one batch gave 450 callouts/s, batches of 50 gave 640-710/s).
             batch_size=max(1, min(CLAIM_BATCH, concurrency // 2)),
+            render_limits=render_limits,
         )
         self._running: dict[str, asyncio.Task[None]] = {}
         self._wakeup = asyncio.Event()
