@@ -92,6 +92,18 @@ class Settings(BaseSettings):
             raise ValueError("CREDIRA_ADMIN_KEY must be at least 24 characters of real secret")
         return value
 
+    @field_validator("email_from")
+    @classmethod
+    def _check_email_from(cls, value: str) -> str:
+        # Read as every email's From is (no line breaks or control characters: header injection).
+        from credira.channel.email.mime import parse_mailbox
+
+        try:
+            parse_mailbox("CREDIRA_EMAIL_FROM", value)
+        except ValueError as exc:
+            raise ValueError(f"{exc} (the From of outgoing email, 'Name <addr>')") from None
+        return value
+
     @field_validator(
         "rate_limit_per_key", "rate_limit_per_account", "rate_limit_create_call", "rate_limit_links"
     )

@@ -113,7 +113,8 @@ class _Authenticator:
 class SmtpServer:
     """``starttls``: offer STARTTLS with this context (``require_starttls`` to insist);
     ``implicit_tls``: TLS from the first byte (smtps); ``users``: require AUTH (after STARTTLS
-    when offered, else in the clear, which aiosmtpd warns about)."""
+    when offered, else in the clear, which aiosmtpd warns about); ``smtputf8``: offer SMTPUTF8
+    (RFC 6531), for messages with a non-ASCII address."""
 
     def __init__(
         self,
@@ -122,10 +123,11 @@ class SmtpServer:
         require_starttls: bool = False,
         implicit_tls: ssl.SSLContext | None = None,
         users: dict[str, str] | None = None,
+        smtputf8: bool = False,
     ) -> None:
         self.handler = RecordingHandler()
         self.port = free_port()
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}
         if starttls is not None:
             options.update(tls_context=starttls, require_starttls=require_starttls)
         if users is not None:

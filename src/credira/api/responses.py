@@ -220,8 +220,9 @@ INPUT_TYPES: dict[str, dict[str, Any]] = {
         "type": "string",
         "format": "email",
         "maxLength": 320,
-        "not": {"pattern": f"[@.](?:{_SPECIAL_USE})\\.?$"},
-        "description": "An email address (not at a special-use domain such as .test)",
+        # "=?" would start an RFC 2047 encoded word in a mail header (see kit.validation).
+        "not": {"pattern": f"=\\?|[@.](?:{_SPECIAL_USE})\\.?$"},
+        "description": "An email address (not at a special-use domain such as .test, without '=?')",
         "examples": ["john.doe@example.com"],
     },
     "TimeZoneName": {

@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from credira.api.responses import documented
 from credira.kit import validation
-from credira.kit.validation import ShortText
+from credira.kit.validation import ContactName
 
 Metadata = Annotated[validation.Metadata, documented("Metadata")]
 Phone = Annotated[validation.Phone, documented("Phone")]
@@ -25,5 +25,5 @@ class CallCreate(BaseModel):
     scheduled_time: UTCTime | None = Field(
         default=None, description="When to call; defaults to immediately. Must carry a zone."
     )
-    customer_name: ShortText | None = None
+    customer_name: ContactName | None = None
     metadata: Metadata = Field(default_factory=dict)

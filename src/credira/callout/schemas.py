@@ -7,7 +7,7 @@ from pydantic_core import PydanticCustomError
 
 from credira.api.responses import documented
 from credira.kit import validation
-from credira.kit.validation import ShortText
+from credira.kit.validation import ContactName
 
 Metadata = Annotated[validation.Metadata, documented("Metadata")]
 Email = Annotated[validation.Email, documented("Email")]
@@ -84,7 +84,7 @@ def _update_rules(schema: dict[str, Any]) -> None:
 class ContactIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: ShortText | None = None
+    name: ContactName | None = None
     email: Email | None = None
     phone: Phone | None = None
 

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from credira.api.responses import documented
 from credira.config import VARIABLE_CEILING, VARIABLES_CEILING
 from credira.kit import validation
-from credira.kit.validation import ShortText
+from credira.kit.validation import ContactName, ShortText
 
 Metadata = Annotated[validation.Metadata, documented("Metadata")]
 Email = Annotated[validation.Email, documented("Email")]
@@ -28,7 +28,7 @@ class SendEmailCreate(BaseModel):
 
     template_id: StrictStr = Field(description="The email template to render")
     recipient_email: Email = Field(description="The email address of the recipient")
-    recipient_name: ShortText | None = None
+    recipient_name: ContactName | None = None
     callout_id: StrictStr | None = Field(
         default=None,
         description="The callout this email belongs to; its invoice fills template variables",

@@ -397,7 +397,7 @@ def _render_part(
 
 
 # C0 and C1 controls (U+0085 is a line break to Unicode) and the line separators.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
 def render(

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from credira.api.responses import amount_schema, documented
 from credira.kit import validation
-from credira.kit.validation import Name
+from credira.kit.validation import PersonName
 
 Metadata = Annotated[validation.Metadata, documented("Metadata")]
 Amount = Annotated[validation.Amount, documented("Amount")]
@@ -46,7 +46,7 @@ def _precision_rules(schema: dict[str, Any]) -> None:
 class CustomerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Name
+    name: PersonName
     email: Email | None = None
     phone: Phone | None = None
     timezone: TimeZoneName | None = None
@@ -55,7 +55,7 @@ class CustomerIn(BaseModel):
 class CustomerUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Name | None = None
+    name: PersonName | None = None
     email: Email | None = None
     phone: Phone | None = None
     timezone: TimeZoneName | None = None

@@ -5,6 +5,7 @@ zoneinfo, babel), each failing with an error type that the envelope maps to a do
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -43,6 +44,10 @@ def normalize_phone(value: str) -> str:
 
 
 def normalize_email(value: str) -> str:
+    # "=?" is legal in an address but starts an RFC 2047 encoded word, which mail readers
+    # decode even there: an address cannot be encoded, so it could not be written as meant.
+    if "=?" in value:
+        raise PydanticCustomError("email_format", EMAIL_DETAILS)
     try:
         result = validate_email(value, check_deliverability=False)
     except EmailNotValidError:
@@ -186,3 +191,29 @@ IsoDate = Annotated[date, BeforeValidator(iso_date)]
 Name = Annotated[StrictStr, Field(min_length=1, max_length=200)]
 ShortText = Annotated[StrictStr, Field(max_length=200)]
 Metadata = Annotated[dict[str, Any], Field(max_length=50)]
+
+
+# A person's name that an email's To header carries (a customer, a contact, a recipient) is one
+# line: control characters (CR, LF, tab, NUL, U+0085 ...), the line and paragraph separators
+# (U+2028, U+2029) and lone surrogates cannot be written in a mail header safely.
+ONE_LINE_PATTERN = "^[^\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029]*$"
+_NOT_ONE_LINE = frozenset({"Cc", "Zl", "Zp", "Cs"})
+
+
+def one_line(value: str) -> str:
+    if any(unicodedata.category(char) in _NOT_ONE_LINE for char in value):
+        raise PydanticCustomError(
+            "one_line", "A name is one line: no line breaks or control characters"
+        )
+    return value
+
+
+_ONE_LINE = {"pattern": ONE_LINE_PATTERN}
+PersonName = Annotated[
+    StrictStr,
+    Field(min_length=1, max_length=200, json_schema_extra=_ONE_LINE),
+    AfterValidator(one_line),
+]
+ContactName = Annotated[
+    StrictStr, Field(max_length=200, json_schema_extra=_ONE_LINE), AfterValidator(one_line)
+]

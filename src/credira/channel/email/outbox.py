@@ -25,7 +25,7 @@ from pathlib import Path
 
 import structlog
 
-from credira.channel.email.mime import build_mime
+from credira.channel.email.mime import encode_message
 from credira.channel.email.port import HandOver, OutgoingEmail, SendResult
 from credira.kit.clock import Clock, SystemClock
 
@@ -78,7 +78,7 @@ class OutboxSender:
     ) -> SendResult:
         now = self._clock.now()
         try:
-            data = build_mime(message, date=now).as_bytes()
+            data = encode_message(message, date=now).data
         except ValueError as exc:
             return SendResult("permanent_failure", f"invalid message: {exc}")
         if hand_over is not None:

@@ -33,13 +33,12 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 import structlog
 
-from credira.channel.email.mime import build_mime
+from credira.channel.email.mime import Encoded, encode_message
 from credira.channel.email.port import HandOver, OutgoingEmail, SendResult
 
 log = structlog.get_logger("credira.email")
@@ -156,10 +155,10 @@ class SmtpSender:
         self, message: OutgoingEmail, *, hand_over: HandOver | None = None
     ) -> SendResult:
         try:
-            mime = build_mime(message)
+            encoded = encode_message(message)
         except ValueError as exc:
             return SendResult("permanent_failure", f"invalid message: {exc}")
-        result = await self._deliver(mime, hand_over)
+        result = await self._deliver(encoded, hand_over)
         log.info(
             "email.smtp." + result.status,
             message_id=message.message_id,
@@ -183,7 +182,7 @@ class SmtpSender:
             tls_context=self._tls_context if config.tls_verify else None,
         )
 
-    async def _deliver(self, mime: EmailMessage, hand_over: HandOver | None) -> SendResult:
+    async def _deliver(self, encoded: Encoded, hand_over: HandOver | None) -> SendResult:
         client = self._client()
         try:
             await client.connect()
@@ -197,7 +196,7 @@ class SmtpSender:
             # OSError covers ssl.SSLError (certificate, handshake) during STARTTLS.
             return SendResult("temporary_failure", f"cannot connect: {_describe(exc)}")
         try:
-            result = await self._transaction(client, mime, hand_over)
+            result = await self._transaction(client, encoded, hand_over)
         except BaseException:
             client.close()
             raise
@@ -208,13 +207,11 @@ class SmtpSender:
         return result
 
     async def _transaction(
-        self, client: aiosmtplib.SMTP, mime: EmailMessage, hand_over: HandOver | None
+        self, client: aiosmtplib.SMTP, encoded: Encoded, hand_over: HandOver | None
     ) -> SendResult:
-        sender = mime["From"].addresses[0].addr_spec
-        recipient = mime["To"].addresses[0].addr_spec
-        utf8 = not (sender.isascii() and recipient.isascii())
+        sender, recipient, data = encoded.sender, encoded.recipient, encoded.data
+        utf8 = encoded.smtputf8
         encoding = "utf-8" if utf8 else "ascii"
-        data = mime.as_bytes()
         try:
             if client.is_ehlo_or_helo_needed:
                 await client.ehlo()
