@@ -23,6 +23,7 @@ from credira.api.responses import (
     bound_numbers,
     document_error_media,
     document_id_fields,
+    document_no_nul,
     document_parameters,
     errors_for,
     link_input_types,
@@ -189,6 +190,7 @@ def _openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
                 operation["security"] = [{"bearerAuth": []}]
             if path.startswith("/v1/"):
                 _document_safe_writes(method, operation, versioned="put" in operations)
+    document_no_nul(schema)
     app.openapi_schema = schema
     return schema
 

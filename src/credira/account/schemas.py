@@ -1,22 +1,33 @@
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated
 
-from babel import Locale, UnknownLocaleError
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from babel.localedata import locale_identifiers
+from pydantic import AfterValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
+from credira.api.responses import documented
+from credira.kit.body import RequestBody
 from credira.kit.validation import WHOLE
 
 
+@cache
+def _locales() -> frozenset[str]:
+    return frozenset(locale_identifiers())
+
+
 def _check_locale(value: str) -> str:
-    try:
-        Locale.parse(value)
-    except (UnknownLocaleError, ValueError):
-        raise ValueError("must be a locale such as en_US, de_DE or fr_FR") from None
+    """One of Babel's locale identifiers, as written there (the document lists them): Babel
+    would also parse ``en_us``, ``und`` or ``de_DE.UTF-8``, which no schema could state."""
+    if value not in _locales():
+        raise ValueError("must be a locale such as en_US, de_DE or fr_FR")
     return value
 
 
-class AccountSettingsUpdate(BaseModel):
+Locale = Annotated[StrictStr, AfterValidator(_check_locale), documented("Locale")]
+
+
+class AccountSettingsUpdate(RequestBody):
     """Every field optional; what is given replaces the current value."""
 
     model_config = ConfigDict(extra="forbid")
@@ -37,7 +48,7 @@ class AccountSettingsUpdate(BaseModel):
     weekly_contacts: Annotated[StrictInt, Field(ge=1, le=100), WHOLE] | None = Field(
         default=None, description="Emails and calls per invoice in any 7 days before emails wait"
     )
-    locale: Annotated[StrictStr, AfterValidator(_check_locale)] | None = Field(
+    locale: Locale | None = Field(
         default=None, description="How amounts and dates are written in emails"
     )
     daily_call_cap: Annotated[StrictInt, Field(ge=0, le=1_000_000), WHOLE] | None = Field(

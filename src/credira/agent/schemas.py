@@ -5,7 +5,6 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Field,
     StrictInt,
@@ -14,6 +13,7 @@ from pydantic import (
 
 from credira.api.responses import documented
 from credira.kit import validation
+from credira.kit.body import RequestBody
 from credira.kit.validation import Name
 
 Metadata = Annotated[validation.Metadata, documented("Metadata")]
@@ -37,7 +37,10 @@ SCRIPT_VARIABLES = frozenset(
         "payment_link",
     }
 )
-_PLACEHOLDER = re.compile(r"\{\{\s*([^}]*?)\s*\}\}")
+# The blanks allowed around a placeholder's name, spelled out: ``\s`` holds other characters
+# for Python (U+0085, U+001C) than for an ECMA 262 validator reading the document (U+FEFF).
+_BLANK = r"[ \t\n\r\f\v]"
+_PLACEHOLDER = re.compile(r"\{\{" + _BLANK + r"*([^}]*?)" + _BLANK + r"*\}\}")
 
 DEFAULT_SCRIPT = (
     "Hello {{customer_name}}, this is {{agent_name}} calling on behalf of {{company_name}} "
@@ -64,7 +67,10 @@ def check_language(value: str) -> str:
 _LANGUAGE = r"[a-z]{2,3}(-[A-Z]{2})?"
 # A script must not hold a placeholder outside SCRIPT_VARIABLES: the document says so with
 # the pattern of a placeholder whose name is not one of them (what check_script finds).
-_UNKNOWN_PLACEHOLDER = r"\{\{(?!\s*(?:" + "|".join(sorted(SCRIPT_VARIABLES)) + r")\s*\}\})[^}]*\}\}"
+_UNKNOWN_PLACEHOLDER = (
+    r"\{\{(?!" + _BLANK + "*(?:" + "|".join(sorted(SCRIPT_VARIABLES)) + ")" + _BLANK + r"*\}\})"
+    r"[^}]*\}\}"
+)
 Script = Annotated[
     StrictStr,
     Field(
@@ -86,7 +92,7 @@ Duration = Annotated[StrictInt, Field(ge=30, le=3600), validation.WHOLE]
 Voice = Annotated[StrictStr, Field(min_length=1, max_length=64)]
 
 
-class VoiceAgentCreate(BaseModel):
+class VoiceAgentCreate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     name: Name
@@ -100,7 +106,7 @@ class VoiceAgentCreate(BaseModel):
     metadata: Metadata = Field(default_factory=dict)
 
 
-class VoiceAgentUpdate(BaseModel):
+class VoiceAgentUpdate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None

@@ -9,6 +9,7 @@ from zoneinfo import available_timezones
 
 import email_validator
 import phonenumbers
+from babel.localedata import locale_identifiers
 from babel.numbers import list_currencies
 from pydantic import BaseModel, Field, WithJsonSchema
 
@@ -231,6 +232,12 @@ INPUT_TYPES: dict[str, dict[str, Any]] = {
         "description": "An IANA time zone name",
         "examples": ["America/New_York"],
     },
+    "Locale": {
+        "type": "string",
+        "enum": sorted(locale_identifiers()),
+        "description": "A locale as CLDR names it (Babel's identifiers), e.g. en_US or de_DE",
+        "examples": ["en_US"],
+    },
     "Currency": {
         "type": "string",
         "enum": sorted(list_currencies()),
@@ -277,6 +284,70 @@ INPUT_TYPES: dict[str, dict[str, Any]] = {
         "examples": ["2024-01-30"],
     },
 }
+
+
+# --- NUL: refused in every string of a request, and the document says so on each ---
+#
+# The edge (``credira.api.middleware``) refuses a NUL character in any string of a JSON body,
+# object keys included, and in any query value: PostgreSQL text cannot hold one. A schema that
+# allowed it would have a fuzzer (or a client) send values that are always refused, so every
+# string a request carries states it: its own pattern or format already leaves NUL out, or it
+# gets ``NO_NUL``; every object with free keys gets ``propertyNames`` with it.
+
+NO_NUL = "^[^\\u0000]*$"
+# Formats whose grammar has no NUL (RFC 3339 times and dates, RFC 5321 addresses).
+_FORMATS_WITHOUT_NUL = ("date-time", "date", "email")
+
+
+def _refuse_nul(node: Any) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _refuse_nul(item)
+        return
+    if not isinstance(node, dict):
+        return
+    if node.get("type") == "string" and not (
+        {"pattern", "enum", "const"} & node.keys() or node.get("format") in _FORMATS_WITHOUT_NUL
+    ):
+        node["pattern"] = NO_NUL
+    extra = node.get("additionalProperties")
+    if (extra is True or isinstance(extra, dict)) and "propertyNames" not in node:
+        node["propertyNames"] = {"pattern": NO_NUL}
+    for key, value in node.items():
+        # Under ``not`` a pattern would say what is refused, under ``if`` when a rule applies.
+        if key not in ("not", "if", "propertyNames"):
+            _refuse_nul(value)
+
+
+def document_no_nul(document: dict[str, Any]) -> None:
+    """State on every string of every request (bodies, the schemas they refer to, parameters)
+    that NUL is refused. Run last: an id's own pattern (which allows no NUL) comes first."""
+    schemas = document.get("components", {}).get("schemas", {})
+    pending: list[Any] = []
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            if isinstance(operation, dict):
+                pending.extend(p.get("schema") for p in operation.get("parameters", []))
+                content = operation.get("requestBody", {}).get("content", {})
+                pending.extend(media.get("schema") for media in content.values())
+    seen: set[str] = set()
+    while pending:
+        node = pending.pop()
+        _refuse_nul(node)
+        for ref in _refs(node):
+            name = ref.rsplit("/", 1)[-1]
+            if ref.startswith("#/components/schemas/") and name not in seen:
+                seen.add(name)
+                pending.append(schemas.get(name))
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [ref for value in node.values() for ref in _refs(value)]
+    if isinstance(node, list):
+        return [ref for value in node for ref in _refs(value)]
+    return []
 
 
 _MARKER = "x-input-type"

@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import ConfigDict, Field, StrictStr
 
 from credira.api.responses import documented
 from credira.kit import validation
+from credira.kit.body import RequestBody
 from credira.kit.validation import ContactName
 
 Metadata = Annotated[validation.Metadata, documented("Metadata")]
@@ -15,7 +16,7 @@ UTCTime = Annotated[validation.UTCTime, documented("Time")]
 CallPurpose = Literal["payment_reminder", "follow_up", "verification"]
 
 
-class CallCreate(BaseModel):
+class CallCreate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     phone_number: Phone = Field(description="The phone number to call (E.164, e.g. +1234567890)")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import ConfigDict, Field, StrictStr
 
 from credira.api.deps import Ctx, require
 from credira.api.respond import check_if_match, respond
@@ -14,6 +14,7 @@ from credira.callout.schemas import CalloutCreate, CalloutStatus, CalloutUpdate
 from credira.email import repository as email_repository
 from credira.errors import InvalidRequest
 from credira.invoice import service as invoice_service
+from credira.kit.body import RequestBody
 from credira.kit.clock import format_time
 from credira.kit.envelope import JSONResponse
 from credira.kit.pagination import Page, page_params
@@ -21,7 +22,7 @@ from credira.kit.pagination import Page, page_params
 router = APIRouter(prefix="/callouts", tags=["Callouts"])
 
 
-class CalloutCancel(BaseModel):
+class CalloutCancel(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     reason: Annotated[StrictStr, Field(max_length=500)] | None = None

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
+from pydantic import ConfigDict, Field, StrictBool, StrictStr, model_validator
 from pydantic_core import PydanticCustomError
 
 from credira.api.responses import documented
 from credira.kit import validation
+from credira.kit.body import RequestBody
 from credira.kit.validation import ContactName
 
 Metadata = Annotated[validation.Metadata, documented("Metadata")]
@@ -81,7 +82,7 @@ def _update_rules(schema: dict[str, Any]) -> None:
     schema["not"] = _BOTH_CHANNELS_OFF
 
 
-class ContactIn(BaseModel):
+class ContactIn(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     name: ContactName | None = None
@@ -89,7 +90,7 @@ class ContactIn(BaseModel):
     phone: Phone | None = None
 
 
-class ActionsIn(BaseModel):
+class ActionsIn(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     calls_enabled: StrictBool | None = None
@@ -97,7 +98,7 @@ class ActionsIn(BaseModel):
     voice_agent_id: StrictStr | None = None
 
 
-class CalloutCreate(BaseModel):
+class CalloutCreate(RequestBody):
     model_config = ConfigDict(extra="forbid", json_schema_extra=_create_rules)
 
     invoice_id: StrictStr
@@ -115,7 +116,7 @@ class CalloutCreate(BaseModel):
     metadata: Metadata = Field(default_factory=dict)
 
 
-class CalloutUpdate(BaseModel):
+class CalloutUpdate(RequestBody):
     """Every field optional. ``actions`` and ``target_contact`` merge field by field;
     ``metadata`` keys merge and a key set to null is removed."""
 

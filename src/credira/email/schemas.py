@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import ConfigDict, Field, StrictStr
 
 from credira.api.responses import documented
 from credira.config import VARIABLE_CEILING, VARIABLES_CEILING
 from credira.kit import validation
+from credira.kit.body import RequestBody
 from credira.kit.validation import ContactName, ShortText
 
 Metadata = Annotated[validation.Metadata, documented("Metadata")]
@@ -23,7 +24,7 @@ EmailStatus = Literal[
 ]
 
 
-class SendEmailCreate(BaseModel):
+class SendEmailCreate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     template_id: StrictStr = Field(description="The email template to render")
@@ -47,7 +48,7 @@ class SendEmailCreate(BaseModel):
         return dict(self.variables)
 
 
-class EmailReconcile(BaseModel):
+class EmailReconcile(RequestBody):
     """What became of an ``unconfirmed`` email, as found out of band (the mail server's log,
     the recipient)."""
 

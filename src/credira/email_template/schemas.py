@@ -3,12 +3,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, StrictStr, model_validator
 from pydantic_core import PydanticCustomError
 
 from credira.api.responses import documented
 from credira.config import TEMPLATE_CEILING, Settings
 from credira.kit import validation
+from credira.kit.body import RequestBody
 from credira.kit.validation import Name
 
 Metadata = Annotated[validation.Metadata, documented("Metadata")]
@@ -38,7 +39,13 @@ def _single_line(value: str) -> str:
     return value
 
 
-Subject = Annotated[StrictStr, Field(min_length=1, max_length=998), AfterValidator(_single_line)]
+# The document states ``_single_line`` (and the edge's refusal of NUL) as a pattern.
+_SUBJECT_PATTERN = {"pattern": "^[^\\u0000\\r\\n]*$"}
+Subject = Annotated[
+    StrictStr,
+    Field(min_length=1, max_length=998, json_schema_extra=_SUBJECT_PATTERN),
+    AfterValidator(_single_line),
+]
 Content = Annotated[StrictStr, Field(min_length=1, max_length=CONTENT_MAX)]
 
 
@@ -52,7 +59,7 @@ def _refuse_read_only(data: Any) -> Any:
     return data
 
 
-class EmailTemplateCreate(BaseModel):
+class EmailTemplateCreate(RequestBody):
     """A template: ``{{ variable }}`` placeholders in the subject, HTML and text parts."""
 
     model_config = ConfigDict(extra="forbid")
@@ -71,7 +78,7 @@ class EmailTemplateCreate(BaseModel):
         return _refuse_read_only(data)
 
 
-class EmailTemplateUpdate(BaseModel):
+class EmailTemplateUpdate(RequestBody):
     """Every field optional; ``metadata`` keys merge and a key set to null is removed."""
 
     model_config = ConfigDict(extra="forbid")
