@@ -31,9 +31,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from credira.account.settings import OutreachSettings
+from credira.callout.state import CalloutStatus
 from credira.channel.email.port import EmailSender, HandOverRefused, OutgoingEmail, SendResult
 from credira.config import Settings
-from credira.email import repository, tracking
+from credira.email import repository, state, tracking
+from credira.email.state import EmailStatus
 from credira.invoice.schemas import SETTLED
 from credira.kit.clock import Clock
 from credira.kit.secrets import signing_key
@@ -103,8 +105,8 @@ async def check_rules(
     if invoice is not None and invoice.status in SETTLED:
         return DeliveryResult("cancelled", f"invoice {invoice.status}")
     if email.origin == "callout" and email.callout_id is not None:
-        status = await session.scalar(select(Callout.status).where(Callout.id == email.callout_id))
-        if status == "cancelled":
+        status = await repository.callout_status(session, email.callout_id)
+        if status == CalloutStatus.CANCELLED:
             return DeliveryResult("cancelled", "callout cancelled")
     if await suppressions.is_suppressed(session, email.account_id, "email", email.recipient_email):
         return DeliveryResult("failed", "unsubscribed: the recipient opted out of email")
@@ -149,20 +151,21 @@ class EmailDispatcher:
         return await self._record(email_id, attempt, result)
 
     async def _hand_over(self, email_id: str, attempt: int) -> None:
-        """The point of no return: from here the message may be delivered."""
+        """The point of no return: from here the message may be delivered. One conditional
+        UPDATE, so that only the attempt still owning the email can let it go."""
         async with self.sessionmaker() as session:
-            result = await session.execute(
-                update(Email)
-                .where(
-                    Email.id == email_id,
-                    Email.status == "sending",
-                    Email.attempt_count == attempt,
-                )
-                .values(status="sent", updated_time=self.clock.now())
-                .execution_options(synchronize_session=False)
+            now = self.clock.now()
+            email = await repository.update_attempt(
+                session,
+                email_id,
+                attempt=attempt,
+                status=state.HAND_OVER_FROM,
+                values=state.hand_over_values(now),
             )
+            if email is not None:
+                state.handed_over(session, email, now)
             await session.commit()
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if email is None:
             raise HandOverRefused("another attempt took this email over")
 
     async def _begin(self, email_id: str) -> tuple[OutgoingEmail, int] | DeliveryResult:
@@ -171,15 +174,11 @@ class EmailDispatcher:
         key = await self.links.key()
         async with self.sessionmaker() as session:
             email = await session.get(Email, email_id)
-            if email is None or email.status not in repository.PENDING:
+            if email is None or email.status not in state.PENDING:
                 return DeliveryResult("skipped")
             now = self.clock.now()
-            if email.status == "sent" and not self.sender.dedupes:
-                email.status = "unconfirmed"
-                email.status_reason = UNCONFIRMED_REASON
-                email.lease_owner = None
-                email.lease_expires = None
-                email.updated_time = now
+            if email.status == EmailStatus.SENT and not self.sender.dedupes:
+                state.unconfirmed(session, email, UNCONFIRMED_REASON, now)
                 await _end_email_part(session, email)
                 await session.commit()
                 log.warning("email.unconfirmed", email_id=email_id)
@@ -197,25 +196,19 @@ class EmailDispatcher:
                 if cap_hold is not None:
                     refusal = DeliveryResult("held", caps.DAILY_EMAIL_CAP, retry_at=cap_hold)
             if refusal is not None:
+                reason = refusal.reason or refusal.outcome
                 if refusal.outcome == "held" and refusal.retry_at is not None:
-                    email.status = "scheduled"
-                    email.run_at = refusal.retry_at
-                    email.status_reason = refusal.reason
+                    state.reschedule(session, email, refusal.retry_at, reason, now)
                 else:
-                    email.status = "cancelled" if refusal.outcome == "cancelled" else "failed"
-                    email.status_reason = refusal.reason
+                    if refusal.outcome == "cancelled":
+                        state.cancel(session, email, reason, now)
+                    else:
+                        state.fail(session, email, reason, now)
                     await _end_email_part(session, email)
-                email.lease_owner = None
-                email.lease_expires = None
-                email.updated_time = now
                 await session.commit()
                 return refusal
-            email.status = "sending"
-            email.sent_time = email.sent_time or now
-            email.attempt_count += 1
-            email.updated_time = now
+            attempt = state.attempt(session, email, now)
             message = self._message(email, key)
-            attempt = email.attempt_count
             await session.commit()
             return message, attempt
 
@@ -244,38 +237,30 @@ class EmailDispatcher:
             if (
                 email is None
                 or email.attempt_count != attempt
-                or email.status not in (*repository.IN_FLIGHT, "unconfirmed")
+                or email.status not in (*state.IN_FLIGHT, EmailStatus.UNCONFIRMED)
             ):
                 # Another attempt took it over (this worker stalled past its lease), or it
                 # was reconciled meanwhile: theirs is the say.
                 return DeliveryResult("skipped")
             now = self.clock.now()
             email.smtp_reply = (result.reply or "")[:1000] or None
-            email.lease_owner = None
-            email.lease_expires = None
-            email.updated_time = now
             outcome: DeliveryResult
             if result.status == "delivered":
-                email.status = "delivered"
-                email.delivered_time = now
-                email.status_reason = None
+                state.delivered(session, email, now)
                 outcome = DeliveryResult("delivered")
             elif result.status == "permanent_failure":
-                email.status = "bounced"
-                email.bounced = True
-                email.status_reason = "the receiving server refused the message permanently"
+                state.bounced(session, email, now)
                 outcome = DeliveryResult("bounced", result.reply)
             elif email.attempt_count < MAX_ATTEMPTS:
                 delay = RETRY_DELAYS[min(email.attempt_count, len(RETRY_DELAYS)) - 1]
-                email.status = "scheduled"
-                email.run_at = now + delay
-                email.status_reason = f"deferred: {result.reply or 'temporary failure'}"[:1000]
+                reason = f"deferred: {result.reply or 'temporary failure'}"[:1000]
+                state.reschedule(session, email, now + delay, reason, now)
                 outcome = DeliveryResult("deferred", result.reply, retry_at=email.run_at)
             else:
-                email.status = "failed"
-                email.status_reason = (
+                reason = (
                     f"temporary failures on all {email.attempt_count} attempts: {result.reply}"
                 )[:1000]
+                state.fail(session, email, reason, now)
                 outcome = DeliveryResult("failed", result.reply)
             if outcome.outcome in ENDS_EMAIL_PART:
                 await _end_email_part(session, email)

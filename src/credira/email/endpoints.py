@@ -10,6 +10,7 @@ from credira.api.responses import errors_for
 from credira.callout import service as callout_service
 from credira.email import repository, service
 from credira.email.schemas import EmailReconcile, SendEmailCreate
+from credira.email.state import EmailStatus
 from credira.email_template.render import Limits
 from credira.errors import InvalidRequest
 from credira.kit.envelope import JSONResponse
@@ -98,6 +99,6 @@ async def reconcile_email(
     sends it again (under the contact rules). Any other status answers ``CONFLICT``."""
     email = await service.reconcile(ctx.session, ctx.account_id, email_id, body, ctx.clock.now())
     response = await respond(ctx, service.to_detail(email), message="Email reconciled")
-    if email.status == "scheduled":
+    if email.status == EmailStatus.SCHEDULED:
         ctx.runtime.wake_worker()
     return response

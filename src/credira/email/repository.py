@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from credira.callout.policy import FINISHED, RANKS
 from credira.db.dialect import prefer_index_order, take_in_turn
+from credira.email.state import IN_FLIGHT as IN_FLIGHT
+from credira.email.state import PENDING as PENDING
+from credira.email.state import EmailStatus
 from credira.kit.pagination import Page
 from credira.models import Call, Callout, Email
-
-# An attempt under way: "sending" until the mail server accepted sender and recipient, "sent"
-# from the moment the message itself went (see email/dispatch.py).
-IN_FLIGHT = ("sending", "sent")
-PENDING = ("scheduled", *IN_FLIGHT)
 
 
 async def get(session: AsyncSession, account_id: str, email_id: str) -> Email | None:
@@ -130,7 +129,10 @@ async def claim_due(
     due = [
         select(Email.id)
         .where(
-            origin, Email.status == "scheduled", Email.priority_rank == rank, Email.run_at <= now
+            origin,
+            Email.status == EmailStatus.SCHEDULED,
+            Email.priority_rank == rank,
+            Email.run_at <= now,
         )
         .order_by(Email.run_at)
         .limit(limit)
@@ -163,3 +165,74 @@ async def renew_leases(
         .execution_options(synchronize_session=False)
     )
     await session.commit()
+
+
+async def callout_status(session: AsyncSession, callout_id: str) -> str | None:
+    """The status of an email's callout (the contact rules stop a cancelled callout's email)."""
+    return await session.scalar(select(Callout.status).where(Callout.id == callout_id))
+
+
+# -- conditional updates that return the row they changed (None: they changed nothing) ----
+#
+# Each is one statement: only one attempt (or one use of a link) can win it, and its winner
+# gets the email as changed to append the change's event. They leave the row's version (its
+# ETag) alone: a worker updating the same email at that moment keeps its write.
+
+
+async def _changed(session: AsyncSession, statement: Any) -> Email | None:
+    found: Email | None = await session.scalar(
+        statement.returning(Email).execution_options(
+            synchronize_session=False, populate_existing=True
+        )
+    )
+    return found
+
+
+async def update_attempt(
+    session: AsyncSession, email_id: str, *, attempt: int, status: str, values: dict[str, Any]
+) -> Email | None:
+    """Write ``values`` on the email while it is still attempt ``attempt`` in ``status``."""
+    return await _changed(
+        session,
+        update(Email)
+        .where(Email.id == email_id, Email.status == status, Email.attempt_count == attempt)
+        .values(**values),
+    )
+
+
+async def mark_opened(session: AsyncSession, tracking_id: str, now: datetime) -> Email | None:
+    """Set the email's ``opened_time`` unless it is set."""
+    return await _changed(
+        session,
+        update(Email)
+        .where(Email.tracking_id == tracking_id, Email.opened_time.is_(None))
+        .values(opened_time=now),
+    )
+
+
+async def mark_clicked(session: AsyncSession, tracking_id: str, now: datetime) -> Email | None:
+    """Set the email's ``clicked_time`` unless it is set."""
+    return await _changed(
+        session,
+        update(Email)
+        .where(Email.tracking_id == tracking_id, Email.clicked_time.is_(None))
+        .values(clicked_time=now),
+    )
+
+
+async def mark_unsubscribed(session: AsyncSession, email_id: str) -> Email | None:
+    """Set the email's ``unsubscribed`` unless it is set."""
+    return await _changed(
+        session,
+        update(Email)
+        .where(Email.id == email_id, Email.unsubscribed.is_(False))
+        .values(unsubscribed=True),
+    )
+
+
+async def by_tracking_id(session: AsyncSession, tracking_id: str) -> Email | None:
+    return await session.scalar(select(Email).where(Email.tracking_id == tracking_id))
+
+
+async def id_by_tracking_id(session: AsyncSession, tracking_id: str) -> str | None:
+    return await session.scalar(select(Email.id).where(Email.tracking_id == tracking_id))

@@ -13,8 +13,11 @@ from credira.account.settings import OutreachSettings
 from credira.auth.principal import Principal
 from credira.callout import policy
 from credira.callout import service as callout_service
-from credira.email import repository
+from credira.email import repository, state
 from credira.email.schemas import EmailReconcile, SendEmailCreate
+from credira.email.state import EmailStatus
+from credira.email.view import to_detail as to_detail
+from credira.email.view import to_read as to_read
 from credira.email_template import repository as templates
 from credira.email_template.links import check_link_variables
 from credira.email_template.render import DEFAULT_LIMITS, Limits, check_variable_count, render
@@ -44,18 +47,26 @@ async def reconcile(
     )
     if email is None:
         raise NotFound("Email not found")
-    if email.status != "unconfirmed":
+    if email.status != EmailStatus.UNCONFIRMED:
         raise Conflict(f"Only an unconfirmed email can be reconciled; this one is {email.status}")
     if body.outcome == "delivered":
-        email.status = "delivered"
-        email.delivered_time = email.sent_time or now
-        email.status_reason = body.note or "delivery confirmed by reconciliation"
+        state.delivered(
+            session,
+            email,
+            now,
+            reason=body.note or "delivery confirmed by reconciliation",
+            at=email.sent_time or now,
+        )
     else:
         # It never left: it is sent again, and no longer counts as a contact.
-        email.status = "scheduled"
-        email.run_at = now
-        email.sent_time = None
-        email.status_reason = body.note or "not delivered (reconciliation): sending again"
+        state.reschedule(
+            session,
+            email,
+            now,
+            body.note or "not delivered (reconciliation): sending again",
+            now,
+            unsent=True,
+        )
         if email.callout_id is not None and email.origin == "callout":
             await session.execute(
                 update(Callout)
@@ -63,7 +74,6 @@ async def reconcile(
                 .values(email_done=False)
                 .execution_options(synchronize_session=False)
             )
-    email.updated_time = now
     await session.flush()
     return email
 
@@ -96,6 +106,7 @@ async def _variables(
 
 
 def _new_email(
+    session: AsyncSession,
     *,
     account_id: str,
     template: EmailTemplate,
@@ -114,7 +125,9 @@ def _new_email(
     created_by: str | None,
     now: datetime,
 ) -> Email:
-    return Email(
+    return state.new(
+        session,
+        now,
         id=new_id("email"),
         account_id=account_id,
         callout_id=callout_id,
@@ -134,16 +147,10 @@ def _new_email(
         email_type=email_type,
         priority=priority,
         priority_rank=policy.PRIORITY_RANK[priority],
-        status="scheduled",
         scheduled_time=when,
         run_at=when,
-        attempt_count=0,
-        bounced=False,
-        unsubscribed=False,
         metadata_=metadata,
         created_by=created_by,
-        created_time=now,
-        updated_time=now,
     )
 
 
@@ -180,6 +187,7 @@ async def create(
         template.subject, template.html_content, template.text_content, variables, limits
     )
     email = _new_email(
+        session,
         account_id=account_id,
         template=template,
         rendered_subject=rendered.subject,
@@ -197,7 +205,6 @@ async def create(
         created_by=principal.user_id,
         now=now,
     )
-    session.add(email)
     await templates.record_use(session, template, now)
     await session.flush()
     return email
@@ -221,6 +228,7 @@ async def create_for_callout(
         template.subject, template.html_content, template.text_content, variables, limits
     )
     email = _new_email(
+        session,
         account_id=callout.account_id,
         template=template,
         rendered_subject=rendered.subject,
@@ -238,7 +246,6 @@ async def create_for_callout(
         created_by=callout.created_by,
         now=now,
     )
-    session.add(email)
     await templates.record_use(session, template, now)
     await session.flush()
     return email
@@ -263,45 +270,3 @@ def send_reply(email: Email) -> dict[str, Any]:
         "tracking_id": email.tracking_id,
         "metadata": email.metadata_,
     }
-
-
-def to_read(email: Email) -> dict[str, Any]:
-    """The documented email object of ``GET /emails``."""
-    return {
-        "id": email.id,
-        "callout_id": email.callout_id,
-        "subject": email.subject,
-        "recipient_email": email.recipient_email,
-        "recipient_name": email.recipient_name,
-        "status": email.status,
-        "template_id": email.template_id,
-        "template_name": email.template_name,
-        "sent_time": format_time(email.sent_time),
-        "opened_time": format_time(email.opened_time),
-        "clicked_time": format_time(email.clicked_time),
-        "bounced": email.bounced,
-        "unsubscribed": email.unsubscribed,
-        "account_id": email.account_id,
-        "created_time": format_time(email.created_time),
-        "email_type": email.email_type,
-        "priority": email.priority,
-        "metadata": email.metadata_,
-    }
-
-
-def to_detail(email: Email) -> dict[str, Any]:
-    data = to_read(email)
-    data.update(
-        {
-            "invoice_id": email.invoice_id,
-            "scheduled_time": format_time(email.scheduled_time),
-            "delivered_time": format_time(email.delivered_time),
-            "updated_time": format_time(email.updated_time),
-            "status_reason": email.status_reason,
-            "smtp_reply": email.smtp_reply,
-            "message_id": email.message_id,
-            "tracking_id": email.tracking_id,
-            "attempts": email.attempt_count,
-        }
-    )
-    return data

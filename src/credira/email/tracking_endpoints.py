@@ -15,7 +15,10 @@ Decisions:
   consent, and mail providers send ``List-Unsubscribe=One-Click`` form-encoded or nothing.
 - Opens and clicks are the recipient's telemetry, not an edit of the email: they set their
   column only while it is empty, and leave the row's version (its ETag) alone, so a worker that
-  is updating the same email at that moment never loses its write to a version conflict.
+  is updating the same email at that moment never loses its write to a version conflict. Only
+  the first open, the first click and the first unsubscribe change the email, so only they
+  append an event (``email.opened``, ``email.clicked``, ``email.unsubscribed``), in the same
+  transaction; a click that is also the first sign of an open appends both, the open first.
 - These links need no key, so what they make the database do is bounded per client address
   (``CREDIRA_RATE_LIMIT_LINKS``, default 60 a minute; an IPv6 client by its /64; the address is
   the connection's peer, or the X-Forwarded-For entry of a ``CREDIRA_TRUSTED_PROXIES`` proxy).
@@ -30,9 +33,6 @@ Decisions:
     one-click request may never be retried, and the law wants it honoured): one not yet made
     is written as usual, which can happen once per email, so it stays bounded; a repeated one
     is answered from a read, without writing. The page (GET) writes nothing and is not counted.
-
-The few statements live here rather than in ``email/repository.py``: they are this module's
-only SQL and touch nothing else of the domain.
 """
 
 from __future__ import annotations
@@ -43,15 +43,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from credira.api.deps import Runtime, runtime
 from credira.api.responses import errors_for
-from credira.email import tracking
+from credira.email import repository, state, tracking
 from credira.errors import NotFound
 from credira.kit.secrets import signing_key
-from credira.models import Email
 from credira.ratelimit.http import admit_link
 from credira.suppression import repository as suppressions
 
@@ -82,17 +80,10 @@ async def _admitted(request: Request, rt: Runtime) -> bool:
     return await admit_link(request, rt.rate_limiter, trusted_proxies=rt.settings.trusted_proxies)
 
 
-async def _email_by_tracking(session: AsyncSession, tracking_id: str) -> Email | None:
-    return await session.scalar(select(Email).where(Email.tracking_id == tracking_id))
-
-
 async def _record_open(session: AsyncSession, tracking_id: str, now: datetime) -> None:
-    await session.execute(
-        update(Email)
-        .where(Email.tracking_id == tracking_id, Email.opened_time.is_(None))
-        .values(opened_time=now)
-        .execution_options(synchronize_session=False)
-    )
+    email = await repository.mark_opened(session, tracking_id, now)
+    if email is not None:
+        state.opened(session, email, now)
 
 
 @router.get(
@@ -136,17 +127,15 @@ async def click(token: str, request: Request) -> RedirectResponse:
     if not await _admitted(request, rt):
         return RedirectResponse(found.target, status_code=302)
     async with rt.sessionmaker() as session:
-        known = await session.scalar(select(Email.id).where(Email.tracking_id == found.tracking_id))
+        known = await repository.id_by_tracking_id(session, found.tracking_id)
         if known is None:
             raise NotFound(_LINK_NOT_FOUND)
         now = rt.clock.now()
-        await session.execute(
-            update(Email)
-            .where(Email.tracking_id == found.tracking_id, Email.clicked_time.is_(None))
-            .values(clicked_time=now)
-            .execution_options(synchronize_session=False)
-        )
+        # The open first (a blocked pixel): the click's event then shows both.
         await _record_open(session, found.tracking_id, now)
+        email = await repository.mark_clicked(session, found.tracking_id, now)
+        if email is not None:
+            state.clicked(session, email, now)
         await session.commit()
     return RedirectResponse(found.target, status_code=302)
 
@@ -189,7 +178,7 @@ async def unsubscribe_page(token: str, request: Request) -> HTMLResponse:
     if tracking_id is None:
         raise NotFound(_LINK_NOT_FOUND)
     async with rt.read_sessionmaker() as session:
-        email = await _email_by_tracking(session, tracking_id)
+        email = await repository.by_tracking_id(session, tracking_id)
         if email is None:
             raise NotFound(_LINK_NOT_FOUND)
         if email.unsubscribed:
@@ -225,22 +214,20 @@ async def unsubscribe(token: str, request: Request) -> HTMLResponse:
         raise NotFound(_LINK_NOT_FOUND)
     if not await _admitted(request, rt):
         async with rt.read_sessionmaker() as session:
-            email = await _email_by_tracking(session, tracking_id)
+            email = await repository.by_tracking_id(session, tracking_id)
             if email is None:
                 raise NotFound(_LINK_NOT_FOUND)
             if email.unsubscribed:
                 return _unsubscribed(email.recipient_email)
     async with rt.sessionmaker() as session:
-        email = await _email_by_tracking(session, tracking_id)
+        email = await repository.by_tracking_id(session, tracking_id)
         if email is None:
             raise NotFound(_LINK_NOT_FOUND)
         account_id, address, email_id = email.account_id, email.recipient_email, email.id
-        await session.execute(
-            update(Email)
-            .where(Email.id == email_id, Email.unsubscribed.is_(False))
-            .values(unsubscribed=True)
-            .execution_options(synchronize_session=False)
-        )
+        now = rt.clock.now()
+        changed = await repository.mark_unsubscribed(session, email_id)
+        if changed is not None:
+            state.unsubscribed(session, changed, now)
         await suppressions.suppress(
             session,
             account_id,
@@ -248,7 +235,7 @@ async def unsubscribe(token: str, request: Request) -> HTMLResponse:
             address,
             reason="the recipient unsubscribed",
             source=email_id,
-            now=rt.clock.now(),
+            now=now,
         )
         await session.commit()
     return _unsubscribed(address)

@@ -71,7 +71,7 @@ class Email(Timestamps, Base):
     email_type: Mapped[str] = mapped_column(String(32))
     priority: Mapped[str] = mapped_column(String(10))
     priority_rank: Mapped[int] = mapped_column()
-    # scheduled -> sending -> delivered | bounced | failed; scheduled -> cancelled
+    # An EmailStatus, written only by credira.email.state (which documents the life cycle).
     status: Mapped[str] = mapped_column(String(20))
     status_reason: Mapped[str | None] = mapped_column(String(1000))
     scheduled_time: Mapped[datetime] = mapped_column()

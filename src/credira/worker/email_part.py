@@ -11,9 +11,11 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from credira.callout.state import CalloutStatus
 from credira.email import repository as emails
 from credira.email import service as email_service
 from credira.email.dispatch import ENDS_EMAIL_PART, EmailDispatcher
+from credira.email.state import EmailStatus
 from credira.email_template.render import DEFAULT_LIMITS, Limits
 from credira.errors import CrediraError
 from credira.invoice.schemas import SETTLED
@@ -70,7 +72,7 @@ class CalloutEmails:
             if (
                 callout is None
                 or invoice is None
-                or callout.status != "active"
+                or callout.status != CalloutStatus.ACTIVE
                 or callout.lease_owner != self.worker_id
                 or not callout.emails_enabled
                 or callout.email_done
@@ -114,7 +116,9 @@ class CalloutEmails:
 async def email_reached(session: AsyncSession, callout_id: str) -> bool:
     """Whether one of the callout's emails was accepted by the debtor's mail server."""
     found = await session.scalar(
-        select(Email.id).where(Email.callout_id == callout_id, Email.status == "delivered").limit(1)
+        select(Email.id)
+        .where(Email.callout_id == callout_id, Email.status == EmailStatus.DELIVERED)
+        .limit(1)
     )
     return found is not None
 
