@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Integer, Select, bindparam, case, func, select, update
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from credira.callout.policy import PENDING
+from credira.call import state as call_state
+from credira.call.state import CallStatus
+from credira.callout import state as callout_state
+from credira.callout.state import PENDING, CalloutStatus
 from credira.kit.pagination import Page
 from credira.models import Call, Callout
+
+_Row = TypeVar("_Row", Callout, Call)
 
 # The request path's statements are built once, with bound parameters: a statement object
 # memoises its cache key, so reusing it spares each request the construction and the walk that
@@ -72,64 +77,77 @@ async def list_for_invoice(
     return items, more, total
 
 
+async def pending_for_invoice(
+    session: AsyncSession, account_id: str, invoice_id: str, *, except_id: str | None = None
+) -> list[Callout]:
+    """The invoice's scheduled and active callouts, locked in id order until the transaction
+    ends (the invoice's row first: the order every writer of both keeps)."""
+    query = select(Callout).where(
+        Callout.account_id == account_id,
+        Callout.invoice_id == invoice_id,
+        Callout.status.in_(PENDING),
+    )
+    if except_id is not None:
+        query = query.where(Callout.id != except_id)
+    return await _locked(session, query.order_by(Callout.id))
+
+
+async def unplaced_calls(
+    session: AsyncSession,
+    *,
+    invoice_id: str | None = None,
+    callout_id: str | None = None,
+    except_callout_id: str | None = None,
+) -> list[Call]:
+    """The calls requested and not dialled yet (``initiated``, never placed) of an invoice or
+    of a callout, locked in id order (after their callouts)."""
+    query = select(Call).where(
+        Call.placed_time.is_(None), Call.status == CallStatus.INITIATED.value
+    )
+    if invoice_id is not None:
+        query = query.where(Call.invoice_id == invoice_id)
+    if callout_id is not None:
+        query = query.where(Call.callout_id == callout_id)
+    if except_callout_id is not None:
+        query = query.where(Call.callout_id != except_callout_id)
+    return await _locked(session, query.order_by(Call.id))
+
+
+async def _locked(session: AsyncSession, query: Select[_Row]) -> list[_Row]:
+    """The rows of ``query`` (ordered by id), locked until the transaction ends; read again
+    rather than taken from the session's identity map: the row as locked is the one changed."""
+    rows = await session.scalars(query.with_for_update().execution_options(populate_existing=True))
+    return list(rows.all())
+
+
 async def cancel_pending_for_invoice(
     session: AsyncSession,
     account_id: str,
     invoice_id: str,
     reason: str,
     now: datetime,
+    public_url: str,
     *,
     except_id: str | None = None,
 ) -> int:
-    """Cancel every scheduled or active callout of an invoice (version bumped, so ETags move)."""
-    conditions = [
-        Callout.account_id == account_id,
-        Callout.invoice_id == invoice_id,
-        Callout.status.in_(PENDING),
-    ]
-    if except_id is not None:
-        conditions.append(Callout.id != except_id)
-    result = await session.execute(
-        update(Callout)
-        .where(*conditions)
-        .values(
-            status="cancelled",
-            status_reason=reason,
-            # Never move updated_time backwards, whatever this host's clock says.
-            updated_time=case((Callout.updated_time > now, Callout.updated_time), else_=now),
-            completed_time=now,
-            lease_owner=None,
-            lease_expires=None,
-            version=Callout.version + 1,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    await session.execute(
-        update(Call)
-        .where(
-            Call.invoice_id == invoice_id,
-            Call.placed_time.is_(None),
-            Call.status == "initiated",
-            *([Call.callout_id != except_id] if except_id is not None else []),
-        )
-        .values(status="cancelled", error=reason, updated_time=now)
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+    """Cancel every scheduled or active callout of an invoice but ``except_id``, and its calls
+    not dialled yet; how many callouts. Each change goes through the callout's and the call's
+    life cycles, with its event (``public_url`` for the call's); versions advance as the
+    rows are written."""
+    callouts = await pending_for_invoice(session, account_id, invoice_id, except_id=except_id)
+    for callout in callouts:
+        callout_state.finish(session, callout, CalloutStatus.CANCELLED, reason, now)
+    for call in await unplaced_calls(session, invoice_id=invoice_id, except_callout_id=except_id):
+        call_state.move(session, call, CallStatus.CANCELLED, public_url, now, error=reason)
+    return len(callouts)
 
 
 async def cancel_unplaced_calls(
-    session: AsyncSession, callout_id: str, reason: str, now: datetime
+    session: AsyncSession, callout_id: str, reason: str, now: datetime, public_url: str
 ) -> None:
     """A call requested but not dialled yet is cancelled with its callout."""
-    await session.execute(
-        update(Call)
-        .where(
-            Call.callout_id == callout_id, Call.placed_time.is_(None), Call.status == "initiated"
-        )
-        .values(status="cancelled", error=reason, updated_time=now)
-        .execution_options(synchronize_session=False)
-    )
+    for call in await unplaced_calls(session, callout_id=callout_id):
+        call_state.move(session, call, CallStatus.CANCELLED, public_url, now, error=reason)
 
 
 async def media_counts(session: AsyncSession, callout_id: str) -> tuple[int, int]:
@@ -156,7 +174,10 @@ async def recording_paths(session: AsyncSession, callout_id: str) -> list[str]:
 async def scheduled_for_invoice(
     session: AsyncSession, invoice_id: str, *, except_id: str | None = None
 ) -> list[Callout]:
-    query = select(Callout).where(Callout.invoice_id == invoice_id, Callout.status == "scheduled")
+    """The invoice's scheduled callouts, locked in id order (after the invoice)."""
+    query = select(Callout).where(
+        Callout.invoice_id == invoice_id, Callout.status == CalloutStatus.SCHEDULED.value
+    )
     if except_id is not None:
         query = query.where(Callout.id != except_id)
-    return list((await session.scalars(query)).all())
+    return await _locked(session, query.order_by(Callout.id))

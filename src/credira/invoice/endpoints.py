@@ -87,7 +87,9 @@ async def update_invoice(
     invoice = await service.get(ctx.session, ctx.account_id, invoice_id)
     # Preconditions are judged after the request's own checks (RFC 9110 13.2.1).
     current_version = invoice.version
-    invoice = await service.update(ctx.session, invoice, body, ctx.clock.now())
+    invoice = await service.update(
+        ctx.session, invoice, body, ctx.clock.now(), ctx.runtime.settings.public_url
+    )
     check_if_match(ctx, current_version)
     return await respond(
         ctx,

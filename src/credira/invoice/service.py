@@ -11,9 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from credira.auth.principal import Principal
 from credira.callout import repository as callout_repository
 from credira.errors import Conflict, NotFound, ValidationFailed
-from credira.invoice import repository
-from credira.invoice.schemas import SETTLED, InvoiceCreate, InvoiceUpdate
-from credira.kit.clock import format_time
+from credira.invoice import repository, state
+from credira.invoice.schemas import InvoiceCreate, InvoiceUpdate
+from credira.invoice.state import SETTLED, InvoiceStatus
+from credira.invoice.view import format_amount as format_amount
+from credira.invoice.view import to_read as to_read
 from credira.kit.ids import check_id, new_id
 from credira.kit.validation import currency_precision
 from credira.models import Invoice
@@ -32,11 +34,6 @@ def _check_precision(amount: Decimal, currency: str) -> None:
         raise error
 
 
-def format_amount(amount: Decimal, currency: str) -> str:
-    places = currency_precision(currency)
-    return str(amount.quantize(Decimal(1).scaleb(-places)))
-
-
 async def get(session: AsyncSession, account_id: str, invoice_id: str) -> Invoice:
     check_id("invoice", invoice_id)
     invoice = await repository.get(session, account_id, invoice_id)
@@ -51,15 +48,16 @@ async def create(
     _check_precision(body.amount, body.currency)
     if await repository.number_taken(session, account_id, body.number):
         raise Conflict(f"An invoice numbered {body.number} already exists")
-    invoice = Invoice(
+    invoice = state.new(
+        session,
+        now,
         id=new_id("invoice"),
         account_id=account_id,
         number=body.number,
         amount=body.amount,
         currency=body.currency,
         due_date=body.due_date,
-        status=body.status,
-        status_reason=None,
+        status=InvoiceStatus(body.status),
         customer_name=body.customer.name,
         customer_email=body.customer.email,
         customer_phone=body.customer.phone,
@@ -67,20 +65,22 @@ async def create(
         payment_url=body.payment_url,
         metadata_=body.metadata,
         created_by=principal.user_id,
-        created_time=now,
-        updated_time=now,
     )
-    session.add(invoice)
     await session.flush()
     return invoice
 
 
 async def update(
-    session: AsyncSession, invoice: Invoice, body: InvoiceUpdate, now: datetime
+    session: AsyncSession, invoice: Invoice, body: InvoiceUpdate, now: datetime, public_url: str
 ) -> Invoice:
+    """Apply ``body``; a change of status goes through the life cycle, and settling the invoice
+    cancels its pending callouts and undialled calls (``public_url`` is for their events)."""
     fields = body.model_dump(exclude_unset=True)
-    if invoice.status == "void" and fields.get("status") not in (None, "void"):
-        raise Conflict("Cannot change the status of a void invoice")
+    to = InvoiceStatus(fields["status"]) if fields.get("status") is not None else None
+    if to == invoice.status:
+        to = None  # staying in a status is no move
+    if to is not None and not state.may_move(invoice.status, to):
+        raise Conflict(f"Cannot change the status of a {invoice.status} invoice")
     number = fields.get("number")
     if number is not None and await repository.number_taken(
         session, invoice.account_id, number, except_id=invoice.id
@@ -89,6 +89,7 @@ async def update(
     amount = fields.get("amount") or invoice.amount
     currency = fields.get("currency") or invoice.currency
     _check_precision(amount, currency)
+    before = to_read(invoice)
     for name in ("number", "amount", "currency", "due_date", "payment_url"):
         if name in fields and (fields[name] is not None or name == "payment_url"):
             setattr(invoice, name, fields[name])
@@ -98,41 +99,26 @@ async def update(
             setattr(invoice, f"customer_{name}", customer[name])
     if fields.get("metadata") is not None:
         invoice.metadata_ = merge_metadata(invoice.metadata_, fields["metadata"])
-    new_status = fields.get("status")
-    if new_status is not None and new_status != invoice.status:
-        invoice.status = new_status
-        invoice.status_reason = fields.get("status_reason")
-        if new_status in SETTLED:
-            await callout_repository.cancel_pending_for_invoice(
-                session, invoice.account_id, invoice.id, f"invoice {new_status}", now
-            )
-    elif "status_reason" in fields:
+    if to is None and "status_reason" in fields:
         invoice.status_reason = fields["status_reason"]
-    # Never backwards (a clock that steps back) and never before created_time.
-    invoice.updated_time = max(now, invoice.updated_time, invoice.created_time)
+    if to is None:
+        state.updated(session, invoice, now)
+    else:
+        if _changed(before, to_read(invoice)):
+            state.updated(session, invoice, now)
+        state.move(session, invoice, to, fields.get("status_reason"), now)
+        if to in SETTLED:
+            # The invoice's row first: the order every writer locks an invoice and its
+            # callouts in.
+            await session.flush()
+            await callout_repository.cancel_pending_for_invoice(
+                session, invoice.account_id, invoice.id, f"invoice {to}", now, public_url
+            )
     await session.flush()
     return invoice
 
 
-def to_read(invoice: Invoice) -> dict[str, Any]:
-    return {
-        "id": invoice.id,
-        "account_id": invoice.account_id,
-        "number": invoice.number,
-        "amount": format_amount(invoice.amount, invoice.currency),
-        "currency": invoice.currency,
-        "due_date": invoice.due_date.isoformat(),
-        "status": invoice.status,
-        "status_reason": invoice.status_reason,
-        "customer": {
-            "name": invoice.customer_name,
-            "email": invoice.customer_email,
-            "phone": invoice.customer_phone,
-            "timezone": invoice.customer_timezone,
-        },
-        "payment_url": invoice.payment_url,
-        "promised_date": invoice.promised_date.isoformat() if invoice.promised_date else None,
-        "metadata": invoice.metadata_,
-        "created_time": format_time(invoice.created_time),
-        "updated_time": format_time(invoice.updated_time),
-    }
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Whether a field other than the status (and the time of the change) differs."""
+    ignored = ("status", "status_reason", "updated_time")
+    return any(before[key] != after[key] for key in after if key not in ignored)

@@ -1,4 +1,10 @@
-"""What an answered call's outcome does to the invoice and its other callouts."""
+"""What an answered call's outcome does to the invoice and its other callouts.
+
+Each change goes through its object's life cycle (``invoice.state``, ``callout.state``,
+``call.state``), which appends its event in the concluding transaction. That transaction holds
+the invoice locked, then the concluded callout; the other callouts are locked after them, in id
+order (``callout.repository``).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from credira.call.analysis import Analysis
 from credira.callout import repository as callout_repository
+from credira.callout import state as callout_state
 from credira.callout.policy import PRIORITY_RANK
+from credira.invoice import state as invoice_state
+from credira.invoice.state import InvoiceStatus
 from credira.kit.ids import new_id
 from credira.models import Callout, Invoice
 from credira.suppression import repository as suppressions
+
+PROMISE_HOLD = "promise_to_pay"
 
 
 async def apply_outcome(
@@ -24,54 +35,63 @@ async def apply_outcome(
     call_id: str,
     zone: ZoneInfo,
     now: datetime,
+    public_url: str,
 ) -> None:
+    """Apply the outcome of ``callout``'s call ``call_id``; ``public_url`` is for the events of
+    the calls it cancels."""
     outcome = analysis.outcome
     if outcome == "promise_to_pay" and analysis.promised_date is not None:
         # Other reminders wait until the promised day: chasing a debtor who just promised to
         # pay is both pointless and unfair.
-        invoice.promised_date = analysis.promised_date
+        invoice_state.promised(session, invoice, analysis.promised_date, now)
         hold_until = datetime.combine(analysis.promised_date, time(0, 0), tzinfo=zone)
         for other in await callout_repository.scheduled_for_invoice(
             session, invoice.id, except_id=callout.id
         ):
             if other.run_at < hold_until:
-                other.run_at = hold_until
-                other.hold_reason = "promise_to_pay"
-                other.updated_time = now
+                callout_state.reschedule(session, other, hold_until, PROMISE_HOLD, now)
     elif outcome == "dispute":
-        invoice.status = "disputed"
-        invoice.status_reason = f"disputed by the debtor on call {call_id}"
-        invoice.updated_time = now
+        # An invoice already settled otherwise (void, say) keeps its status; its callouts
+        # were cancelled when it was settled.
+        if invoice_state.may_move(invoice.status, InvoiceStatus.DISPUTED):
+            invoice_state.move(
+                session,
+                invoice,
+                InvoiceStatus.DISPUTED,
+                f"disputed by the debtor on call {call_id}",
+                now,
+            )
         await callout_repository.cancel_pending_for_invoice(
-            session, invoice.account_id, invoice.id, "invoice disputed", now, except_id=callout.id
+            session,
+            invoice.account_id,
+            invoice.id,
+            "invoice disputed",
+            now,
+            public_url,
+            except_id=callout.id,
         )
     elif outcome == "callback_requested" and analysis.callback_time is not None:
-        session.add(
-            Callout(
-                id=new_id("callout"),
-                account_id=callout.account_id,
-                invoice_id=callout.invoice_id,
-                status="scheduled",
-                type="follow_up",
-                priority=callout.priority,
-                priority_rank=PRIORITY_RANK[callout.priority],
-                scheduled_time=analysis.callback_time,
-                run_at=analysis.callback_time,
-                contact_name=callout.contact_name,
-                contact_email=callout.contact_email,
-                contact_phone=callout.contact_phone,
-                calls_enabled=True,
-                emails_enabled=False,
-                voice_agent_id=callout.voice_agent_id,
-                metadata_={**callout.metadata_, "callback_requested_on": call_id},
-                origin="callback",
-                # The debtor asked for this call: Reg F's prior-consent exception applies to
-                # the frequency and quiet-period rules (never to the calling window).
-                consented=True,
-                attempt_count=0,
-                created_time=now,
-                updated_time=now,
-            )
+        callout_state.new(
+            session,
+            now,
+            id=new_id("callout"),
+            account_id=callout.account_id,
+            invoice_id=callout.invoice_id,
+            type="follow_up",
+            priority=callout.priority,
+            priority_rank=PRIORITY_RANK[callout.priority],
+            scheduled_time=analysis.callback_time,
+            contact_name=callout.contact_name,
+            contact_email=callout.contact_email,
+            contact_phone=callout.contact_phone,
+            calls_enabled=True,
+            emails_enabled=False,
+            voice_agent_id=callout.voice_agent_id,
+            metadata_={**callout.metadata_, "callback_requested_on": call_id},
+            origin="callback",
+            # The debtor asked for this call: Reg F's prior-consent exception applies to
+            # the frequency and quiet-period rules (never to the calling window).
+            consented=True,
         )
     elif outcome == "opt_out" and callout.contact_phone is not None:
         await suppressions.suppress(
