@@ -124,6 +124,7 @@ def _details(report: Report) -> dict[str, list[str]]:
         "emails left unconfirmed (reconciliation)": report.unconfirmed,
         "calls outside the window": report.outside_window,
         "conversations without their effect": report.lost_outcomes,
+        "ends the event log tells wrongly": report.terminal_events,
         "workers that died running": report.crashes,
         "errors the workers logged": report.worker_errors,
     }
@@ -178,6 +179,7 @@ def main() -> int:
         or report.missing_emails
         or report.outside_window
         or report.lost_outcomes
+        or report.terminal_events
         or not report.finished
     )
     return 1 if bad else 0

@@ -49,14 +49,27 @@ import asyncpg
 import httpx
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from credira.app import create_app
+from credira.call.state import FINAL as CALL_FINAL
 from credira.callout.policy import PRIORITY_RANK
+from credira.callout.state import FINISHED as CALLOUT_FINISHED
 from credira.config import Settings
 from credira.db.engine import create_sessionmaker
+from credira.email.state import FINAL as EMAIL_FINAL
+from credira.email.state import EmailStatus
 from credira.kit.ids import new_id
-from credira.models import Account, Call, Callout, Email, Invoice, SimulatedCall, Suppression
+from credira.models import (
+    Account,
+    Call,
+    Callout,
+    Email,
+    Event,
+    Invoice,
+    SimulatedCall,
+    Suppression,
+)
 from tests.channel.smtpd import SmtpServer
 from tests.faults.proxy import TcpProxy
 from tests.support import ADMIN_KEY, Api, zone_at_night, zone_in_calling_hours
@@ -132,6 +145,10 @@ class Report:
     # A conversation whose outcome had no effect: an opt-out not recorded, a dispute that
     # left the invoice open, a promise without its date, or the callout not completed.
     lost_outcomes: list[str] = field(default_factory=list)
+    # An object whose end the event log tells wrongly: a finished callout or email without
+    # exactly one terminal event (of its final status), an unfinished one with any, a call
+    # with more than one final event or none matching its final status.
+    terminal_events: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -158,6 +175,7 @@ class Report:
             "missing_emails": len(self.missing_emails),
             "outside_window": len(self.outside_window),
             "lost_outcomes": len(self.lost_outcomes),
+            "terminal_events_wrong": len(self.terminal_events),
             "reconciliations": self.reconciliations,
             "unconfirmed_received": self.unconfirmed_received,
             "unconfirmed_not_received": self.reconciliations - self.unconfirmed_received,
@@ -659,6 +677,7 @@ async def _count(url: str, kinds: dict[str, str], smtp: SmtpServer, report: Repo
                     )
                 )
             ).all()
+            report.terminal_events = await terminal_event_problems(conn)
     finally:
         await engine.dispose()
 
@@ -761,6 +780,52 @@ async def _count(url: str, kinds: dict[str, str], smtp: SmtpServer, report: Repo
         if e.status == "unconfirmed":
             report.unconfirmed.append(f"{e.id}: received {times} time(s)")
             report.unconfirmed_received += times > 0
+
+
+# The events that end an object: those of its final statuses. ``email.unconfirmed`` ends an
+# email only when it stays unconfirmed (a late reply may still deliver or bounce it).
+_ENDS = {
+    "callout": {f"callout.{s}" for s in CALLOUT_FINISHED},
+    "email": {f"email.{s}" for s in (*EMAIL_FINAL, EmailStatus.UNCONFIRMED)},
+    "call": {f"call.{s}" for s in CALL_FINAL},
+}
+
+
+async def terminal_event_problems(conn: AsyncConnection) -> list[str]:
+    """Every callout, email and call whose end the event log tells wrongly, one line each.
+
+    A finished callout has exactly one terminal event, of its final status (``callout.<status>``),
+    and an unfinished one none; so has an email (delivered, bounced, failed, cancelled; one left
+    unconfirmed has its one ``email.unconfirmed`` and no other end); a call has at most one final
+    event, and one of its final status when it ended. The terminal event's snapshot shows the
+    status its type names."""
+    ends = sorted(set().union(*_ENDS.values()))
+    found = await conn.execute(
+        select(Event.object_id, Event.type, Event.data["status"].as_string())
+        .where(Event.type.in_(ends))
+        .order_by(Event.id)
+    )
+    ends_of: dict[str, list[str]] = {}
+    problems: list[str] = []
+    for object_id, type_, shown in found:
+        ends_of.setdefault(object_id, []).append(type_)
+        if shown != type_.split(".", 1)[1]:
+            problems.append(f"{object_id}: {type_} shows status {shown}")
+    objects = [
+        ("callout", select(Callout.id, Callout.status), CALLOUT_FINISHED),
+        ("email", select(Email.id, Email.status), EMAIL_FINAL | {EmailStatus.UNCONFIRMED}),
+        ("call", select(Call.id, Call.status), CALL_FINAL),
+    ]
+    for kind, statuses, final in objects:
+        for object_id, status in await conn.execute(statuses):
+            seen = ends_of.get(object_id, [])
+            if kind == "email" and status != EmailStatus.UNCONFIRMED:
+                # Unconfirmed on the way (a late reply settled it): not its end.
+                seen = [t for t in seen if t != "email.unconfirmed"]
+            expected = [f"{kind}.{status}"] if status in final else []
+            if seen != expected:
+                problems.append(f"{object_id} ({kind} {status}): end events {seen or 'none'}")
+    return problems
 
 
 def _message_id(value: object) -> str:

@@ -79,6 +79,12 @@ def test_every_conversation_has_its_effect(chaos: Report) -> None:
     assert chaos.lost_outcomes == [], chaos.summary()
 
 
+def test_every_callout_email_and_call_has_one_terminal_event(chaos: Report) -> None:
+    # Takeovers, kills mid-conclusion and cuts mid-commit: each object's end is written once,
+    # with the change that made it.
+    assert chaos.terminal_events == [], chaos.summary()
+
+
 def test_every_delivered_email_reached_the_server(chaos: Report) -> None:
     assert chaos.missing_emails == [], chaos.summary()
 
