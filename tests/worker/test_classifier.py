@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from credira.call.analysis import Analysis, analyze, parse_transcript
+from credira.transcript import Analysis, analyze, parse_transcript
 from credira.worker.classifier import INLINE_CHARS, Classifier
 
 ENDED = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)

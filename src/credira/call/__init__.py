@@ -1,1 +1,1 @@
-"""Calls: voice attempts, their rules, analysis and API."""
+"""Calls: voice attempts, their rules and API (transcripts are `credira.transcript`)."""

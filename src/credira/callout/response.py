@@ -6,9 +6,9 @@ from collections import Counter
 from typing import Any
 
 from credira.call import service as call_service
-from credira.call.analysis import sentiment_label
 from credira.kit.clock import format_time
 from credira.models import Call, Callout, Email
+from credira.transcript import sentiment_label
 
 
 def _call_entry(call: Call, public_url: str) -> dict[str, Any]:

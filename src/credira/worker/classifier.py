@@ -28,8 +28,8 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from credira.call.analysis import Analysis, analyze, parse_transcript
 from credira.kit.batch import GroupCommit
+from credira.transcript import Analysis, analyze, parse_transcript
 
 log = structlog.get_logger("credira.worker")
 

@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from credira.call.analysis import Analysis
 from credira.callout import repository as callout_repository
 from credira.callout import state as callout_state
 from credira.callout.policy import PRIORITY_RANK
@@ -22,6 +21,7 @@ from credira.invoice.state import InvoiceStatus
 from credira.kit.ids import new_id
 from credira.models import Callout, Invoice
 from credira.suppression import repository as suppressions
+from credira.transcript import Analysis
 
 PROMISE_HOLD = "promise_to_pay"
 

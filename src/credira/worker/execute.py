@@ -26,7 +26,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from credira.account.settings import OutreachSettings
 from credira.call import repository as calls
 from credira.call import rules
-from credira.call.analysis import Analysis, debtor_took_part
 from credira.call.script import render_script, script_variables
 from credira.callout.policy import FINISHED
 from credira.channel.voice.port import (
@@ -48,6 +47,7 @@ from credira.kit.ids import new_id
 from credira.models import Account, Call, Callout, Invoice, VoiceAgent
 from credira.ratelimit import caps
 from credira.suppression import repository as suppressions
+from credira.transcript import Analysis, debtor_took_part
 from credira.worker.classifier import Classifier
 from credira.worker.effects import apply_outcome
 from credira.worker.email_part import CalloutEmails, email_outcome, email_reached

@@ -48,7 +48,7 @@ class ProviderCall:
     ended_time: datetime | None = None
     duration: int | None = None  # seconds of conversation, as the provider bills it
     # Speaker-labelled lines ("Agent: ..." / "Debtor: ...", or a provider's own labels that
-    # credira.call.analysis.parse_transcript reads), once final.
+    # credira.transcript.format reads), once final.
     transcript: str | None = None
     from_number: str | None = None  # the caller id the provider dialled from
     cost: str | None = None  # decimal string in ``currency``

@@ -36,6 +36,7 @@ from credira.kit.batch import GroupCommit
 from credira.kit.clock import Clock
 from credira.kit.ids import new_token
 from credira.models import SimulatedCall
+from credira.transcript.format import Turn, render_transcript
 
 DEBTOR_LINES = {
     "promise": "Yes, I know about it. I can pay the full amount in 7 days.",
@@ -128,26 +129,26 @@ def _transcript(scenario: str, script: str) -> str | None:
     if scenario in ("no_answer", "busy", "failure"):
         return None
     if scenario == "voicemail":
-        return f"Agent: {script} Please call us back at your earliest convenience."
-    if scenario == "long":
-        return "\n".join(
-            [
-                f"Agent: {script}",
-                "Debtor: Yes, I received the invoice, but I have a few questions about it.",
-                "Agent: Of course, go ahead.",
-                "Debtor: Which delivery does it cover, and can I see the line items?",
-                "Agent: It covers last month's delivery; the line items are in the email.",
-                "Debtor: All right, that makes sense. Thanks for the reminder.",
-                "Agent: Thank you for your time. Goodbye.",
-            ]
-        )
-    return "\n".join(
-        [
-            f"Agent: {script}",
-            f"Debtor: {DEBTOR_LINES[scenario]}",
-            f"Agent: {AGENT_REPLIES[scenario]}",
+        turns = [Turn("agent", f"{script} Please call us back at your earliest convenience.")]
+    elif scenario == "long":
+        turns = [
+            Turn("agent", script),
+            Turn("debtor", "Yes, I received the invoice, but I have a few questions about it."),
+            Turn("agent", "Of course, go ahead."),
+            Turn("debtor", "Which delivery does it cover, and can I see the line items?"),
+            Turn("agent", "It covers last month's delivery; the line items are in the email."),
+            Turn("debtor", "All right, that makes sense. Thanks for the reminder."),
+            Turn("agent", "Thank you for your time. Goodbye."),
         ]
-    )
+    else:
+        turns = [
+            Turn("agent", script),
+            Turn("debtor", DEBTOR_LINES[scenario]),
+            Turn("agent", AGENT_REPLIES[scenario]),
+        ]
+    # Kept without the last line end, as calls store transcripts (the endpoint serving the
+    # text adds it).
+    return render_transcript(turns).removesuffix("\n")
 
 
 class VoiceSimulator:

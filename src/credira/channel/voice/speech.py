@@ -12,7 +12,9 @@ import shutil
 import time
 import wave
 
-VOICES = {"Agent": "en-us", "Debtor": "en-us+f3"}
+from credira.transcript.format import Speaker, parse_transcript
+
+VOICES: dict[Speaker, str] = {"agent": "en-us", "debtor": "en-us+f3"}
 
 
 LOOK_AGAIN_SECONDS = 60.0
@@ -63,15 +65,20 @@ def _join(pieces: list[bytes]) -> bytes:
 
 
 async def speak_transcript(transcript: str) -> bytes | None:
-    """A WAV of the transcript, or None when espeak-ng is not installed or fails."""
+    """A WAV of the transcript (in the format of `credira.transcript.format`), or None when it
+    cannot be read, or espeak-ng is not installed or fails."""
     if not available():
         return None
+    try:
+        turns = parse_transcript(transcript)
+    except ValueError:
+        return None
     pieces = []
-    for line in transcript.splitlines():
-        speaker, _, text = line.partition(":")
-        if text.strip():
+    for turn in turns:
+        text = " ".join(turn.text.split())
+        if text:
             try:
-                pieces.append(await _speak(text.strip(), VOICES.get(speaker.strip(), "en-us")))
+                pieces.append(await _speak(text, VOICES[turn.speaker]))
             except (OSError, RuntimeError):
                 return None
     return _join(pieces) if pieces else None

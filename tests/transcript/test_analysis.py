@@ -11,16 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credira.call.analysis import (
-    Analysis,
-    Turn,
-    analyze,
-    find_cues,
-    parse_transcript,
-    render_transcript,
-)
 from credira.callout import response
 from credira.models import Call, Callout
+from credira.transcript.analysis import Analysis, analyze, find_cues
+from credira.transcript.format import Turn
 
 NEW_YORK = ZoneInfo("America/New_York")
 # Monday 2024-01-15, 17:30 in New York.
@@ -394,46 +388,9 @@ def test_analyze_refuses_a_naive_end_time() -> None:
         analyze(call("Hello?"), ended_at=datetime(2024, 1, 15, 22, 30), debtor_zone=NEW_YORK)
 
 
-def test_render_writes_one_labelled_line_per_turn_and_parse_reads_it_back() -> None:
-    turns = call(SIMULATOR["promise_to_pay"], "Thanks, bye.")
-    text = render_transcript(turns)
-    assert text.splitlines()[:2] == [f"Agent: {INTRO}", f"Debtor: {SIMULATOR['promise_to_pay']}"]
-    assert text.endswith("\n")
-    assert parse_transcript(text) == turns
-
-
-def test_parse_reads_provider_labels_crlf_and_continuation_lines() -> None:
-    text = "Assistant: Hello.\r\n\r\nCustomer: Hi,\r\nwho is this?\r\nUSER:Me again.\r\n"
-    assert parse_transcript(text) == [
-        Turn("agent", "Hello."),
-        Turn("debtor", "Hi,\nwho is this?"),
-        Turn("debtor", "Me again."),
-    ]
-
-
-def test_parse_refuses_text_that_does_not_start_with_a_speaker() -> None:
-    with pytest.raises(ValueError, match="line 1"):
-        parse_transcript("Hello there\nAgent: hi")
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    st.lists(
-        st.builds(
-            Turn,
-            speaker=st.sampled_from(["agent", "debtor"]),
-            text=st.text(st.characters(exclude_characters="\r", exclude_categories=("Cs",))),
-        ),
-        max_size=5,
-    )
-)
-def test_parse_is_the_inverse_of_render(turns: list[Turn]) -> None:
-    assert parse_transcript(render_transcript(turns)) == turns
-
-
 def test_importing_the_module_does_not_load_the_nlp_libraries() -> None:
     code = (
-        "import sys, credira.call.analysis;"
+        "import sys, credira.transcript;"
         "assert not {'yake', 'vaderSentiment', 'numpy'} & set(sys.modules), sys.modules.keys()"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

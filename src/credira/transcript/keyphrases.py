@@ -7,7 +7,7 @@ answered call. This is the same algorithm on plain dictionaries, for the setting
 (phrases of up to ``n`` words, a co-occurrence window of one word, the ``seqm`` deduplication):
 the same tokenizer (segtok, through yake's own helpers), the same features per word
 (casing, position, frequency, relatedness to context, spread over sentences), the same score
-per phrase, the same order and the same deduplication. ``tests/call/test_keyphrases.py``
+per phrase, the same order and the same deduplication. ``tests/transcript/test_keyphrases.py``
 checks that both give the same keywords.
 """
 

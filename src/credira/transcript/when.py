@@ -1,10 +1,11 @@
 """Days and times in what a debtor said: "on Friday", "the 1st of next month", "call me
 tomorrow at 3", resolved against the day the call ended in the debtor's zone.
 
-Pure: no I/O and no wall clock. The text read is the debtor's turns as `credira.call.analysis`
-normalizes them (lowercase, straight apostrophes, "p.m." as "pm", decimal points kept apart from
-sentence ends); positions are offsets into that text. The module knows nothing of cue kinds: the
-caller says which spans are promises and which are callback requests.
+Pure: no I/O and no wall clock. The text read is the debtor's turns as
+`credira.transcript.analysis` normalizes them (lowercase, straight apostrophes, "p.m." as "pm",
+decimal points kept apart from sentence ends); positions are offsets into that text. The module
+knows nothing of cue kinds: the caller says which spans are promises and which are callback
+requests.
 """
 
 from __future__ import annotations

@@ -18,9 +18,10 @@ shrinks with the evidence for outcomes it conflicts with; a call with no cue at 
 
 Sentiment is VADER's compound score of the debtor's words, mapped from -1..1 to 0..1 and
 labelled by `sentiment_label` (VADER's thresholds, the callout response's too); keywords are
-YAKE's over the whole transcript (`credira.call.keyphrases`), those the debtor said first.
-Both libraries are imported on first use so that importing credira stays light. Days and times
-are read by `credira.call.when`.
+YAKE's over the whole transcript (`credira.transcript.keyphrases`), those the debtor said
+first. Both libraries are imported on first use so that importing credira stays light. Days
+and times are read by `credira.transcript.when`; the turns are those of
+`credira.transcript.format`.
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ from datetime import UTC, date, datetime
 from typing import Literal, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
-from credira.call import keyphrases
-from credira.call.when import (
+from credira.transcript import keyphrases
+from credira.transcript.format import Turn
+from credira.transcript.when import (
     WEEKDAY,
     When,
     callback_instant,
@@ -47,7 +49,6 @@ from credira.call.when import (
 Outcome = Literal[
     "acknowledged", "promise_to_pay", "dispute", "callback_requested", "opt_out", "wrong_party"
 ]
-Speaker = Literal["agent", "debtor"]
 SentimentLabel = Literal["positive", "neutral", "negative"]
 # A refusal to pay is not an outcome; it is evidence against a promise.
 CueKind = Literal[
@@ -59,12 +60,6 @@ CueKind = Literal[
     "wrong_party",
     "refusal",
 ]
-
-
-@dataclass(frozen=True)
-class Turn:
-    speaker: Speaker
-    text: str
 
 
 @dataclass(frozen=True)
@@ -89,69 +84,6 @@ class Cue:
     turn: int
     start: int
     end: int
-
-
-# -- transcript text --------------------------------------------------------------------------
-
-_RENDERED: dict[Speaker, str] = {"agent": "Agent", "debtor": "Debtor"}
-_ALIASES: dict[str, Speaker] = {
-    "agent": "agent",
-    "assistant": "agent",
-    "bot": "agent",
-    "ai": "agent",
-    "debtor": "debtor",
-    "customer": "debtor",
-    "user": "debtor",
-    "caller": "debtor",
-    "callee": "debtor",
-    "human": "debtor",
-}
-_LABEL_LINE = re.compile(r"^(" + "|".join(_ALIASES) + r")\s*:", re.IGNORECASE)
-_INDENT = "  "
-
-
-def render_transcript(turns: Sequence[Turn]) -> str:
-    """One line per turn, ``Agent: ...`` / ``Debtor: ...``; a line break inside a turn is
-    written as an indented continuation line, so that `parse_transcript` gives the turns back."""
-    lines: list[str] = []
-    for turn in turns:
-        first, *rest = turn.text.split("\n")
-        lines.append(f"{_RENDERED[turn.speaker]}: {first}")
-        lines.extend(_INDENT + line for line in rest)
-    return "".join(line + "\n" for line in lines)
-
-
-def parse_transcript(text: str) -> list[Turn]:
-    """Inverse of `render_transcript` (CRLF line ends are read as LF). Also reads the labels
-    providers use (``Assistant:``, ``User:``, ``Customer:`` ...) and unindented continuation
-    lines; blank lines between turns are skipped."""
-    turns: list[tuple[Speaker, list[str]]] = []
-    for number, raw in enumerate(text.split("\n"), start=1):
-        line = raw.removesuffix("\r")
-        label = _LABEL_LINE.match(line)
-        if label:
-            body = line[label.end() :]
-            turns.append((_ALIASES[label.group(1).lower()], [body.removeprefix(" ")]))
-        elif line.startswith(_INDENT) and turns:
-            turns[-1][1].append(line.removeprefix(_INDENT))
-        elif not line.strip():
-            continue
-        elif turns:
-            turns[-1][1].append(line)
-        else:
-            raise ValueError(f"transcript line {number}: expected 'Agent:' or 'Debtor:'")
-    return [Turn(speaker, "\n".join(lines)) for speaker, lines in turns]
-
-
-def debtor_took_part(text: str) -> bool:
-    """Whether the transcript has a turn of the debtor's, under any label `parse_transcript`
-    reads: what makes a completed call a conversation. Text it cannot read has none (and so
-    is never handed to `analyze`)."""
-    try:
-        turns = parse_transcript(text)
-    except ValueError:
-        return False
-    return any(turn.speaker == "debtor" for turn in turns)
 
 
 # -- analysis ---------------------------------------------------------------------------------

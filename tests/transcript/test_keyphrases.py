@@ -1,4 +1,4 @@
-"""``credira.call.keyphrases`` gives the keyphrases the ``yake`` package gives, in the same
+"""``credira.transcript.keyphrases`` gives the keyphrases the ``yake`` package gives, in the same
 order, for transcripts and for text built to reach its corners (repeats, plurals, acronyms,
 capitals, numbers, punctuation-only tokens, several sentences per line)."""
 
@@ -9,9 +9,9 @@ import random
 import pytest
 import yake
 
-from credira.call import keyphrases
-from credira.call.analysis import _stopwords
 from credira.channel.voice.simulator import SCENARIOS, _transcript
+from credira.transcript import keyphrases
+from credira.transcript.analysis import _stopwords
 
 SCRIPTS = [
     "Hello, this is Acme Corp calling about invoice INV-000123 for 1,250.00 USD, which was due "
