@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from credira.app import create_app
 from credira.auth.permissions import ALL_PERMISSIONS
 from credira.config import Settings
+from credira.email_template.render import check_template
 from tests.support import ADMIN_KEY, Api, Tenant, bearer
 
 # The tests that talk to the server share its module-wide app (and event loop).
@@ -491,3 +492,45 @@ async def test_openapi_subject_pattern_refuses_what_the_server_refuses(world: Wo
         )
         allowed = ecma.find(text) is not None
         assert reply.status_code == (201 if allowed else 422), (text, reply.text)
+
+
+def _template_patterns() -> list[Any]:
+    schemas = _document()["components"]["schemas"]
+    return [
+        pytest.param(
+            field,
+            _string_schemas({}, schemas["EmailTemplateCreate"]["properties"][field])[0]["pattern"],
+            id=field,
+        )
+        for field in ("subject", "html_content")
+    ]
+
+
+@pytest.mark.parametrize(("field", "pattern"), _template_patterns())
+@given(data=st.data())
+def test_template_pattern_admits_only_templates_the_server_takes(
+    field: str, pattern: str, data: st.DataObject
+) -> None:
+    """A template part the document's pattern allows (text, ``{{ name | filter }}``
+    placeholders) is one the server saves: its syntax check (``render.check_template``) and,
+    for a subject, its single line."""
+    source = data.draw(st.from_regex(pattern, fullmatch=True), label="source")
+    assert regress.Regex(pattern).find(source) is not None
+    check_template(field, source)
+    if field == "subject":
+        assert "\r" not in source
+        assert "\n" not in source
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        *("{# note #}", "{% if a %}x{% endif %}", "{{ a | default('x') }}", "{{ self }}"),
+        *("{{ a.b }}", "{{ not }}", "{{ a", "{%s", "{#", "x\x00"),
+    ],
+)
+def test_template_pattern_leaves_out_what_it_cannot_state(source: str) -> None:
+    """Outside the stated part: what the server refuses (attributes, reserved names, open tags,
+    NUL) and what it takes but no pattern can balance (blocks, comments, filter arguments)."""
+    for _field, pattern in (p.values for p in _template_patterns()):
+        assert regress.Regex(pattern).find(source) is None

@@ -8,6 +8,7 @@ from pydantic_core import PydanticCustomError
 
 from credira.api.responses import documented
 from credira.config import TEMPLATE_CEILING, Settings
+from credira.email_template import render
 from credira.kit import validation
 from credira.kit.body import RequestBody
 from credira.kit.validation import Name
@@ -39,14 +40,45 @@ def _single_line(value: str) -> str:
     return value
 
 
-# The document states ``_single_line`` (and the edge's refusal of NUL) as a pattern.
-_SUBJECT_PATTERN = {"pattern": "^[^\\u0000\\r\\n]*$"}
+def template_pattern(max_tags: int, *, one_line: bool = False) -> str:
+    """The template syntax the document states, as an ECMA 262 (and Python) pattern: text, and
+    up to ``max_tags`` ``{{ name }}`` placeholders with the filters that take no argument
+    (``{{ name | upper }}``). It is a part of what ``render`` takes, which also takes
+    ``{% if %}`` blocks, ``{# comments #}`` and filter arguments that no pattern can balance:
+    a template the document allows is never refused for its syntax. No NUL (the edge refuses
+    it) and, in a subject (``one_line``), no CR or LF (``_single_line``)."""
+    excluded = "\\u0000\\r\\n" if one_line else "\\u0000"
+    blank = "[ \\t]" if one_line else "[ \\t\\n\\r]"
+    # A brace is text unless it opens a tag ({{, {%, {#).
+    text = f"(?:[^{{{excluded}]|\\{{[^{{%#{excluded}])"
+    # A variable name as ``render`` allows it: not one Jinja reserves, nor ``not``.
+    reserved = "|".join(sorted({*render._RESERVED, "not"}))
+    name = f"(?!(?:{reserved})(?:{blank}|\\||\\}})){render._NAME.pattern}"
+    filters = "|".join(sorted(f for f, (least, _) in render.FILTERS.items() if least == 0))
+    # Each filter nests its variable a level deeper, under the template and its output.
+    chain = f"(?:{blank}*\\|{blank}*(?:{filters})){{0,{render.MAX_DEPTH - 2}}}"
+    placeholder = f"\\{{\\{{{blank}*{name}{chain}{blank}*\\}}\\}}"
+    return f"^{text}*(?:{placeholder}{text}*){{0,{max_tags}}}\\{{?$"
+
+
+_DEFAULT_TAGS = render.DEFAULT_LIMITS.template_tags
 Subject = Annotated[
     StrictStr,
-    Field(min_length=1, max_length=998, json_schema_extra=_SUBJECT_PATTERN),
+    Field(
+        min_length=1,
+        max_length=998,
+        json_schema_extra={"pattern": template_pattern(_DEFAULT_TAGS, one_line=True)},
+    ),
     AfterValidator(_single_line),
 ]
-Content = Annotated[StrictStr, Field(min_length=1, max_length=CONTENT_MAX)]
+Content = Annotated[
+    StrictStr,
+    Field(
+        min_length=1,
+        max_length=CONTENT_MAX,
+        json_schema_extra={"pattern": template_pattern(_DEFAULT_TAGS)},
+    ),
+]
 
 
 def _refuse_read_only(data: Any) -> Any:
@@ -115,6 +147,10 @@ def document_limits(schemas: dict[str, Any], settings: Settings) -> None:
         for field in ("html_content", "text_content"):
             for node in branches(properties.get(field), "string"):
                 node["maxLength"] = settings.template_max_chars
+        for field in ("subject", "html_content", "text_content"):
+            pattern = template_pattern(settings.template_max_tags, one_line=field == "subject")
+            for node in branches(properties.get(field), "string"):
+                node["pattern"] = pattern
     variables = schemas.get("SendEmailCreate", {}).get("properties", {}).get("variables")
     for node in branches(variables, "object"):
         node["maxProperties"] = settings.template_max_variables
