@@ -13,6 +13,7 @@ from bench import profile, seed
 from bench.dbs import Database
 from bench.loadgen import merge
 from bench.servers import Server, load, memory, ready, spawn_baseline, spawn_credira
+from credira.callout.state import CalloutStatus
 
 ENDPOINTS = ("get", "list", "put", "post")
 LABELS = {
@@ -48,7 +49,7 @@ def seed_hot(db: Database, tenant: seed.Tenant) -> Hot:
         for n in range(HOT_INVOICES)
     ]
     callouts = [
-        seed.callout_row(inv, tenant.agent_id, status="scheduled", scheduled=later)
+        seed.callout_row(inv, tenant.agent_id, status=CalloutStatus.SCHEDULED, scheduled=later)
         for inv in invoices
         for _ in range(PER_INVOICE)
     ]

@@ -18,10 +18,10 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
@@ -34,11 +34,11 @@ from credira.db.engine import WRITE_OPTION, create_engine
 from credira.kit.ids import new_id
 from credira.models import ApiKey, Callout, Invoice, User, VoiceAgent
 
-callouts = Callout.__table__
-invoices = Invoice.__table__
-keys = ApiKey.__table__
-users = User.__table__
-agents = VoiceAgent.__table__
+callouts = cast(Table, Callout.__table__)
+invoices = cast(Table, Invoice.__table__)
+keys = cast(Table, ApiKey.__table__)
+users = cast(Table, User.__table__)
+agents = cast(Table, VoiceAgent.__table__)
 RANK = {"urgent": 0, "high": 1, "medium": 2, "low": 3}
 
 

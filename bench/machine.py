@@ -73,7 +73,7 @@ def postgres_version(url: str) -> str:
 
 
 def describe(pg_url: str | None) -> dict[str, Any]:
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             versions[name] = version(name)

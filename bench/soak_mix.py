@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench import dbs, seed
+from credira.callout.state import CalloutStatus
 
 # Requests per second of each kind at the default rate; --rate scales them together.
 DEFAULT_RATE = 35.0
@@ -70,7 +71,7 @@ def seed_rows(db: dbs.Database, tenant: seed.Tenant, fresh: int) -> Fixture:
     # is mid-afternoon, so every call is placed and ends the callout completed.
     new = [seed.invoice_row(account, 92_000_000 + n, zone, "00") for n in range(fresh)]
     callouts = [
-        seed.callout_row(inv, tenant.agent_id, status="scheduled", scheduled=later)
+        seed.callout_row(inv, tenant.agent_id, status=CalloutStatus.SCHEDULED, scheduled=later)
         for inv in hot
         for _ in range(PER_HOT_INVOICE)
     ]

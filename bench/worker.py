@@ -20,6 +20,7 @@ from bench.dbs import Database
 from bench.loadgen import percentile
 from bench.probe import Probe
 from bench.servers import PYTHON, ROOT, environment
+from credira.callout.state import CalloutStatus
 
 # The simulator's timeline multiplied by this: an answered call lasts about 2 ms.
 TIME_SCALE = "0.001"
@@ -55,7 +56,9 @@ def _seed_callouts(
         invoice = seed.invoice_row(tenant.account_id, start + i, zone)
         invoices.append(invoice)
         callouts.append(
-            seed.callout_row(invoice, tenant.agent_id, status="scheduled", scheduled=when)
+            seed.callout_row(
+                invoice, tenant.agent_id, status=CalloutStatus.SCHEDULED, scheduled=when
+            )
         )
     pairs = [
         (inv, cal)

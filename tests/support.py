@@ -6,54 +6,15 @@ import asyncio
 import socket
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 
+from tests.factories import ZONES as ZONES
+from tests.factories import zone_at_night as zone_at_night
+from tests.factories import zone_in_calling_hours as zone_in_calling_hours
+
 ADMIN_KEY = "test-admin-key-0123456789abcdef"
-
-
-ZONES = (
-    "Pacific/Kiritimati",
-    "Pacific/Auckland",
-    "Australia/Sydney",
-    "Asia/Tokyo",
-    "Asia/Kolkata",
-    "Asia/Dubai",
-    "Europe/Berlin",
-    "Europe/London",
-    "America/Sao_Paulo",
-    "America/New_York",
-    "America/Chicago",
-    "America/Denver",
-    "America/Los_Angeles",
-    "Pacific/Honolulu",
-    "Pacific/Pago_Pago",
-)
-
-
-def zone_in_calling_hours(now: datetime | None = None) -> str:
-    """A zone where it is now mid-afternoon, so that calls may be placed during the test."""
-    now = now or datetime.now(UTC)
-
-    def distance(name: str) -> float:
-        local = now.astimezone(ZoneInfo(name))
-        return abs(local.hour + local.minute / 60 - 14.5)
-
-    return min(ZONES, key=distance)
-
-
-def zone_at_night(now: datetime | None = None) -> str:
-    """A zone where it is now the middle of the night."""
-    now = now or datetime.now(UTC)
-
-    def distance(name: str) -> float:
-        local = now.astimezone(ZoneInfo(name))
-        return abs(((local.hour + local.minute / 60) - 2.5 + 12) % 24 - 12)
-
-    return min(ZONES, key=distance)
 
 
 async def eventually(check: Any, *, within: float = 10.0, interval: float = 0.05) -> Any:
@@ -96,6 +57,11 @@ class Tenant:
         assert body["success"] is True
         return body
 
+    async def created(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST ``body`` to ``path``: the object made."""
+        data: dict[str, Any] = (await self.ok("POST", path, json=body))["data"]
+        return data
+
     async def invoice(self, **overrides: Any) -> dict[str, Any]:
         body: dict[str, Any] = {
             "number": f"INV-{len(self.api.counter)}",
@@ -111,11 +77,10 @@ class Tenant:
         }
         self.api.counter.append(1)
         body.update(overrides)
-        return (await self.ok("POST", "/v1/invoices", json=body))["data"]
+        return await self.created("/v1/invoices", body)
 
     async def agent(self, **overrides: Any) -> dict[str, Any]:
-        body: dict[str, Any] = {"name": "Ava", **overrides}
-        return (await self.ok("POST", "/v1/voice-agents", json=body))["data"]
+        return await self.created("/v1/voice-agents", {"name": "Ava", **overrides})
 
     async def callout(self, invoice_id: str, agent_id: str, **overrides: Any) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -126,7 +91,7 @@ class Tenant:
             "metadata": {"campaign_id": "camp_123", "department": "billing"},
         }
         body.update(overrides)
-        return (await self.ok("POST", "/v1/callouts", json=body))["data"]
+        return await self.created("/v1/callouts", body)
 
     async def scenario(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         """An invoice, an agent and a scheduled callout for them."""

@@ -37,7 +37,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from datetime import time as clock_time
 from decimal import Decimal
 from pathlib import Path
@@ -59,7 +59,6 @@ from credira.config import Settings
 from credira.db.engine import create_sessionmaker
 from credira.email.state import FINAL as EMAIL_FINAL
 from credira.email.state import EmailStatus
-from credira.kit.ids import new_id
 from credira.models import (
     Account,
     Call,
@@ -70,6 +69,7 @@ from credira.models import (
     SimulatedCall,
     Suppression,
 )
+from tests import factories
 from tests.channel.smtpd import SmtpServer
 from tests.faults.proxy import TcpProxy
 from tests.support import ADMIN_KEY, Api, zone_at_night, zone_in_calling_hours
@@ -278,56 +278,36 @@ async def _seed_callouts(
                     }
                 )
             )
-            invoices, callouts = [], []
+            invoices, plan = [], []
             for n in range(config.callouts + config.night_callouts):
                 kind = "day" if n < config.callouts else "night"
                 digits = rng.choice(ANSWERED + UNANSWERED)
-                priority = rng.choice(list(PRIORITY_RANK))
-                invoice = Invoice(
-                    id=new_id("invoice"),
-                    account_id=account_id,
+                invoice = factories.invoice(
+                    account_id,
+                    now,
                     number=f"INV-C{n:06d}",
                     amount=Decimal("100.00"),
-                    currency="USD",
-                    due_date=date(2024, 1, 30),
-                    status="open",
                     customer_name=f"Debtor {n}",
                     customer_email=f"debtor{n}@debtor.example.com",
                     customer_phone=f"+1415{n:05d}{digits}",
                     customer_timezone=day if kind == "day" else night,
-                    metadata_={},
-                    created_time=now,
-                    updated_time=now,
-                )
-                callout = Callout(
-                    id=new_id("callout"),
-                    account_id=account_id,
-                    invoice_id=invoice.id,
-                    status="scheduled",
-                    type="payment_reminder",
-                    priority=priority,
-                    priority_rank=PRIORITY_RANK[priority],
-                    scheduled_time=now,
-                    run_at=now,
-                    contact_name=invoice.customer_name,
-                    contact_email=invoice.customer_email,
-                    contact_phone=invoice.customer_phone,
-                    calls_enabled=True,
-                    emails_enabled=True,
-                    voice_agent_id=agent_id,
-                    metadata_={"chaos": kind},
-                    attempt_count=0,
-                    origin="api",
-                    consented=False,
-                    created_time=now,
-                    updated_time=now,
                 )
                 invoices.append(invoice)
-                callouts.append(callout)
-                kinds[callout.id] = kind
+                plan.append((invoice, kind, rng.choice(list(PRIORITY_RANK))))
             session.add_all(invoices)
             await session.flush()
-            session.add_all(callouts)
+            for invoice, kind, priority in plan:
+                # As the API makes them: the event log then tells each callout's whole life.
+                callout = factories.new_callout(
+                    session,
+                    invoice,
+                    agent_id,
+                    now,
+                    priority=priority,
+                    emails_enabled=True,
+                    metadata_={"chaos": kind},
+                )
+                kinds[callout.id] = kind
             await session.commit()
     finally:
         await engine.dispose()

@@ -12,25 +12,25 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from credira.callout.policy import PRIORITY_RANK
+from credira.callout.state import CalloutStatus
 from credira.channel.voice.registry import VoiceProviders
 from credira.channel.voice.simulator import VoiceSimulator
 from credira.config import Settings
 from credira.db.engine import create_engine, create_sessionmaker
 from credira.kit.clock import Clock, SystemClock
-from credira.kit.ids import new_id, new_token
-from credira.models import Account, Call, Callout, Invoice, SimulatedCall, Suppression, VoiceAgent
+from credira.kit.ids import new_id
+from credira.models import Call, Callout, SimulatedCall, Suppression
 from credira.worker import repository
 from credira.worker.execute import Executor
 from credira.worker.runner import Worker
+from tests import factories
 
 T = TypeVar("T")
 
@@ -123,28 +123,19 @@ class Debt:
         **extra: Any,
     ) -> Callout:
         when = run_at or self.made
-        return Callout(
-            id=new_id("callout"),
-            account_id=self.account_id,
-            invoice_id=self.invoice_id,
-            status=status,
-            type="payment_reminder",
-            priority=priority,
-            priority_rank=PRIORITY_RANK[priority],
-            scheduled_time=when,
+        return factories.callout(
+            self.account_id,
+            self.invoice_id,
+            self.agent_id,
+            min(when, self.made),
+            status=CalloutStatus(status),
             run_at=when,
-            contact_name="John Doe",
-            contact_email="john.doe@example.com",
+            priority=priority,
             contact_phone=self.phone,
             calls_enabled=calls_enabled,
             emails_enabled=emails_enabled,
-            voice_agent_id=self.agent_id,
-            metadata_={},
-            attempt_count=0,
             origin=origin,
             consented=consented,
-            created_time=min(when, self.made),
-            updated_time=min(when, self.made),
             **extra,
         )
 
@@ -209,38 +200,9 @@ async def new_debt(
     made: datetime | None = None,
 ) -> Debt:
     made = made or datetime.now(UTC)
-    account = Account(id=new_id("account"), name="Acme", settings=settings or {}, created_time=made)
-    agent = VoiceAgent(
-        id=new_id("agent"),
-        account_id=account.id,
-        name="Ava",
-        provider="simulator",
-        voice="default",
-        language="en-US",
-        from_number=None,
-        script="Hello {{customer_name}}, about invoice {{invoice_number}}.",
-        max_duration=600,
-        status="active",
-        metadata_={},
-        created_time=made,
-        updated_time=made,
-    )
-    invoice = Invoice(
-        id=new_id("invoice"),
-        account_id=account.id,
-        number=f"INV-{new_token()[-10:]}",
-        amount=Decimal("1250.00"),
-        currency="USD",
-        due_date=date(2024, 1, 30),
-        status="open",
-        customer_name="John Doe",
-        customer_email="john.doe@example.com",
-        customer_phone=phone,
-        customer_timezone=zone,
-        metadata_={},
-        created_time=made,
-        updated_time=made,
-    )
+    account = factories.account(made, settings=settings or {})
+    agent = factories.agent(account.id, made)
+    invoice = factories.invoice(account.id, made, customer_phone=phone, customer_timezone=zone)
     await db.add(account, agent, invoice)
     return Debt(account.id, agent.id, invoice.id, phone, made)
 

@@ -1,89 +1,40 @@
-"""Writing many due callouts straight into a database, for worker tests and benchmarks."""
+"""Writing many due callouts straight into a database for worker tests, and counting what
+became of them."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from credira.callout.state import CalloutStatus
 from credira.db.engine import create_sessionmaker
-from credira.kit.ids import new_id
-from credira.models import Account, Call, Callout, Invoice, SimulatedCall, VoiceAgent
+from credira.models import Call, Callout, SimulatedCall
+from tests import factories
 
 
 async def seed_due_callouts(url: str, count: int, *, zone: str, digits: str = "00") -> str:
-    """One account, one agent, ``count`` invoices each with one callout due now."""
+    """One account, one agent, ``count`` invoices each with one callout due now (written in
+    bulk: the callouts have no events)."""
     engine = create_async_engine(url)
     now = datetime.now(UTC)
     try:
         async with create_sessionmaker(engine)() as session:
-            account = Account(id=new_id("account"), name="Load Co", settings={}, created_time=now)
-            agent = VoiceAgent(
-                id=new_id("agent"),
-                account_id=account.id,
-                name="Ava",
-                provider="simulator",
-                voice="default",
-                language="en-US",
-                from_number=None,
-                script="Hello {{customer_name}}, about invoice {{invoice_number}}.",
-                max_duration=600,
-                status="active",
-                metadata_={},
-                created_time=now,
-                updated_time=now,
-            )
+            account = factories.account(now, name="Load Co")
+            agent = factories.agent(account.id, now)
+            account_id, agent_id = account.id, agent.id
             session.add_all([account, agent])
-            await session.flush()
-            callouts = []
-            for n in range(count):
-                invoice = Invoice(
-                    id=new_id("invoice"),
-                    account_id=account.id,
-                    number=f"INV-{n:06d}",
-                    amount=Decimal("100.00"),
-                    currency="USD",
-                    due_date=date(2024, 1, 30),
-                    status="open",
-                    customer_name=f"Debtor {n}",
-                    customer_phone=f"+1415{n:05d}{digits}",
-                    customer_timezone=zone,
-                    metadata_={},
-                    created_time=now,
-                    updated_time=now,
-                )
-                callout = Callout(
-                    id=new_id("callout"),
-                    account_id=account.id,
-                    invoice_id=invoice.id,
-                    status="scheduled",
-                    type="payment_reminder",
-                    priority="medium",
-                    priority_rank=2,
-                    scheduled_time=now,
-                    run_at=now,
-                    contact_name=invoice.customer_name,
-                    contact_phone=invoice.customer_phone,
-                    calls_enabled=True,
-                    emails_enabled=False,
-                    voice_agent_id=agent.id,
-                    metadata_={},
-                    attempt_count=0,
-                    origin="api",
-                    consented=False,
-                    created_time=now,
-                    updated_time=now,
-                )
-                session.add(invoice)
-                callouts.append(callout)
-            await session.flush()
-            session.add_all(callouts)
             await session.commit()
-            return account.id
     finally:
         await engine.dispose()
+    invoices = [factories.invoice_row(account_id, n, zone, digits, now) for n in range(count)]
+    callouts = [
+        factories.callout_row(invoice, agent_id, status=CalloutStatus.SCHEDULED, scheduled=now)
+        for invoice in invoices
+    ]
+    await factories.write_async(url, factories.invoice_callout_batches(url, [(invoices, callouts)]))
+    return account_id
 
 
 async def tally(url: str) -> dict[str, int]:
