@@ -32,12 +32,10 @@ from bench import seed
 from bench.dbs import Database, fresh_database, postgres_available
 from bench.worker import _seed_callouts
 from credira.channel.voice.port import ProviderCall
-from credira.db.engine import create_engine, create_sessionmaker
-from credira.kit.clock import SystemClock
 from credira.kit.process import settle_heap
-from credira.wiring import voice_providers
+from credira.wiring import assemble, build_executor
 from credira.worker import repository
-from credira.worker.execute import Executor, _Ended
+from credira.worker.execute import Ended
 
 BATCH = 50  # the worker's transactions at its default concurrency (100 // 2)
 WORKER_ID = "bench-transactions"
@@ -46,16 +44,9 @@ REPLY = "Debtor: Yes, I received the invoice. Thanks for the reminder.\nAgent: G
 
 async def _measure(db: Database) -> dict[str, float]:
     settings = seed.settings_for(db)
-    engine = create_engine(settings)
-    sessions = create_sessionmaker(engine)
-    clock = SystemClock()
-    executor = Executor(
-        sessions,
-        clock,
-        voice_providers(settings, sessions, sessions, clock),
-        WORKER_ID,
-        batch_size=BATCH,
-    )
+    parts = assemble(settings)
+    sessions, clock = parts.sessionmaker, parts.clock
+    executor = build_executor(settings, parts, WORKER_ID, batch_size=BATCH)
     settle_heap()  # as the worker process does before it starts
     deciding = concluding = 0.0
     callouts = 0
@@ -68,9 +59,9 @@ async def _measure(db: Database) -> dict[str, float]:
             if not batch:
                 break
             began = time.process_time()
-            attempts = await executor._decide_many(batch)
+            attempts = await executor.decide(batch)
             deciding += time.process_time() - began
-            ended: list[_Ended] = []
+            ended: list[Ended] = []
             for attempt in attempts:
                 if attempt is None:
                     raise RuntimeError("a seeded callout was not allowed to dial; see the rules")
@@ -85,15 +76,15 @@ async def _measure(db: Database) -> dict[str, float]:
                     cost="0.10",
                     currency="USD",
                 )
-                analysis = await executor._analyse(attempt, result)
-                ended.append(_Ended(attempt, result, analysis, None))
+                analysis = await executor.analyse(attempt, result)
+                ended.append(Ended(attempt, result, analysis, None))
             began = time.process_time()
-            await executor._conclude_many(ended)
+            await executor.conclude(ended)
             concluding += time.process_time() - began
             callouts += len(batch)
     finally:
         await executor.close()
-        await engine.dispose()
+        await parts.engine.dispose()
     return {
         "decide_ms": 1000 * deciding / max(1, callouts),
         "conclude_ms": 1000 * concluding / max(1, callouts),

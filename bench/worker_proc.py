@@ -1,113 +1,83 @@
 """A Credira worker process with a timing hook, for the worker benchmark.
 
-It is ``credira worker`` (the same wiring from the environment's settings,
-``credira.wiring.build_worker``, and the same event loop and heap tuning) plus one wrapper, in this
-bench-only code: every return of ``credira.worker.repository.claim_due`` is stamped with the
-wall-clock time, right after the claiming transaction committed. On SIGTERM the worker stops as it
-always does, then the stamps are written to ``--out`` as JSON ``{"ids": [...], "claimed": [...],
+It is ``credira worker`` (the same composition, ``credira.wiring.run_worker``, from the
+environment's settings, with the same event loop and heap tuning) with an observer, the hook the
+worker offers (``credira.worker.execute.Observer``): every claim is stamped with the wall-clock
+time, right after the claiming transaction committed. On SIGTERM the worker stops as it always
+does, then the stamps are written to ``--out`` as JSON ``{"ids": [...], "claimed": [...],
 "statements": n, "runs": [...], "batches": {...}}`` (the number of SQL statements the process
 sent, counted with a SQLAlchemy event; the stage timings below).
 
-Where a callout's time goes, from outside the worker's code: each run (``Executor.run``) is
-timed as a whole, and within it the dialling and following of the call (``_dial_and_follow``)
-and the classification of its transcript (``_analyse``); ``runs`` holds ``[ended, total, dial,
-analyse]`` per run (wall-clock end, seconds). What is left of a run is deciding and concluding:
-waiting for, and taking part in, the transactions its batch shares. ``batches`` holds
-``[ended, size, seconds]`` per deciding and per concluding transaction.
+Where a callout's time goes, as the worker reports it: each run is timed as a whole, and within
+it the dialling and following of the call (``dial``) and the classification of its transcript
+(``analyse``); ``runs`` holds ``[ended, total, dial, analyse]`` per run (wall-clock end,
+seconds). What is left of a run is deciding and concluding: waiting for, and taking part in, the
+transactions its batch shares. ``batches`` holds ``[ended, size, seconds]`` per deciding and per
+concluding transaction.
 
-``--noop`` replaces a claimed callout's run (rules, dialling, the simulator, the outcome) with
-marking it completed, the like-for-like comparison with a job queue running no-op jobs. The
-completions are written as a real run's outcomes are: concurrent ones share a transaction
-(``GroupCommit``), as the peer queue acknowledges its jobs in batches.
+``--noop`` runs a claimed callout (rules, dialling, the simulator, the outcome) as marking it
+completed, the like-for-like comparison with a job queue running no-op jobs: the worker's
+executor is replaced by one that does only that. The completions are written as a real run's
+outcomes are: concurrent ones share a transaction (``GroupCommit``), as the peer queue
+acknowledges its jobs in batches.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextvars
 import json
-import signal
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import event, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from credira.config import Settings
-from credira.db.engine import create_engine, create_sessionmaker
 from credira.kit import process
 from credira.kit.batch import GroupCommit
-from credira.kit.clock import SystemClock
-from credira.kit.process import settle_heap
+from credira.kit.clock import Clock
 from credira.logging import configure
 from credira.models import Callout
-from credira.wiring import build_worker, voice_providers
-from credira.worker import repository
-from credira.worker.execute import Executor
+from credira.wiring import Parts, run_worker
 from credira.worker.repository import Claimed
+from credira.worker.runner import Worker
 
 ids: list[str] = []
 claimed_at: list[float] = []
 statements = [0]
 runs: list[tuple[float, float, float, float]] = []
 batches: dict[str, list[tuple[float, int, float]]] = {"decide": [], "conclude": []}
-_spent: contextvars.ContextVar[dict[str, float]] = contextvars.ContextVar("spent")
 
 
-def install_hook() -> None:
-    original = repository.claim_due
+class Stamps:
+    """The observer: what the worker tells of its claims, batches and runs, kept."""
 
-    async def stamped(*args: Any, **kwargs: Any) -> list[Claimed]:
-        rows = await original(*args, **kwargs)
+    def on_claimed(self, callout_ids: Sequence[str]) -> None:
         now = time.time()
-        for row in rows:
-            ids.append(row.callout_id)
+        for callout_id in callout_ids:
+            ids.append(callout_id)
             claimed_at.append(now)
-        return rows
 
-    repository.claim_due = stamped  # type: ignore[assignment]
+    def on_batch(self, stage: str, size: int, seconds: float) -> None:
+        batches[stage].append((time.time(), size, seconds))
 
-
-def install_stages() -> None:
-    run, dial, analyse = Executor.run, Executor._dial_and_follow, Executor._analyse
-
-    async def timed_run(self: Executor, claimed: Claimed) -> None:
-        spent = {"dial": 0.0, "analyse": 0.0}
-        _spent.set(spent)  # each run is a task of its own: its context is its own
-        began = time.perf_counter()
-        await run(self, claimed)
-        runs.append((time.time(), time.perf_counter() - began, spent["dial"], spent["analyse"]))
-
-    def within(name: str, method: Any) -> Any:
-        async def timed(self: Executor, *args: Any) -> Any:
-            began = time.perf_counter()
-            try:
-                return await method(self, *args)
-            finally:
-                _spent.get()[name] += time.perf_counter() - began
-
-        return timed
-
-    def batch(name: str, method: Any) -> Any:
-        async def timed(self: Executor, items: list[Any]) -> Any:
-            began = time.perf_counter()
-            done = await method(self, items)
-            batches[name].append((time.time(), len(items), time.perf_counter() - began))
-            return done
-
-        return timed
-
-    Executor.run = timed_run  # type: ignore[method-assign]
-    Executor._dial_and_follow = within("dial", dial)  # type: ignore[method-assign]
-    Executor._analyse = within("analyse", analyse)  # type: ignore[method-assign]
-    Executor._decide_many = batch("decide", Executor._decide_many)  # type: ignore[method-assign]
-    Executor._conclude_many = batch("conclude", Executor._conclude_many)  # type: ignore[method-assign]
+    def on_run(self, callout_id: str, seconds: float, stages: Mapping[str, float]) -> None:
+        runs.append((time.time(), seconds, stages.get("dial", 0.0), stages.get("analyse", 0.0)))
 
 
-def install_noop() -> None:
-    completing: dict[int, GroupCommit[str, None]] = {}
+class NoopRuns:
+    """Runs a claimed callout as marking it completed, concurrent ones in one transaction."""
 
-    async def complete(self: Executor, callout_ids: list[str]) -> list[None]:
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, worker_id: str
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.clock = clock
+        self.worker_id = worker_id
+        self._completing = GroupCommit(self._complete)
+
+    async def _complete(self, callout_ids: list[str]) -> list[None]:
         now = self.clock.now()
         async with self.sessionmaker() as session:
             await session.execute(
@@ -126,39 +96,11 @@ def install_noop() -> None:
             await session.commit()
         return [None] * len(callout_ids)
 
-    async def run(self: Executor, claimed: Claimed) -> None:
-        group = completing.get(id(self))
-        if group is None:
-            group = completing[id(self)] = GroupCommit(lambda ids: complete(self, ids))
-        await group.submit(claimed.callout_id)
+    async def run(self, claimed: Claimed) -> None:
+        await self._completing.submit(claimed.callout_id)
 
-    Executor.run = run  # type: ignore[method-assign]
-
-
-async def main_async() -> None:
-    settings = Settings()
-    configure(settings.log_level, json=settings.log_json)
-    engine = create_engine(settings)
-
-    def count(*_: Any) -> None:
-        statements[0] += 1
-
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    sessions = create_sessionmaker(engine)
-    reads = create_sessionmaker(engine, write=False)
-    clock = SystemClock()
-    voice = voice_providers(settings, sessions, reads, clock)
-    runner = build_worker(settings, sessions, reads, clock, voice)
-    settle_heap()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    print("worker ready", flush=True)
-    try:
-        await runner.run(stop)
-    finally:
-        await engine.dispose()
+    async def close(self, within: float = 10.0) -> None:
+        await self._completing.close(within)
 
 
 def main() -> None:
@@ -166,13 +108,20 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     parser.add_argument("--noop", action="store_true")
     args = parser.parse_args()
-    install_hook()
-    if args.noop:
-        install_noop()
-    else:
-        install_stages()
+    settings = Settings()
+    configure(settings.log_level, json=settings.log_json)
+
+    def count(*_: Any) -> None:
+        statements[0] += 1
+
+    def started(worker: Worker, parts: Parts) -> None:
+        event.listen(parts.engine.sync_engine, "before_cursor_execute", count)
+        if args.noop:
+            worker.executor = NoopRuns(parts.sessionmaker, parts.clock, worker.worker_id)
+        print("worker ready", flush=True)
+
     try:
-        process.run(main_async())
+        process.run(run_worker(settings, observer=Stamps(), started=started))
     finally:
         with open(args.out, "w") as f:
             json.dump(

@@ -33,19 +33,19 @@ from credira.call.endpoints import media as media_router
 from credira.call.endpoints import router as call_router
 from credira.callout.endpoints import router as callout_router
 from credira.config import Settings
-from credira.db.engine import create_engine, create_sessionmaker
 from credira.email.endpoints import router as email_router
 from credira.email.tracking_endpoints import router as tracking_router
 from credira.email_template.endpoints import router as email_template_router
 from credira.email_template.schemas import document_limits as document_template_limits
 from credira.errors import ServiceUnavailable
+from credira.event.endpoints import router as event_router
 from credira.invoice.endpoints import router as invoice_router
-from credira.kit.clock import Clock, SystemClock
+from credira.kit.clock import Clock
 from credira.kit.envelope import JSONResponse, success_body
 from credira.kit.process import settle_heap
 from credira.kit.secrets import signing_key_at_start
 from credira.user.endpoints import router as user_router
-from credira.wiring import build_worker, voice_providers
+from credira.wiring import assemble, build_worker
 
 DESCRIPTION = """
 Self-hostable, API-compatible implementation of Credira's public API: schedule callouts
@@ -64,19 +64,16 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = engine or create_engine(settings)
+        parts = assemble(settings, engine=engine, clock=clock)
+        db, sessions, the_clock = parts.engine, parts.sessionmaker, parts.clock
         app.state.engine = db
-        sessions = create_sessionmaker(db)
-        reads = create_sessionmaker(db, write=False)
-        the_clock = clock or SystemClock()
-        voice = voice_providers(settings, sessions, reads, the_clock)
         runtime = Runtime(
             settings=settings,
             sessionmaker=sessions,
-            read_sessionmaker=reads,
+            read_sessionmaker=parts.read_sessionmaker,
             clock=the_clock,
             env_admin_hash=hash_key(settings.admin_key) if settings.admin_key else None,
-            voice=voice,
+            voice=parts.voice,
             signing_key=await signing_key_at_start(settings, sessions, clock=the_clock),
         )
         app.state.runtime = runtime
@@ -84,7 +81,7 @@ def create_app(
         stop = asyncio.Event()
         worker_task: asyncio.Task[None] | None = None
         if settings.embedded_worker:
-            runtime.worker = build_worker(settings, sessions, reads, the_clock, voice)
+            runtime.worker = build_worker(settings, parts)
             worker_task = asyncio.create_task(runtime.worker.run(stop))
         try:
             yield
@@ -120,6 +117,7 @@ def create_app(
         email_template_router,
         email_router,
         account_router,
+        event_router,
     ):
         app.include_router(router, prefix="/v1")
     app.include_router(media_router)

@@ -8,12 +8,16 @@ import ipaddress
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from credira import __version__
 from credira.config import Settings
+
+if TYPE_CHECKING:
+    from credira.wiring import Parts
+    from credira.worker.runner import Worker
 
 
 def _settings() -> Settings:
@@ -267,30 +271,15 @@ def worker(wait_for_database: float) -> None:
 
 
 async def _run_worker(settings: Settings) -> None:
-    import signal
+    from credira.wiring import run_worker
 
-    from credira.db.engine import create_engine, create_sessionmaker
-    from credira.kit.clock import SystemClock
-    from credira.kit.process import settle_heap
-    from credira.wiring import build_worker, voice_providers
+    def started(runner: Worker, _: Parts) -> None:
+        click.echo(
+            f"worker {runner.worker_id} running on {_redact(settings.resolved_database_url)}"
+        )
+        sys.stdout.flush()
 
-    engine = create_engine(settings)
-    sessions = create_sessionmaker(engine)
-    reads = create_sessionmaker(engine, write=False)
-    clock = SystemClock()
-    voice = voice_providers(settings, sessions, reads, clock)
-    runner = build_worker(settings, sessions, reads, clock, voice)
-    settle_heap()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    click.echo(f"worker {runner.worker_id} running on {_redact(settings.resolved_database_url)}")
-    sys.stdout.flush()
-    try:
-        await runner.run(stop)
-    finally:
-        await engine.dispose()
+    await run_worker(settings, started=started)
 
 
 @main.command()

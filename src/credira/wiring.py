@@ -1,19 +1,53 @@
-"""Building the channels and the worker from settings: shared by ``serve`` and ``worker``."""
+"""The one place the service is put together from its settings: the database, the clock, the
+channels and the worker. ``serve`` (the app's lifespan), ``worker`` (the CLI) and the bench
+all build from here.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from credira.channel.email.factory import sender_from_settings
 from credira.channel.voice.registry import VoiceProviders
 from credira.channel.voice.simulator import VoiceSimulator
 from credira.config import Settings
-from credira.kit.clock import Clock
+from credira.db.engine import create_engine, create_sessionmaker
+from credira.kit.clock import Clock, SystemClock
+from credira.kit.process import settle_heap
 
 if TYPE_CHECKING:
+    from credira.worker.execute import Executor, Observer
     from credira.worker.runner import Worker
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What every part of the service shares: the engine (and its sessions for writing and
+    for reading), the clock, the voice providers."""
+
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    read_sessionmaker: async_sessionmaker[AsyncSession]
+    clock: Clock
+    voice: VoiceProviders
+
+
+def assemble(
+    settings: Settings, *, engine: AsyncEngine | None = None, clock: Clock | None = None
+) -> Parts:
+    """The shared parts, on ``engine`` and ``clock`` when given (tests pass their own)."""
+    engine = engine or create_engine(settings)
+    sessions = create_sessionmaker(engine)
+    reads = create_sessionmaker(engine, write=False)
+    clock = clock or SystemClock()
+    return Parts(engine, sessions, reads, clock, voice_providers(settings, sessions, reads, clock))
 
 
 def voice_providers(
@@ -32,18 +66,14 @@ def voice_providers(
     return VoiceProviders({"simulator": simulator})
 
 
-def build_worker(
-    settings: Settings,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    read_sessionmaker: async_sessionmaker[AsyncSession],
-    clock: Clock,
-    voice: VoiceProviders,
-) -> Worker:
-    from credira.db.engine import create_engine
+def build_worker(settings: Settings, parts: Parts, *, observer: Observer | None = None) -> Worker:
+    """The worker of ``serve`` and ``worker``; ``observer`` is told of its claims, batches
+    and runs (the benchmark's measurements)."""
     from credira.email.dispatch import EmailDispatcher, Links
     from credira.email_template.render import Limits
     from credira.worker.runner import Worker
 
+    sessionmaker, clock = parts.sessionmaker, parts.clock
     dispatcher = EmailDispatcher(
         sessionmaker,
         clock,
@@ -53,8 +83,8 @@ def build_worker(
     return Worker(
         sessionmaker,
         clock,
-        voice,
-        read_sessionmaker=read_sessionmaker,
+        parts.voice,
+        read_sessionmaker=parts.read_sessionmaker,
         emails=dispatcher,
         recordings_dir=settings.data_dir / "recordings",
         concurrency=settings.worker_concurrency,
@@ -63,6 +93,52 @@ def build_worker(
         grace_seconds=settings.worker_grace_seconds,
         analysis_processes=settings.worker_analysis_processes,
         render_limits=Limits.of(settings),
+        public_url=settings.public_url,
+        event_retention=timedelta(days=settings.event_retention_days),
         # One connection for lease renewals, apart from the busy pool.
         heartbeat_engine=create_engine(settings.model_copy(update={"db_pool_size": 1})),
+        observer=observer,
     )
+
+
+def build_executor(
+    settings: Settings, parts: Parts, worker_id: str, *, batch_size: int
+) -> Executor:
+    """A worker's executor alone (no email part, no recordings kept), to run its phases one
+    batch at a time (the transactions benchmark)."""
+    from credira.email_template.render import Limits
+    from credira.worker.execute import Executor
+
+    return Executor(
+        parts.sessionmaker,
+        parts.clock,
+        parts.voice,
+        worker_id,
+        read_sessionmaker=parts.read_sessionmaker,
+        batch_size=batch_size,
+        render_limits=Limits.of(settings),
+        public_url=settings.public_url,
+    )
+
+
+async def run_worker(
+    settings: Settings,
+    *,
+    observer: Observer | None = None,
+    started: Callable[[Worker, Parts], None] | None = None,
+) -> None:
+    """Run a worker process until SIGTERM or SIGINT: ``credira worker``. ``started`` is
+    called once it is built, just before it runs."""
+    parts = assemble(settings)
+    worker = build_worker(settings, parts, observer=observer)
+    settle_heap()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    if started is not None:
+        started(worker, parts)
+    try:
+        await worker.run(stop)
+    finally:
+        await parts.engine.dispose()

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from credira.call.rules import CallHistory
 from credira.channel.voice.port import FINAL_STATUSES
 from credira.kit.pagination import Page
 from credira.models import Call
+
+
+def _calls_table() -> Table:
+    """``calls``, for the statements that write its rows without ORM objects."""
+    table = Call.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+_CALLS = _calls_table()
+_INSERT_CALLS = insert(_CALLS)
+_UPDATE_CALL = update(_CALLS).where(_CALLS.c.id == bindparam("call_id"))
 
 
 async def get(session: AsyncSession, account_id: str, call_id: str) -> Call | None:
@@ -95,3 +108,51 @@ async def for_callout(session: AsyncSession, callout_id: str) -> list[Call]:
         select(Call).where(Call.callout_id == callout_id).order_by(Call.attempt_number)
     )
     return list(rows.all())
+
+
+async def insert_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """New attempts, as rows (by column), in one statement: no ORM object is made, tracked
+    and flushed for a row that the transaction only writes."""
+    if rows:
+        await session.execute(_INSERT_CALLS, list(rows))
+
+
+async def update_rows(session: AsyncSession, rows: Sequence[dict[str, object]]) -> None:
+    """Changes of calls, each row a call's ``id`` and the columns it sets: one ``UPDATE`` (of
+    many rows) per set of columns. A call deleted meanwhile (with its invoice) is no error:
+    there is nothing to update."""
+    same_columns: dict[tuple[str, ...], list[dict[str, object]]] = {}
+    for row in rows:
+        same_columns.setdefault(tuple(sorted(row)), []).append(row)
+    for group in same_columns.values():
+        # The SET clause follows the group's parameters.
+        params = [{"call_id": r["id"], **{k: v for k, v in r.items() if k != "id"}} for r in group]
+        await session.execute(_UPDATE_CALL, params)
+
+
+async def by_ids(session: AsyncSession, call_ids: Collection[str]) -> Sequence[Call]:
+    """The calls, as they now are in the transaction (one query)."""
+    if not call_ids:
+        return []
+    return (await session.scalars(select(Call).where(Call.id.in_(call_ids)))).all()
+
+
+class Ending(NamedTuple):
+    """What concluding reads of a call's row."""
+
+    id: str
+    status: str
+    from_number: str | None
+    start_time: datetime | None
+    recording_path: str | None
+
+
+async def endings(session: AsyncSession, call_ids: Collection[str]) -> dict[str, Ending]:
+    """What concluding the calls reads of each, by id, as columns: their changes are written
+    as rows (``update_rows``), without ORM objects to load, track and flush."""
+    found = await session.execute(
+        select(Call.id, Call.status, Call.from_number, Call.start_time, Call.recording_path).where(
+            Call.id.in_(call_ids)
+        )
+    )
+    return {row.id: Ending(*row) for row in found}

@@ -199,6 +199,16 @@ def is_holiday(at: datetime, zones: Sequence[ZoneInfo], countries: Sequence[str]
 
 # -- the decision ------------------------------------------------------------------------
 
+PROMISE_TO_PAY = "promise_to_pay"
+
+
+def promise_hold(at: datetime, promised: date | None, zone: ZoneInfo) -> Decision | None:
+    """A debtor who promised to pay by ``promised`` is not called before that day begins in
+    ``zone`` (their first zone): the hold until then, or None when there is none."""
+    if promised is None or _utc(at).astimezone(zone).date() >= promised:
+        return None
+    return Decision(False, datetime.combine(promised, time.min, zone), PROMISE_TO_PAY)
+
 
 def check_call(
     at: datetime,

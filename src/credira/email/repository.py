@@ -236,3 +236,23 @@ async def by_tracking_id(session: AsyncSession, tracking_id: str) -> Email | Non
 
 async def id_by_tracking_id(session: AsyncSession, tracking_id: str) -> str | None:
     return await session.scalar(select(Email.id).where(Email.tracking_id == tracking_id))
+
+
+async def reached_for_callout(session: AsyncSession, callout_id: str) -> bool:
+    """Whether one of the callout's emails was accepted by the debtor's mail server."""
+    found = await session.scalar(
+        select(Email.id)
+        .where(Email.callout_id == callout_id, Email.status == EmailStatus.DELIVERED)
+        .limit(1)
+    )
+    return found is not None
+
+
+async def latest_for_callout(session: AsyncSession, callout_id: str) -> Email | None:
+    """The callout's latest email, to explain how its email part ended or why it waits."""
+    return await session.scalar(
+        select(Email)
+        .where(Email.callout_id == callout_id, Email.origin == "callout")
+        .order_by(Email.created_time.desc(), Email.id.desc())
+        .limit(1)
+    )

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from credira.call import rules
 from credira.callout import repository as callout_repository
 from credira.callout import state as callout_state
 from credira.callout.policy import PRIORITY_RANK
@@ -22,8 +23,6 @@ from credira.kit.ids import new_id
 from credira.models import Callout, Invoice
 from credira.suppression import repository as suppressions
 from credira.transcript import Analysis
-
-PROMISE_HOLD = "promise_to_pay"
 
 
 async def apply_outcome(
@@ -49,7 +48,7 @@ async def apply_outcome(
             session, invoice.id, except_id=callout.id
         ):
             if other.run_at < hold_until:
-                callout_state.reschedule(session, other, hold_until, PROMISE_HOLD, now)
+                callout_state.reschedule(session, other, hold_until, rules.PROMISE_TO_PAY, now)
     elif outcome == "dispute":
         # An invoice already settled otherwise (void, say) keeps its status; its callouts
         # were cancelled when it was settled.

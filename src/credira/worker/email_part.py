@@ -8,20 +8,19 @@ refusal, the weekly contact limit) stays pending and is retried by its callout's
 from __future__ import annotations
 
 import structlog
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from credira.callout.state import CalloutStatus
 from credira.email import repository as emails
 from credira.email import service as email_service
 from credira.email.dispatch import ENDS_EMAIL_PART, EmailDispatcher
-from credira.email.state import EmailStatus
 from credira.email_template.render import DEFAULT_LIMITS, Limits
 from credira.errors import CrediraError
+from credira.invoice import repository as invoice_repository
 from credira.invoice.schemas import SETTLED
 from credira.kit.clock import Clock
-from credira.models import Callout, Email, Invoice
-from credira.worker.repository import Claimed
+from credira.models import Callout, Email
+from credira.worker import repository
 
 log = structlog.get_logger("credira.worker")
 
@@ -41,7 +40,7 @@ class CalloutEmails:
         self.worker_id = worker_id
         self.render_limits = render_limits
 
-    async def run(self, claimed: Claimed) -> None:
+    async def run(self, claimed: repository.Claimed) -> None:
         if not claimed.email_pending:
             # Emails off or the email part done when the callout was claimed (a change made
             # while it runs is seen by its next run).
@@ -55,19 +54,13 @@ class CalloutEmails:
         if outcome.outcome != "skipped":
             return  # deferred or held: still pending, retried by the callout's next run
         async with self.sessionmaker() as session:
-            await session.execute(
-                update(Callout)
-                .where(Callout.id == claimed.callout_id)
-                .values(email_done=True)
-                .execution_options(synchronize_session=False)
-            )
+            await repository.end_email_part(session, claimed.callout_id)
             await session.commit()
 
-    async def _prepare(self, claimed: Claimed) -> str | None:
+    async def _prepare(self, claimed: repository.Claimed) -> str | None:
         async with self.sessionmaker() as session:
-            invoice = await session.scalar(
-                select(Invoice).where(Invoice.id == claimed.invoice_id).with_for_update()
-            )
+            locked = await invoice_repository.lock_all(session, [claimed.invoice_id])
+            invoice = locked.get(claimed.invoice_id)
             callout = await session.get(Callout, claimed.callout_id)
             if (
                 callout is None
@@ -101,11 +94,8 @@ class CalloutEmails:
                 # part cannot run; the reason stays on the callout.
                 log.warning("callout.email.unrenderable", callout_id=callout.id, error=exc.message)
                 await session.rollback()
-                await session.execute(
-                    update(Callout)
-                    .where(Callout.id == claimed.callout_id)
-                    .values(email_done=True, status_reason=f"email not sent: {exc.message}"[:500])
-                    .execution_options(synchronize_session=False)
+                await repository.end_email_part(
+                    session, claimed.callout_id, f"email not sent: {exc.message}"
                 )
                 await session.commit()
                 return None
@@ -115,19 +105,9 @@ class CalloutEmails:
 
 async def email_reached(session: AsyncSession, callout_id: str) -> bool:
     """Whether one of the callout's emails was accepted by the debtor's mail server."""
-    found = await session.scalar(
-        select(Email.id)
-        .where(Email.callout_id == callout_id, Email.status == EmailStatus.DELIVERED)
-        .limit(1)
-    )
-    return found is not None
+    return await emails.reached_for_callout(session, callout_id)
 
 
 async def email_outcome(session: AsyncSession, callout_id: str) -> Email | None:
     """The callout's latest email, to explain how its email part ended or why it waits."""
-    return await session.scalar(
-        select(Email)
-        .where(Email.callout_id == callout_id, Email.origin == "callout")
-        .order_by(Email.created_time.desc(), Email.id.desc())
-        .limit(1)
-    )
+    return await emails.latest_for_callout(session, callout_id)

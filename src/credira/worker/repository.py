@@ -4,15 +4,18 @@ only one process can win (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite seria
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from credira.callout import state
 from credira.callout.policy import RANKS
+from credira.callout.state import CalloutStatus
 from credira.db.dialect import claimable_ids, prefer_index_order, take_in_turn
-from credira.models import Callout
+from credira.models import Account, Callout, VoiceAgent
 
 
 @dataclass(frozen=True)
@@ -25,11 +28,11 @@ class Claimed:
 
 
 def _due(now: datetime) -> ColumnElement[bool]:
-    return and_(Callout.status == "scheduled", Callout.run_at <= now)
+    return and_(Callout.status == CalloutStatus.SCHEDULED, Callout.run_at <= now)
 
 
 def _abandoned(now: datetime) -> ColumnElement[bool]:
-    return and_(Callout.status == "active", Callout.lease_expires < now)
+    return and_(Callout.status == CalloutStatus.ACTIVE, Callout.lease_expires < now)
 
 
 async def claim_due(
@@ -51,9 +54,14 @@ async def claim_due(
     the rows it took by primary key.
     """
     await prefer_index_order(session)
-    rows = await _take(session, _abandoned(now), worker_id, now, lease, limit) if abandoned else []
+    rows = []
+    if abandoned:
+        # Taken over: still active, so no event (the worker that stopped had it already).
+        rows = await _take(session, _abandoned(now), worker_id, now, lease, limit, events=False)
     if len(rows) < limit:
-        rows += await _take(session, _due(now), worker_id, now, lease, limit - len(rows))
+        rows += await _take(
+            session, _due(now), worker_id, now, lease, limit - len(rows), events=True
+        )
     await session.commit()
     rows.sort(key=lambda r: (r[2], r[3]))
     return [Claimed(r[0], r[1], r[4] and not r[5]) for r in rows]
@@ -66,6 +74,8 @@ async def _take(
     now: datetime,
     lease: timedelta,
     limit: int,
+    *,
+    events: bool = True,
 ) -> list[tuple[str, str, int, datetime, bool, bool]]:
     # Urgent first, then the longest due: one range of ``ix_callouts_due`` per priority.
     candidates = [
@@ -78,21 +88,27 @@ async def _take(
     picked = await take_in_turn(session, candidates, limit)
     if not picked:
         return []
-    result = await session.execute(
+    claim = (
         update(Callout)
         # By key only: the rows were claimable when taken and cannot have changed since (they
         # are locked on PostgreSQL, whose lock checked the condition against the row as it
         # was then; SQLite lets no other writer in), and with the condition here PostgreSQL
         # may walk every claimable row to find them.
         .where(Callout.id.in_(picked))
-        .values(
-            status="active",
-            lease_owner=worker_id,
-            lease_expires=now + lease,
-            updated_time=now,
-            version=Callout.version + 1,
-        )
-        .returning(
+        .values({**state.claim_values(worker_id, now, lease), "version": Callout.version + 1})
+        .execution_options(synchronize_session=False)
+    )
+    if events:
+        # Whole rows, for each claimed callout's event (what the API now shows of it).
+        claimed = list((await session.scalars(claim.returning(Callout))).all())
+        for callout in claimed:
+            state.claimed(session, callout, now)
+        return [
+            (c.id, c.invoice_id, c.priority_rank, c.run_at, c.emails_enabled, c.email_done)
+            for c in claimed
+        ]
+    result = await session.execute(
+        claim.returning(
             Callout.id,
             Callout.invoice_id,
             Callout.priority_rank,
@@ -100,7 +116,6 @@ async def _take(
             Callout.emails_enabled,
             Callout.email_done,
         )
-        .execution_options(synchronize_session=False)
     )
     return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in result.all()]
 
@@ -115,7 +130,7 @@ async def renew_leases(
         .where(
             Callout.id.in_(callout_ids),
             Callout.lease_owner == worker_id,
-            Callout.status == "active",
+            Callout.status == CalloutStatus.ACTIVE,
         )
         .order_by(Callout.id)
     )
@@ -136,8 +151,55 @@ async def release_leases(session: AsyncSession, worker_id: str, now: datetime) -
     """On a graceful stop: hand running callouts back at once instead of after the lease."""
     await session.execute(
         update(Callout)
-        .where(Callout.lease_owner == worker_id, Callout.status == "active")
+        .where(Callout.lease_owner == worker_id, Callout.status == CalloutStatus.ACTIVE)
         .values(lease_expires=now)
         .execution_options(synchronize_session=False)
     )
     await session.commit()
+
+
+# -- what a batch of runs reads and locks (the transactions are the caller's) ----------------
+
+
+async def lock_callouts(session: AsyncSession, callout_ids: Collection[str]) -> dict[str, Callout]:
+    """The callouts, by id, locked after their invoices (the order every writer of both keeps),
+    so that their changes can be written together at the end (``write_locked``)."""
+    found = await session.scalars(
+        select(Callout)
+        .where(Callout.id.in_(sorted(callout_ids)))
+        .order_by(Callout.id)
+        # The lock an UPDATE takes (rows that refer to these keep their own locks).
+        .with_for_update(key_share=True)
+    )
+    return {callout.id: callout for callout in found}
+
+
+async def agents(session: AsyncSession, agent_ids: Collection[str]) -> dict[str, VoiceAgent]:
+    found = await session.scalars(select(VoiceAgent).where(VoiceAgent.id.in_(agent_ids)))
+    return {agent.id: agent for agent in found}
+
+
+async def accounts(session: AsyncSession, account_ids: Collection[str]) -> dict[str, Account]:
+    found = await session.scalars(select(Account).where(Account.id.in_(account_ids)))
+    return {account.id: account for account in found}
+
+
+async def statuses(session: AsyncSession, callout_ids: Collection[str]) -> dict[str, str]:
+    """The callouts' statuses, by id (of those that still exist)."""
+    rows = await session.execute(
+        select(Callout.id, Callout.status).where(Callout.id.in_(callout_ids))
+    )
+    return {callout_id: status for callout_id, status in rows}
+
+
+async def end_email_part(session: AsyncSession, callout_id: str, reason: str | None = None) -> None:
+    """The callout's email part is done (with ``reason`` as its status reason, when given)."""
+    values: dict[str, object] = {"email_done": True}
+    if reason is not None:
+        values["status_reason"] = reason[:500]
+    await session.execute(
+        update(Callout)
+        .where(Callout.id == callout_id)
+        .values(values)
+        .execution_options(synchronize_session=False)
+    )

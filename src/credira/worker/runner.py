@@ -8,6 +8,7 @@ import os
 import socket
 from datetime import timedelta
 from pathlib import Path
+from typing import Protocol
 
 import structlog
 from sqlalchemy.exc import DBAPIError
@@ -18,17 +19,28 @@ from credira.db.engine import create_sessionmaker
 from credira.email import repository as email_repository
 from credira.email.dispatch import EmailDispatcher
 from credira.email_template.render import DEFAULT_LIMITS, Limits
+from credira.event import repository as event_repository
 from credira.kit.clock import Clock
 from credira.kit.ids import new_token
 from credira.worker import repository
 from credira.worker.classifier import Classifier
 from credira.worker.email_part import CalloutEmails
-from credira.worker.execute import Executor
+from credira.worker.execute import Executor, Observer
 from credira.worker.repository import Claimed
 
 log = structlog.get_logger("credira.worker")
 
+PRUNE_FIRST_AFTER = 60.0  # seconds after start: not in the rush of a start
+PRUNE_EVERY = 600.0
 CLAIM_BATCH = 100  # callouts (emails) claimed in one transaction at most
+
+
+class Runs(Protocol):
+    """What runs a claimed callout (the ``Executor``; a benchmark may put another in)."""
+
+    async def run(self, claimed: Claimed) -> None: ...
+
+    async def close(self, within: float = 10.0) -> None: ...
 
 
 def new_worker_id() -> str:
@@ -53,6 +65,9 @@ class Worker:
         heartbeat_engine: AsyncEngine | None = None,
         analysis_processes: int = 0,
         render_limits: Limits = DEFAULT_LIMITS,
+        public_url: str = "",
+        event_retention: timedelta = timedelta(days=30),
+        observer: Observer | None = None,
     ) -> None:
         self.worker_id = worker_id or new_worker_id()
         self.sessionmaker = sessionmaker
@@ -69,7 +84,8 @@ class Worker:
         self.lease = timedelta(seconds=lease_seconds)
         self.grace_seconds = grace_seconds
         self.emails = emails
-        self.executor = Executor(
+        self.observer = observer
+        self.executor: Runs = Executor(
             sessionmaker,
             clock,
             voice,
@@ -88,7 +104,10 @@ class Worker:
             # benchmark, 100 in one batch gave 450 callouts/s, batches of 50 gave 640-710/s).
             batch_size=max(1, min(CLAIM_BATCH, concurrency // 2)),
             render_limits=render_limits,
+            public_url=public_url,
+            observer=observer,
         )
+        self.event_retention = event_retention
         self._running: dict[str, asyncio.Task[None]] = {}
         self._wakeup = asyncio.Event()
         self._new_work = False
@@ -151,6 +170,8 @@ class Worker:
             await asyncio.sleep(1.0)
             return [], False
         self.claimed_total += len(claimed)
+        if self.observer is not None and claimed:
+            self.observer.on_claimed([item.callout_id for item in claimed])
         return claimed, len(claimed) == want
 
     async def _claim_emails(self) -> tuple[list[str], bool]:
@@ -215,8 +236,13 @@ class Worker:
 
     async def _heartbeat(self, stop: asyncio.Event) -> None:
         interval = self.lease.total_seconds() / 3
+        loop = asyncio.get_running_loop()
+        next_prune = loop.time() + PRUNE_FIRST_AFTER
         while True:
             await asyncio.sleep(interval)
+            if loop.time() >= next_prune:
+                next_prune = loop.time() + PRUNE_EVERY
+                await self.prune_events()
             ids = list(self._running)
             if not ids:
                 continue
@@ -227,6 +253,25 @@ class Worker:
                     await email_repository.renew_leases(session, self.worker_id, ids, until)
             except (DBAPIError, OSError) as exc:
                 log.warning("worker.heartbeat_failed", error=str(exc)[:300])
+
+    async def prune_events(self) -> int:
+        """Delete the events past the retention period, a batch per transaction (several
+        workers may do it at once: each deletes what is still there); how many."""
+        total = 0
+        before = self.clock.now() - self.event_retention
+        try:
+            while True:
+                async with self.sessionmaker() as session:
+                    deleted = await event_repository.prune(session, before)
+                    await session.commit()
+                total += deleted
+                if deleted < event_repository.PRUNE_BATCH:
+                    break
+        except (DBAPIError, OSError) as exc:
+            log.warning("events.prune_failed", error=str(exc)[:300])
+        if total:
+            log.info("events.pruned", count=total, before=str(before))
+        return total
 
     async def _drain(self) -> None:
         """Let running callouts finish for the grace period, then hand the rest back."""
