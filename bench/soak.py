@@ -260,7 +260,9 @@ def run(
     config = {
         k: v for k, v in vars(args).items() if k not in ("out", "append", "logs") and v is not None
     }
-    config.update(mix=MIX, simulator_time_scale=args.time_scale, requests_planned=count)
+    config.update(
+        mix=MIX, fresh=FRESH, simulator_time_scale=args.time_scale, requests_planned=count
+    )
     checks = judge(http, work, procs, args)
     return {
         "db": db.kind,

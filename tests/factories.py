@@ -42,9 +42,10 @@ from credira.callout import state as callout_state
 from credira.callout.policy import PRIORITY_RANK
 from credira.callout.state import FINISHED, CalloutStatus
 from credira.db.types import MONEY_SCALE, Money
+from credira.email.state import EmailStatus
 from credira.invoice.state import InvoiceStatus
 from credira.kit.ids import PREFIXES, new_id, new_token
-from credira.models import Account, Callout, Invoice, VoiceAgent
+from credira.models import Account, Callout, Email, Invoice, VoiceAgent
 from credira.user import service as user_service
 from credira.user.schemas import UserCreate
 
@@ -206,6 +207,37 @@ def callout(
     fields.setdefault("metadata_", {})
     values = _callout_fields(account_id, invoice_id, agent_id, fields)
     return Callout(status=status.value, created_time=now, updated_time=now, **values)
+
+
+def email(
+    account_id: str, now: datetime, *, status: str = EmailStatus.SCHEDULED, **fields: Any
+) -> Email:
+    """An email to John Doe written directly (no event), due at ``run_at`` (default ``now``),
+    sent on its own (``origin`` send_email) unless given a callout."""
+    token = new_token()
+    run_at = fields.setdefault("run_at", now)
+    values: dict[str, Any] = {
+        "id": f"email_{token}",
+        "account_id": account_id,
+        "attempt_id": f"attempt_{token}",
+        "idempotency_key": f"email:{token}",
+        "message_id": f"<{token}@credira.localhost>",
+        "tracking_id": f"track_{token}",
+        "recipient_email": "john.doe@example.com",
+        "recipient_name": "John Doe",
+        "subject": "Invoice INV-1 is overdue",
+        "html_body": "<p>Please pay</p>",
+        "text_body": "Please pay",
+        "origin": "send_email",
+        "email_type": "payment_reminder",
+        "priority": "medium",
+        "priority_rank": PRIORITY_RANK["medium"],
+        "scheduled_time": run_at,
+        "attempt_count": 0,
+        "metadata_": {},
+    }
+    values.update(fields)
+    return Email(status=EmailStatus(status).value, created_time=now, updated_time=now, **values)
 
 
 @dataclass(frozen=True)

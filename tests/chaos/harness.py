@@ -1,5 +1,5 @@
 """The chaos run, shared by the CI test (tests/chaos/test_chaos.py) and the full run
-(``python -m bench.chaos``).
+(``python -m tests.chaos``).
 
 Real processes on PostgreSQL: ``workers`` ``credira worker`` processes run callouts (a call and
 an email each) and standalone emails (``POST /v1/send-email``), sending over SMTP to an aiosmtpd

@@ -4,7 +4,7 @@ proxy (CI's other tests share the PostgreSQL server, so it is not restarted here
 module; each test checks one promise against its report.
 
 The full run, with thousands of callouts and the server itself restarted twice, is
-``python -m bench.chaos --restart-postgres``.
+``python -m tests.chaos --restart-postgres``.
 """
 
 from __future__ import annotations

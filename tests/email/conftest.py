@@ -15,8 +15,8 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from credira.kit.ids import new_id, new_token
-from credira.models import Account, Email, Suppression
+from credira.models import Email, Suppression
+from tests import factories
 
 PUBLIC_URL = "http://testserver"  # the root conftest's CREDIRA_PUBLIC_URL
 
@@ -34,48 +34,28 @@ class Mailbox:
         return key
 
     async def account(self) -> str:
-        account_id = new_id("account")
+        account = factories.account(datetime.now(UTC))
         async with self.app.state.runtime.sessionmaker() as session:
-            session.add(
-                Account(id=account_id, name="Acme", settings={}, created_time=datetime.now(UTC))
-            )
+            session.add(account)
             await session.commit()
-        return account_id
+            return account.id
 
     async def email(self, account_id: str, **overrides: Any) -> Email:
+        """A delivered email (unless told otherwise), sent now."""
         now = datetime.now(UTC)
-        token = new_token()
         values: dict[str, Any] = {
-            "id": f"email_{token}",
-            "account_id": account_id,
-            "attempt_id": f"attempt_{token}",
-            "idempotency_key": f"email:{token}",
-            "message_id": f"<{token}@credira.localhost>",
-            "tracking_id": f"track_{token}",
-            "recipient_email": "john.doe@example.com",
-            "recipient_name": "John Doe",
-            "subject": "Invoice INV-1 is overdue",
-            "html_body": "<p>Please pay</p>",
-            "text_body": "Please pay",
-            "origin": "send_email",
-            "email_type": "payment_reminder",
-            "priority": "medium",
-            "priority_rank": 2,
             "status": "delivered",
-            "scheduled_time": now,
-            "run_at": now,
             "attempt_count": 1,
             "sent_time": now,
             "delivered_time": now,
-            "metadata_": {},
-            "created_time": now,
-            "updated_time": now,
+            **overrides,
         }
-        values.update(overrides)
+        row = factories.email(account_id, now, **values)
         async with self.app.state.runtime.sessionmaker() as session:
-            session.add(Email(**values))
+            session.add(row)
             await session.commit()
-        return await self.get(values["id"])
+            email_id = row.id
+        return await self.get(email_id)
 
     async def get(self, email_id: str) -> Email:
         sessions: async_sessionmaker[AsyncSession] = self.app.state.runtime.sessionmaker

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,11 +22,11 @@ from credira.config import Settings
 from credira.email.dispatch import EmailDispatcher, Links
 from credira.email.service import to_detail as email_detail
 from credira.kit.clock import FrozenClock
-from credira.kit.ids import new_id, new_token
-from credira.models import Callout, Email, Invoice
+from credira.models import Callout, Email
 from credira.worker import repository
 from credira.worker.email_part import CalloutEmails
 from credira.worker.execute import Executor
+from tests import factories
 from tests.worker.harness import Db, Debt, executor, new_debt, open_db, run_due
 
 ZONE = "America/New_York"
@@ -43,20 +43,14 @@ async def db(database_url: str, tmp_path: Any) -> AsyncIterator[Db]:
 
 async def another_debt(db: Db, debt: Debt, phone: str = "+14155550199") -> Debt:
     """A second open invoice of the same account (so that its calls meet no per-debt rule)."""
-    invoice = Invoice(
-        id=new_id("invoice"),
-        account_id=debt.account_id,
-        number=f"INV-{new_token()[-10:]}",
+    invoice = factories.invoice(
+        debt.account_id,
+        debt.made,
         amount=Decimal("80.00"),
-        currency="USD",
-        due_date=date(2024, 1, 30),
-        status="open",
         customer_name="Jane Roe",
+        customer_email=None,
         customer_phone=phone,
         customer_timezone=ZONE,
-        metadata_={},
-        created_time=debt.made,
-        updated_time=debt.made,
     )
     await db.add(invoice)
     return Debt(debt.account_id, debt.agent_id, invoice.id, phone, debt.made)
@@ -201,33 +195,9 @@ class FakeMailServer:
 
 
 def email_row(account_id: str, **overrides: Any) -> Email:
-    token = new_token()
-    values: dict[str, Any] = {
-        "id": f"email_{token}",
-        "account_id": account_id,
-        "attempt_id": f"attempt_{token}",
-        "idempotency_key": f"email:{token}",
-        "message_id": f"<{token}@credira.localhost>",
-        "tracking_id": f"track_{token}",
-        "recipient_email": "john.doe@example.com",
-        "recipient_name": "John Doe",
-        "subject": "Invoice INV-1 is overdue",
-        "html_body": "<p>Please pay</p>",
-        "text_body": "Please pay",
-        "origin": "send_email",
-        "email_type": "payment_reminder",
-        "priority": "medium",
-        "priority_rank": 2,
-        "status": "scheduled",
-        "scheduled_time": AT - timedelta(minutes=10),
-        "run_at": AT - timedelta(minutes=10),
-        "attempt_count": 0,
-        "metadata_": {},
-        "created_time": AT - timedelta(days=1),
-        "updated_time": AT - timedelta(days=1),
-    }
-    values.update(overrides)
-    return Email(**values)
+    """An email sent on its own, written a day before ``AT`` and due ten minutes before it."""
+    overrides.setdefault("run_at", AT - timedelta(minutes=10))
+    return factories.email(account_id, AT - timedelta(days=1), **overrides)
 
 
 def sent_email(account_id: str, at: datetime) -> Email:

@@ -1,9 +1,9 @@
 """The full chaos run: thousands of callouts (a call and an email each) and standalone emails on
 PostgreSQL, worker processes SIGKILLed at random and restarted, the database taken away twice.
 
-    python -m bench.chaos --restart-postgres   # the full run: 3000 callouts, 300 night, 500 emails
-    python -m bench.chaos                      # the same, the database cut through a proxy
-    python -m bench.chaos --callouts 300 --emails 60 --chaos-seconds 20   # the CI size
+    python -m tests.chaos --restart-postgres   # the full run: 3000 callouts, 300 night, 500 emails
+    python -m tests.chaos                      # the same, the database cut through a proxy
+    python -m tests.chaos --callouts 300 --emails 60 --chaos-seconds 20   # the CI size
 
 It needs a PostgreSQL server (``CREDIRA_TEST_POSTGRES_URL``, default
 ``postgresql://postgres@127.0.0.1:5432/test``): a database ``credira_chaos_<pid>`` is created,
@@ -36,25 +36,16 @@ from pathlib import Path
 
 import asyncpg
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `python bench/chaos.py` as well as `python -m bench.chaos`
-    sys.path.insert(0, str(ROOT))
-
-from tests.chaos.harness import (  # noqa: E402
-    CannotRestart,
-    ChaosConfig,
-    Report,
-    restart_target,
-    run_chaos,
-)
-
-from credira.db import migrate  # noqa: E402
+from credira.db import migrate
+from tests.chaos.harness import CannotRestart, ChaosConfig, Report, restart_target, run_chaos
 
 PG_URL = os.environ.get("CREDIRA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def _arguments() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.chaos", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--callouts", type=int, default=3000, help="due now, in calling hours")
     parser.add_argument("--night", type=int, default=300, help="due now where it is night")
     parser.add_argument("--emails", type=int, default=500, help="standalone (POST /send-email)")
