@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     email_from: str = "Credira <billing@credira.localhost>"
     redis_url: str | None = None
     public_url: str = "http://127.0.0.1:8000"
+    # How long the event log keeps an event; the worker prunes older ones.
+    event_retention_days: int = Field(default=30, ge=1, le=3650)
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
@@ -65,6 +67,13 @@ class Settings(BaseSettings):
     rate_limit_per_account: str = "200/second;6000/minute"
     rate_limit_create_call: str = "10/minute"  # POST /v1/calls, per account
     rate_limit_strategy: Literal["moving-window", "sliding-window-counter"] = "moving-window"
+    # The links inside emails (open pixel, click redirect, unsubscribe) need no key: their
+    # opens and clicks are recorded for at most this many requests per client address (IPv6:
+    # per /64); past it the recipient still gets the image, the redirect and the opt-out.
+    rate_limit_links: str = "60/minute"
+    # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the
+    # client; from any other peer the header is ignored.
+    trusted_proxies: str = ""
     # Templates and what they render, in characters. What a template renders grows as its size
     # times its variables' length, so each is bounded and a render stops at the rendered bound
     # (an email's subject, HTML and text part, a voice agent's script) without building more.
@@ -75,13 +84,6 @@ class Settings(BaseSettings):
     template_variable_max_chars: int = Field(default=10 * 1024, ge=2048, le=VARIABLE_CEILING)
     template_max_variables: int = Field(default=100, ge=10, le=VARIABLES_CEILING)
     rendered_part_max_chars: int = Field(default=256 * 1024, ge=4096, le=16 * 1024 * 1024)
-    # The links inside emails (open pixel, click redirect, unsubscribe) need no key: their
-    # opens and clicks are recorded for at most this many requests per client address (IPv6:
-    # per /64); past it the recipient still gets the image, the redirect and the opt-out.
-    rate_limit_links: str = "60/minute"
-    # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For names the
-    # client; from any other peer the header is ignored.
-    trusted_proxies: str = ""
 
     @field_validator("admin_key")
     @classmethod

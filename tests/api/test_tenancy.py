@@ -40,6 +40,7 @@ PARAM_KIND = {
     "account_id": "account",
     "template_id": "template",
     "email_id": "email",
+    "event_id": "event",
 }
 
 
@@ -74,6 +75,7 @@ PATH_ROUTES: dict[tuple[str, str], Target] = {
     ("DELETE", "/v1/email-templates/{template_id}"): Target(),
     ("GET", "/v1/emails/{email_id}"): Target(),
     ("POST", "/v1/emails/{email_id}/reconcile"): Target({"outcome": "delivered"}),
+    ("GET", "/v1/events/{event_id}"): Target(),
     ("GET", "/transcriptions/{name}"): Target(params={"name": "{call}.txt"}),
     ("GET", "/recordings/{name}"): Target(params={"name": "{call}.mp3"}),
 }
@@ -94,6 +96,13 @@ TOKEN_ROUTES: set[tuple[str, str]] = {
     ("GET", "/t/c/{token}"),
     ("GET", "/u/{token}"),
     ("POST", "/u/{token}"),
+}
+
+# List filters that take any object's id: another account's object filters to nothing, as an
+# unknown id does (an empty list, not NOT_FOUND: the filter names no parent to look up).
+FILTER_ROUTES: set[tuple[str, str, str]] = {
+    ("GET", "/v1/events", "object_id"),
+    ("GET", "/v1/events", "invoice_id"),
 }
 
 # Query parameters that carry an id but are cursors, not lookups: a foreign cursor only bounds
@@ -120,11 +129,13 @@ async def test_matrix_covers_every_object_route() -> None:
     assert with_path == set(PATH_ROUTES) | TOKEN_ROUTES, (
         "add new routes with a path parameter to PATH_ROUTES"
     )
-    assert with_query_id == QUERY_ROUTES, "add list routes taking an id in the query"
+    assert with_query_id == QUERY_ROUTES | FILTER_ROUTES, (
+        "add list routes taking an id in the query"
+    )
     for (_method, path), target in PATH_ROUTES.items():
         for name in _path_params(path):
             assert name in PARAM_KIND or name in target.params, f"{path}: what is {name}?"
-    assert all(name in PARAM_KIND for _m, _p, name in with_query_id)
+    assert all(name in PARAM_KIND for _m, _p, name in with_query_id - FILTER_ROUTES)
 
 
 def _path_params(path: str) -> list[str]:
@@ -210,6 +221,7 @@ async def world(shared_app: FastAPI, shared_api: Api) -> World:
         "account": a.account_id,
         "template": template["id"],
         "email": email["id"],
+        "event": (await a.ok("GET", "/v1/events", params={"limit": 1}))["data"][0]["id"],
     }
     return World(shared_app, a, b, ids, b_invoice, b_agent, b_callout, b_template)
 
@@ -310,6 +322,19 @@ async def test_foreign_id_in_query_is_not_found(
         None,
     )
     assert await snapshot_database(world.app) == before_db
+
+
+@pytest.mark.parametrize(("method", "path", "name"), sorted(FILTER_ROUTES), ids=lambda v: str(v))
+async def test_foreign_id_in_a_filter_finds_nothing(
+    world: World, method: str, path: str, name: str
+) -> None:
+    kind = "invoice" if name == "invoice_id" else "callout"
+    own = await world.a.ok(method, path, params={name: world.ids[kind]})
+    assert own["data"], "A sees the events of its own object"
+    foreign = await world.b.ok(method, path, params={name: world.ids[kind]})
+    unknown = await world.b.ok(method, path, params={name: new_id(kind)})
+    assert foreign["data"] == unknown["data"] == []
+    assert foreign["meta"]["total_events"] == unknown["meta"]["total_events"] == 0
 
 
 def _callout_body(world: World, **changes: Any) -> dict[str, Any]:
@@ -521,7 +546,12 @@ async def test_tracking_links_answer_only_to_a_token_this_app_signed(world: Worl
     # Only that email and its address's suppression changed: no other row, in either account.
     after_db = await snapshot_database(world.app)
     changed = {name for name, rows in after_db.items() if rows != before_db[name]}
-    assert changed == {"emails", "suppressions"}
+    assert changed == {"emails", "suppressions", "events"}
+    added_events = [r for r in after_db["events"] if r not in before_db["events"]]
+    assert {r[1:4] for r in added_events} == {
+        (world.a.account_id, f"email.{what}", email["id"])
+        for what in ("opened", "clicked", "unsubscribed")
+    }
     assert [r for r in after_db["emails"] if email["id"] not in r] == [
         r for r in before_db["emails"] if email["id"] not in r
     ]

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 
-from credira.callout import service
+from credira.callout import state
+from credira.callout.state import FINISHED, CalloutStatus
 from credira.models import Callout
 from tests.shapes import TIMESTAMP as TIME_RE
 
@@ -55,10 +56,18 @@ def parse_time(value: str) -> datetime:
 
 
 async def set_status(app: FastAPI, callout_id: str, status: str) -> None:
-    """Move a callout along its life cycle through the service layer (the worker's entry)."""
+    """Move a callout to ``status`` through its state machine, as a worker would: a scheduled
+    one is claimed first (by a worker that holds it for an hour), then finished if ``status``
+    is final."""
     runtime = app.state.runtime
     async with runtime.sessionmaker() as session:
         callout = await session.get(Callout, callout_id)
         assert callout is not None, callout_id
-        await service.set_status(session, callout, status, runtime.clock.now())
+        now = runtime.clock.now()
+        if callout.status == CalloutStatus.SCHEDULED and status != CalloutStatus.CANCELLED:
+            for name, value in state.claim_values("tests", now, timedelta(hours=1)).items():
+                setattr(callout, name, value)
+            state.claimed(session, callout, now)
+        if status in FINISHED:
+            state.finish(session, callout, CalloutStatus(status), None, now)
         await session.commit()

@@ -1,8 +1,8 @@
 """The callout life cycle as a hypothesis state machine, against the API on both backends.
 
 Rules create invoices and callouts, update, cancel and delete callouts, run them (there is no
-worker here: ``active``, then ``completed`` or ``failed``, set through the service layer as the
-worker sets them) and settle or reopen invoices. A model keeps what every callout's status must
+worker here: ``active``, then ``completed`` or ``failed``, set through the callout state machine as
+the worker sets them) and settle or reopen invoices. A model keeps what every callout's status must
 be; after each step the API must agree with it, and the rules of API.md §2 and §3 must hold:
 
 - a write the state forbids answers ``CONFLICT`` with its documented message, and changes nothing;
@@ -35,8 +35,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from credira.callout import service
-from credira.models import Callout
+from tests.callout.helpers import set_status as set_callout_status
 from tests.support import Api, Tenant
 
 T = TypeVar("T")
@@ -64,12 +63,7 @@ class Driver:
 
     async def set_status(self, callout_id: str, status: str) -> None:
         """What the worker does when it claims a callout (active) and when it is done."""
-        runtime = self.app.state.runtime
-        async with runtime.sessionmaker() as session:
-            callout = await session.get(Callout, callout_id)
-            assert callout is not None, callout_id
-            await service.set_status(session, callout, status, runtime.clock.now())
-            await session.commit()
+        await set_callout_status(self.app, callout_id, status)
 
 
 @dataclass

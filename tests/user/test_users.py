@@ -126,9 +126,14 @@ async def test_new_user_gets_default_permissions(api: Api) -> None:
 
     data = response.json()["data"]
     assert sorted(data["permissions"]) == sorted(
-        f"{r}:{a}"
-        for r in ("calls", "emails", "callouts", "invoices", "voice_agents")
-        for a in ("read", "write")
+        [
+            *(
+                f"{r}:{a}"
+                for r in ("calls", "emails", "callouts", "invoices", "voice_agents")
+                for a in ("read", "write")
+            ),
+            "events:read",
+        ]
     )
     assert (await get_user(api, data["id"]))["permissions"] == data["permissions"]
 

@@ -75,6 +75,7 @@ ID_FIELDS = {
     "template_id": "template",
     "email_id": "email",
     "account_id": "account",
+    "event_id": "event",
 }
 # The kind of id ``starting_after`` takes on each list.
 LIST_KINDS = {
@@ -85,6 +86,7 @@ LIST_KINDS = {
     "/v1/calls": "call",
     "/v1/email-templates": "template",
     "/v1/emails": "email",
+    "/v1/events": "event",
 }
 # Query parameters the list endpoints need but declare optional, so that a missing one is
 # INVALID_REQUEST "Missing required parameter: invoice_id" (API.md) rather than pydantic's 422.
@@ -132,6 +134,10 @@ def document_parameters(path: str, method: str, operation: dict[str, Any]) -> No
             _set_pattern(schema, id_pattern(LIST_KINDS[path]))
         elif name == "name" and path in MEDIA_NAMES:
             _set_pattern(schema, id_pattern("call")[:-1] + MEDIA_NAMES[path] + "$")
+        for branch in _string_branches(schema):
+            if branch.get("format") == "date-time":
+                # A time in a query is the same input type as in a body (``Time``).
+                branch.update({k: v for k, v in INPUT_TYPES["Time"].items() if k != "examples"})
         if name in required:
             parameter["required"] = True
             branches = _string_branches(schema)

@@ -41,7 +41,12 @@ async def create_call(
     before making another call." with ``Retry-After``."""
     await limit_create_call(ctx.request, ctx.runtime.rate_limiter, ctx.account_id)
     call, callout = await service.create(
-        ctx.session, ctx.principal, ctx.account_id, body, ctx.clock.now()
+        ctx.session,
+        ctx.principal,
+        ctx.account_id,
+        body,
+        ctx.clock.now(),
+        ctx.runtime.settings.public_url,
     )
     response = await respond(
         ctx,

@@ -13,8 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from credira.agent import service as agent_service
 from credira.auth.principal import Principal
 from credira.call import repository
+from credira.call import state as call_state
 from credira.call.schemas import CallCreate
+from credira.call.view import recording_url as recording_url
+from credira.call.view import to_detail as to_detail
+from credira.call.view import to_read as to_read
+from credira.call.view import transcription_url as transcription_url
 from credira.callout import policy
+from credira.callout import state as callout_state
 from credira.channel.voice.port import VoiceProviderError
 from credira.channel.voice.registry import VoiceProviders
 from credira.errors import Conflict, NotFound
@@ -39,7 +45,12 @@ async def get(session: AsyncSession, account_id: str, call_id: str) -> Call:
 
 
 async def create(
-    session: AsyncSession, principal: Principal, account_id: str, body: CallCreate, now: datetime
+    session: AsyncSession,
+    principal: Principal,
+    account_id: str,
+    body: CallCreate,
+    now: datetime,
+    public_url: str,
 ) -> tuple[Call, Callout]:
     """A call request becomes a one-attempt callout, so it goes through the same worker and
     the same rules as every other call; the call row exists at once, ``initiated``."""
@@ -51,11 +62,12 @@ async def create(
     priority = body.metadata.get("priority")
     priority = priority if priority in PRIORITIES else "medium"
     when = body.scheduled_time or now
-    callout = Callout(
+    callout = callout_state.new(
+        session,
+        now,
         id=new_id("callout"),
         account_id=account_id,
         invoice_id=invoice.id,
-        status="scheduled",
         type=body.call_purpose,
         priority=priority,
         priority_rank=policy.PRIORITY_RANK[priority],
@@ -72,12 +84,12 @@ async def create(
         consented=False,
         attempt_count=1,
         created_by=principal.user_id,
-        created_time=now,
-        updated_time=now,
     )
-    session.add(callout)
     await session.flush()
-    call = Call(
+    call = call_state.new(
+        session,
+        public_url,
+        now,
         id=new_id("call"),
         account_id=account_id,
         invoice_id=invoice.id,
@@ -90,7 +102,6 @@ async def create(
         from_number=agent.from_number,
         to_number=body.phone_number,
         timezone=invoice.customer_timezone,
-        status="initiated",
         call_type="outbound",
         call_purpose=body.call_purpose,
         customer_name=body.customer_name,
@@ -101,10 +112,7 @@ async def create(
         tags=[body.call_purpose.replace("_", "-")],
         metadata_=body.metadata,
         created_by=principal.user_id,
-        created_time=now,
-        updated_time=now,
     )
-    session.add(call)
     await session.flush()
     return call, callout
 
@@ -125,18 +133,6 @@ def create_reply(call: Call, callout: Callout) -> dict[str, Any]:
         "call_priority": callout.priority,
         "metadata": call.metadata_,
     }
-
-
-def transcription_url(call: Call, public_url: str) -> str | None:
-    if not call.transcript:
-        return None
-    return f"{public_url.rstrip('/')}/transcriptions/{call.id}.txt"
-
-
-def recording_url(call: Call, public_url: str) -> str | None:
-    if not call.recording_path:
-        return None
-    return f"{public_url.rstrip('/')}/recordings/{call.id}{Path(call.recording_path).suffix}"
 
 
 def recording_file(call: Call, extension: str) -> Path:
@@ -168,47 +164,3 @@ async def fetch_recording(
     if await repository.get(session, call.account_id, call.id) is None:
         await asyncio.to_thread(path.unlink, missing_ok=True)
         raise NotFound("Recording not found")
-
-
-def to_read(call: Call, public_url: str) -> dict[str, Any]:
-    """The documented call object of the list endpoint."""
-    return {
-        "id": call.id,
-        "invoice_id": call.invoice_id,
-        "duration": call.duration,
-        "status": call.status,
-        "from": call.from_number,
-        "to": call.to_number,
-        "transcription_url": transcription_url(call, public_url),
-        "call_recording_url": recording_url(call, public_url),
-        "confidence_score": call.confidence_score,
-        "voice_agent_id": call.voice_agent_id,
-        "timezone": call.timezone,
-        "account_id": call.account_id,
-        "created_time": format_time(call.created_time),
-    }
-
-
-def to_detail(call: Call, public_url: str) -> dict[str, Any]:
-    """The documented single-call object: the list fields, then the detail fields."""
-    data = to_read(call, public_url)
-    data.update(
-        {
-            "updated_time": format_time(call.updated_time),
-            "start_time": format_time(call.start_time),
-            "end_time": format_time(call.end_time),
-            "call_type": call.call_type,
-            "cost": float(call.cost) if call.cost is not None else None,
-            "currency": call.currency,
-            "quality_score": call.quality_score,
-            "sentiment_score": call.sentiment_score,
-            "keywords": list(call.keywords),
-            "summary": call.summary,
-            "tags": list(call.tags),
-            "metadata": call.metadata_,
-            # Beyond the documented fields: what the call decided, and its callout.
-            "outcome": call.outcome,
-            "callout_id": call.callout_id,
-        }
-    )
-    return data

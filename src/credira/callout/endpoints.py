@@ -150,7 +150,7 @@ async def delete_callout(
     """Delete a callout and its recordings, transcriptions and analytics. Irreversible. An
     active callout answers ``CONFLICT``: cancel it, or wait for it to finish."""
     callout = await service.get(ctx.session, ctx.account_id, callout_id)
-    items = await service.delete(ctx.session, callout)
+    items = await service.delete(ctx.session, callout, ctx.clock.now())
     data = {
         "id": callout_id,
         "deleted": True,
@@ -175,7 +175,11 @@ async def cancel_callout(
     finished callout answers ``CONFLICT``."""
     callout = await service.get(ctx.session, ctx.account_id, callout_id)
     callout = await service.cancel(
-        ctx.session, callout, body.reason if body else None, ctx.clock.now()
+        ctx.session,
+        callout,
+        body.reason if body else None,
+        ctx.clock.now(),
+        ctx.runtime.settings.public_url,
     )
     return await respond(
         ctx,

@@ -11,11 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from credira.agent import service as agent_service
 from credira.auth.principal import Principal
-from credira.callout import policy, repository
+from credira.callout import policy, repository, state
 from credira.callout.schemas import CalloutCreate, CalloutUpdate
+from credira.callout.state import CalloutStatus
+from credira.callout.view import to_read as to_read
 from credira.errors import NotFound
 from credira.invoice import service as invoice_service
-from credira.kit.clock import format_time
 from credira.kit.ids import check_id, new_id
 from credira.models import Callout
 from credira.user.service import merge_metadata
@@ -46,11 +47,12 @@ async def create(
     policy.assert_invoice_open(invoice.status)
     contact = body.target_contact.model_dump(exclude_unset=True) if body.target_contact else {}
     scheduled = body.scheduled_time or now
-    callout = Callout(
+    callout = state.new(
+        session,
+        now,
         id=new_id("callout"),
         account_id=account_id,
         invoice_id=invoice.id,
-        status="scheduled",
         type=body.type,
         priority=body.priority,
         priority_rank=policy.PRIORITY_RANK[body.priority],
@@ -67,20 +69,11 @@ async def create(
         voice_agent_id=actions.get("voice_agent_id"),
         metadata_=body.metadata,
         created_by=principal.user_id,
-        created_time=now,
-        updated_time=now,
     )
     _check_plan(callout)
     await _check_agent(session, account_id, callout.voice_agent_id)
-    session.add(callout)
     await session.flush()
     return callout
-
-
-def _touch(callout: Callout, now: datetime) -> None:
-    """Advance ``updated_time``: never backwards (a clock that steps back, another host) and
-    never before ``created_time``."""
-    callout.updated_time = max(now, callout.updated_time, callout.created_time)
 
 
 def _flag(value: bool | None, *, default: bool) -> bool:
@@ -136,33 +129,31 @@ async def update(
     _check_plan(callout)
     if "voice_agent_id" in actions:
         await _check_agent(session, callout.account_id, callout.voice_agent_id)
-    _touch(callout, now)
+    state.updated(session, callout, now)
     await session.flush()
     return callout
 
 
 async def cancel(
-    session: AsyncSession, callout: Callout, reason: str | None, now: datetime
+    session: AsyncSession, callout: Callout, reason: str | None, now: datetime, public_url: str
 ) -> Callout:
     policy.assert_cancellable(callout.status)
-    callout.status = "cancelled"
-    callout.status_reason = reason or "cancelled by request"
-    callout.lease_owner = None
-    callout.lease_expires = None
-    callout.completed_time = now
-    _touch(callout, now)
+    state.finish(session, callout, CalloutStatus.CANCELLED, reason or "cancelled by request", now)
     await session.flush()
     # A call requested through POST /calls and not dialled yet ends with its callout (after
     # the callout's row, the order the worker locks them in).
-    await repository.cancel_unplaced_calls(session, callout.id, callout.status_reason, now)
+    await repository.cancel_unplaced_calls(
+        session, callout.id, callout.status_reason or "", now, public_url
+    )
     return callout
 
 
-async def delete(session: AsyncSession, callout: Callout) -> dict[str, Any]:
+async def delete(session: AsyncSession, callout: Callout, now: datetime) -> dict[str, Any]:
     policy.assert_deletable(callout.status)
     recordings, transcriptions = await repository.media_counts(session, callout.id)
     files = await repository.recording_paths(session, callout.id)
     # Calls (with their transcripts and analysis) go with the callout (ON DELETE CASCADE).
+    state.deleted(session, callout, now)
     await session.delete(callout)
     await session.flush()
     await asyncio.to_thread(_unlink_all, files)
@@ -174,56 +165,6 @@ async def delete(session: AsyncSession, callout: Callout) -> dict[str, Any]:
     }
 
 
-async def set_status(
-    session: AsyncSession, callout: Callout, status: str, now: datetime, reason: str | None = None
-) -> Callout:
-    """Move a callout along its life cycle (the worker's entry point)."""
-    callout.status = status
-    callout.status_reason = reason
-    if status in policy.FINISHED:
-        callout.completed_time = now
-    _touch(callout, now)
-    await session.flush()
-    return callout
-
-
 def _unlink_all(paths: list[str]) -> None:
     for path in paths:
         Path(path).unlink(missing_ok=True)
-
-
-def to_read(callout: Callout) -> dict[str, Any]:
-    """The documented callout object, key for key; extra keys appear only when they apply."""
-    data: dict[str, Any] = {
-        "id": callout.id,
-        "invoice_id": callout.invoice_id,
-        "status": callout.status,
-        "type": callout.type,
-        "scheduled_time": format_time(callout.scheduled_time),
-        "created_time": format_time(callout.created_time),
-        "updated_time": format_time(callout.updated_time),
-        "target_contact": {
-            "name": callout.contact_name,
-            "email": callout.contact_email,
-            "phone": callout.contact_phone,
-        },
-        "actions": {
-            "calls_enabled": callout.calls_enabled,
-            "emails_enabled": callout.emails_enabled,
-            "voice_agent_id": callout.voice_agent_id,
-        },
-        "account_id": callout.account_id,
-        "priority": callout.priority,
-        "metadata": callout.metadata_,
-    }
-    if callout.status == "scheduled" and (
-        callout.hold_reason is not None or callout.run_at != callout.scheduled_time
-    ):
-        data["next_attempt_time"] = format_time(callout.run_at)
-    if callout.status == "scheduled" and callout.hold_reason is not None:
-        data["hold_reason"] = callout.hold_reason
-    if callout.status_reason is not None:
-        data["status_reason"] = callout.status_reason
-    if callout.completed_time is not None:
-        data["completed_time"] = format_time(callout.completed_time)
-    return data

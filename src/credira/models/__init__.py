@@ -6,6 +6,7 @@ from credira.models.base import Base
 from credira.models.call import Call
 from credira.models.callout import Callout
 from credira.models.email import Email, EmailTemplate
+from credira.models.event import Event
 from credira.models.idempotency import IdempotencyRecord
 from credira.models.invoice import Invoice
 from credira.models.simulator import SimulatedCall
@@ -23,6 +24,7 @@ __all__ = [
     "DailyUsage",
     "Email",
     "EmailTemplate",
+    "Event",
     "IdempotencyRecord",
     "Invoice",
     "PlatformSecret",

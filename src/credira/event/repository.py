@@ -1,0 +1,88 @@
+"""Reading and pruning the event log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from credira.models.event import Event
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    types: set[str]
+    prefixes: set[str]
+    object_id: str | None = None
+    invoice_id: str | None = None
+    created_after: datetime | None = None
+
+
+def _conditions(account_id: str, where: EventFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [Event.account_id == account_id]
+    if where.types or where.prefixes:
+        wanted: list[ColumnElement[bool]] = []
+        if where.types:
+            wanted.append(Event.type.in_(sorted(where.types)))
+        wanted.extend(Event.type.startswith(p, autoescape=True) for p in sorted(where.prefixes))
+        conditions.append(or_(*wanted))
+    if where.object_id is not None:
+        conditions.append(Event.object_id == where.object_id)
+    if where.invoice_id is not None:
+        conditions.append(Event.invoice_id == where.invoice_id)
+    if where.created_after is not None:
+        conditions.append(Event.created_time > where.created_after)
+    return conditions
+
+
+async def list_events(
+    session: AsyncSession,
+    account_id: str,
+    where: EventFilter,
+    *,
+    limit: int,
+    starting_after: str | None,
+) -> tuple[list[Event], bool, int]:
+    """The account's events, newest first; ``starting_after`` continues below that event."""
+    conditions = _conditions(account_id, where)
+    query = select(Event).where(*conditions)
+    if starting_after is not None:
+        query = query.where(Event.id < starting_after)
+    rows = list((await session.scalars(query.order_by(Event.id.desc()).limit(limit + 1))).all())
+    total = await session.scalar(select(func.count()).select_from(Event).where(*conditions))
+    return rows[:limit], len(rows) > limit, int(total or 0)
+
+
+async def get(session: AsyncSession, account_id: str, event_id: str) -> Event | None:
+    return await session.scalar(
+        select(Event).where(Event.id == event_id, Event.account_id == account_id)
+    )
+
+
+async def history(session: AsyncSession, account_id: str, object_id: str) -> list[Event]:
+    """One object's events, oldest first."""
+    query = (
+        select(Event)
+        .where(Event.account_id == account_id, Event.object_id == object_id)
+        .order_by(Event.id)
+    )
+    return list((await session.scalars(query)).all())
+
+
+PRUNE_BATCH = 10_000
+
+
+async def prune(session: AsyncSession, before: datetime, *, batch: int = PRUNE_BATCH) -> int:
+    """Delete up to ``batch`` events created before ``before`` (oldest first); how many."""
+    oldest = (
+        select(Event.id)
+        .where(Event.created_time < before)
+        .order_by(Event.created_time)
+        .limit(batch)
+        .scalar_subquery()
+    )
+    result: Any = await session.execute(delete(Event).where(Event.id.in_(oldest)))
+    return int(result.rowcount or 0)
