@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from credira.event import log
 from credira.event.types import EventType
 from credira.models import Account
+from credira.worker.calls import write_progress
 from tests.support import Api, Tenant, eventually, zone_in_calling_hours
 
 
@@ -219,3 +220,27 @@ async def test_events_past_the_retention_period_are_pruned(api: Api, app: Any) -
     assert [e["object_id"] for e in kept["data"] if e["object_id"].startswith("inv_")] == [
         "inv_recent"
     ]
+
+
+async def test_a_late_progress_report_leaves_a_finished_call_and_its_events_alone(
+    api: Api, app: Any
+) -> None:
+    tenant, invoice, agent = await setup(api, "00")
+    body = {"invoice_id": invoice["id"], "actions": {"voice_agent_id": agent["id"]}}
+    created = (await tenant.ok("POST", "/v1/callouts", json=body))["data"]
+    await finished(tenant, created["id"])
+    [listed] = (await tenant.ok("GET", "/v1/calls", params={"invoice_id": invoice["id"]}))["data"]
+    call = (await tenant.ok("GET", f"/v1/calls/{listed['id']}"))["data"]
+    before = await events_of(tenant, call["id"])
+    assert call["status"] == "completed"
+
+    # A follower that stalled past its lease reports what the provider said a while ago.
+    runtime = app.state.runtime
+    now = runtime.clock.now()
+    late = [{"id": call["id"], "status": "in_progress", "start_time": now, "updated_time": now}]
+    async with runtime.sessionmaker() as session:
+        await write_progress(session, late, runtime.settings.public_url, now)
+        await session.commit()
+
+    assert (await tenant.ok("GET", f"/v1/calls/{call['id']}"))["data"] == call
+    assert await events_of(tenant, call["id"]) == before

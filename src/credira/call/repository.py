@@ -130,6 +130,20 @@ async def update_rows(session: AsyncSession, rows: Sequence[dict[str, object]]) 
         await session.execute(_UPDATE_CALL, params)
 
 
+async def lock_statuses(session: AsyncSession, call_ids: Collection[str]) -> dict[str, str]:
+    """The calls' statuses, by id, their rows locked until the transaction ends (in id order,
+    as every writer of several calls takes them)."""
+    if not call_ids:
+        return {}
+    rows = await session.execute(
+        select(Call.id, Call.status)
+        .where(Call.id.in_(sorted(call_ids)))
+        .order_by(Call.id)
+        .with_for_update()
+    )
+    return {call_id: status for call_id, status in rows}
+
+
 async def by_ids(session: AsyncSession, call_ids: Collection[str]) -> Sequence[Call]:
     """The calls, as they now are in the transaction (one query)."""
     if not call_ids:

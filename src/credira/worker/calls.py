@@ -46,3 +46,25 @@ async def write_changes(
         call_state.event(session, call, public_url, now)
         if call.outcome == "opt_out":
             call_state.opted_out(session, call, public_url, now)
+
+
+async def write_progress(
+    session: AsyncSession, rows: Sequence[dict[str, object]], public_url: str, now: datetime
+) -> None:
+    """What providers reported of calls in progress (``write_changes``), checked against each
+    call's status as it is now, under its row lock: a report that would not move a call
+    forward (late, repeated, or about a call another worker has concluded meanwhile) is
+    dropped whole, so a finished call never goes back to ``in_progress`` nor gets a second
+    event."""
+    reported = [str(row["id"]) for row in rows if "status" in row]
+    current = await calls.lock_statuses(session, reported)
+    kept: list[dict[str, object]] = []
+    for row in rows:
+        status = row.get("status")
+        if status is None:
+            kept.append(row)
+            continue
+        shown = current.get(str(row["id"]))
+        if shown is not None and call_state.may_move(shown, call_state.CallStatus(str(status))):
+            kept.append(row)
+    await write_changes(session, kept, public_url, now)

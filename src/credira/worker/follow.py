@@ -21,7 +21,7 @@ from credira.channel.voice.registry import VoiceProviders
 from credira.kit.batch import GroupCommit
 from credira.kit.clock import Clock
 from credira.worker import repository
-from credira.worker.calls import write_changes
+from credira.worker.calls import write_progress
 from credira.worker.decide import Attempt
 
 FOLLOW_MARGIN = 120.0  # seconds past the agent's max_duration before a call is abandoned
@@ -120,7 +120,7 @@ class Following:
         """The progress of the calls being followed, written together (one call per batch at
         most: its updates keep their order)."""
         async with self.sessionmaker() as session:
-            await write_changes(session, batch, self.public_url, self.clock.now())
+            await write_progress(session, batch, self.public_url, self.clock.now())
             await session.commit()
         return [None] * len(batch)
 
