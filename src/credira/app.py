@@ -9,7 +9,6 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from credira import __version__
@@ -33,6 +32,7 @@ from credira.call.endpoints import media as media_router
 from credira.call.endpoints import router as call_router
 from credira.callout.endpoints import router as callout_router
 from credira.config import Settings
+from credira.db.engine import ping
 from credira.email.endpoints import router as email_router
 from credira.email.tracking_endpoints import router as tracking_router
 from credira.email_template.endpoints import router as email_template_router
@@ -43,7 +43,7 @@ from credira.invoice.endpoints import router as invoice_router
 from credira.kit.clock import Clock
 from credira.kit.envelope import JSONResponse, success_body
 from credira.kit.process import settle_heap
-from credira.kit.secrets import signing_key_at_start
+from credira.secret.service import signing_key_at_start
 from credira.user.endpoints import router as user_router
 from credira.wiring import assemble, build_worker
 
@@ -149,8 +149,7 @@ def _probes() -> APIRouter:
     async def ready(request: Request) -> JSONResponse:
         """The database answers. ``SERVICE_UNAVAILABLE`` (503) when it does not."""
         try:
-            async with request.app.state.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+            await ping(request.app.state.engine)
         except Exception as exc:
             raise ServiceUnavailable("The database is not reachable") from exc
         return JSONResponse(success_body({"status": "ready", "database": "ok"}, _rid(request)))

@@ -126,9 +126,10 @@ def _cannot_reach(settings: Settings, reason: str) -> str:
 
 
 async def _ping(settings: Settings) -> None:
-    from sqlalchemy import text
     from sqlalchemy.ext.asyncio import create_async_engine
     from sqlalchemy.pool import NullPool
+
+    from credira.db.engine import ping
 
     url = settings.resolved_database_url
     if settings.is_sqlite:
@@ -139,8 +140,7 @@ async def _ping(settings: Settings) -> None:
             url, poolclass=NullPool, connect_args={"timeout": CONNECT_TIMEOUT}
         )
     try:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        await ping(engine)
     finally:
         await engine.dispose()
 

@@ -41,13 +41,13 @@ from credira.auth import repository as auth_repository
 from credira.call import repository as call_repository
 from credira.callout import repository as callout_repository
 from credira.callout.policy import PRIORITY_RANK
+from credira.caps import repository as caps_repository
 from credira.db.dialect import prefer_index_order
 from credira.db.types import Money, UTCDateTime
 from credira.email import repository as email_repository
 from credira.invoice import repository as invoice_repository
 from credira.kit.pagination import Page
 from credira.models import Account, ApiKey, Base, Call, Callout, Email, Invoice, User
-from credira.ratelimit import repository as ratelimit_repository
 from credira.suppression import repository as suppression_repository
 from credira.worker import repository as worker_repository
 from tests.conftest import _truncate_all
@@ -92,8 +92,8 @@ def _claim_due_callouts(session: AsyncSession) -> Awaitable[Any]:
 
 def _take_daily_call(session: AsyncSession) -> Awaitable[bool]:
     # The daily call cap's count, taken before every dial.
-    stripes = ratelimit_repository._stripes(session)
-    return ratelimit_repository._take_free(session, ACCOUNT, NOW.date(), "call", 1000, stripes)
+    stripes = caps_repository._stripes(session)
+    return caps_repository._take_free(session, ACCOUNT, NOW.date(), "call", 1000, stripes)
 
 
 # what the code calls, the table, its index on SQLite and on PostgreSQL

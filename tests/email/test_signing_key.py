@@ -17,8 +17,8 @@ from credira.config import Settings
 from credira.db import migrate
 from credira.db.engine import create_engine, create_sessionmaker
 from credira.email import tracking
-from credira.kit.secrets import LINK_SIGNING, signing_key
 from credira.models import PlatformSecret
+from credira.secret.service import LINK_SIGNING, signing_key
 from tests.email.conftest import PUBLIC_URL, Mailbox
 from tests.support import ADMIN_KEY
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from credira.callout import response
 from credira.models import Call, Callout
+from credira.report import service as response
 from credira.transcript.analysis import Analysis, analyze, find_cues
 from credira.transcript.format import Turn
 

@@ -11,8 +11,8 @@ from credira.auth.principal import Principal
 from credira.errors import Conflict, NotFound
 from credira.kit.clock import format_time
 from credira.kit.ids import check_id, new_id
+from credira.kit.metadata import merge_metadata
 from credira.models import VoiceAgent
-from credira.user.service import merge_metadata
 
 
 async def get(session: AsyncSession, account_id: str, agent_id: str) -> VoiceAgent:

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from fastapi import Request
-from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from credira.api import idempotency_repository as repository
 from credira.errors import Conflict, InvalidRequest
 from credira.models import IdempotencyRecord
 
@@ -105,12 +105,7 @@ async def _claim(session: AsyncSession, intent: IdempotencyIntent) -> None:
 
 async def check_stored(session: AsyncSession, intent: IdempotencyIntent) -> None:
     """Replay a stored reply for this key, or refuse a key reused with another request."""
-    record = await session.scalar(
-        select(IdempotencyRecord).where(
-            IdempotencyRecord.scope == intent.scope,
-            IdempotencyRecord.key == intent.stored_key,
-        )
-    )
+    record = await repository.get(session, intent.scope, intent.stored_key)
     if record is None:
         return
     if record.request_hash != intent.request_hash:
@@ -147,7 +142,4 @@ def record(
 
 
 async def purge_expired(session: AsyncSession, before: datetime) -> int:
-    result = await session.execute(
-        delete(IdempotencyRecord).where(IdempotencyRecord.created_time < before)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return await repository.purge_expired(session, before)

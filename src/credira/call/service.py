@@ -96,7 +96,7 @@ async def create(
         callout_id=callout.id,
         attempt_id=new_id("attempt"),
         attempt_number=1,
-        idempotency_key=f"{callout.id}:call:1",
+        idempotency_key=call_state.idempotency_key(callout.id, 1),
         provider=agent.provider,
         voice_agent_id=agent.id,
         from_number=agent.from_number,

@@ -94,6 +94,12 @@ def opted_out(session: AsyncSession | Session, call: Call, public_url: str, now:
     )
 
 
+def idempotency_key(callout_id: str, attempt_number: int) -> str:
+    """The key an attempt is dialled with: the provider places one call per key, so a retried
+    dial of the same attempt never rings twice."""
+    return f"{callout_id}:call:{attempt_number}"
+
+
 def new(session: AsyncSession | Session, public_url: str, now: datetime, **fields: Any) -> Call:
     """A new attempt, ``initiated`` (every call row made by the API is built here)."""
     call = Call(status=CallStatus.INITIATED.value, created_time=now, updated_time=now, **fields)

@@ -8,16 +8,15 @@ from pydantic import ConfigDict, Field, StrictStr
 from credira.api.deps import Ctx, require
 from credira.api.respond import check_if_match, respond
 from credira.api.responses import errors_for
-from credira.call import repository as call_repository
-from credira.callout import repository, response, service
+from credira.callout import repository, service
 from credira.callout.schemas import CalloutCreate, CalloutStatus, CalloutUpdate
-from credira.email import repository as email_repository
 from credira.errors import InvalidRequest
 from credira.invoice import service as invoice_service
 from credira.kit.body import RequestBody
 from credira.kit.clock import format_time
 from credira.kit.envelope import JSONResponse
 from credira.kit.pagination import Page, page_params
+from credira.report import service as report
 
 router = APIRouter(prefix="/callouts", tags=["Callouts"])
 
@@ -100,11 +99,10 @@ async def callout_response(
 ) -> JSONResponse:
     """Detailed response data for a callout: every call and email attempt with its outcome,
     recording and transcript links, and analytics over them."""
-    callout = await service.get(ctx.session, ctx.account_id, callout_id)
-    calls = await call_repository.for_callout(ctx.session, callout.id)
-    emails = await email_repository.for_callout(ctx.session, callout.id)
     public = ctx.runtime.settings.public_url
-    return await respond(ctx, response.build(callout, calls, public, emails))
+    return await respond(
+        ctx, await report.callout_report(ctx.session, ctx.account_id, callout_id, public)
+    )
 
 
 @router.put(

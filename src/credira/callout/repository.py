@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from credira.call import state as call_state
@@ -181,3 +181,16 @@ async def scheduled_for_invoice(
     if except_id is not None:
         query = query.where(Callout.id != except_id)
     return await _locked(session, query.order_by(Callout.id))
+
+
+async def set_email_done(
+    session: AsyncSession, callout_id: str, done: bool, *, unless_finished: bool = False
+) -> None:
+    """Mark the callout's email part done (or undone); with ``unless_finished``, only while the
+    callout is not finished."""
+    statement = update(Callout).where(Callout.id == callout_id)
+    if unless_finished:
+        statement = statement.where(Callout.status.not_in(callout_state.FINISHED))
+    await session.execute(
+        statement.values(email_done=done).execution_options(synchronize_session=False)
+    )

@@ -18,8 +18,8 @@ from credira.callout.view import to_read as to_read
 from credira.errors import NotFound
 from credira.invoice import service as invoice_service
 from credira.kit.ids import check_id, new_id
+from credira.kit.metadata import merge_metadata
 from credira.models import Callout
-from credira.user.service import merge_metadata
 
 
 async def get(session: AsyncSession, account_id: str, callout_id: str) -> Callout:

@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -189,3 +189,9 @@ def create_sessionmaker(
 
 def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """Return once the database answers a trivial query; raise what the driver raises."""
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))

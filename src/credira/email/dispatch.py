@@ -27,20 +27,21 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 import structlog
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from credira.account.settings import OutreachSettings
+from credira.callout import repository as callout_repository
 from credira.callout.state import CalloutStatus
+from credira.caps import service as caps
 from credira.channel.email.port import EmailSender, HandOverRefused, OutgoingEmail, SendResult
 from credira.config import Settings
 from credira.email import repository, state, tracking
 from credira.email.state import EmailStatus
+from credira.invoice import repository as invoice_repository
 from credira.invoice.schemas import SETTLED
 from credira.kit.clock import Clock
-from credira.kit.secrets import signing_key
-from credira.models import Account, Callout, Email, Invoice
-from credira.ratelimit import caps
+from credira.models import Account, Email, Invoice
+from credira.secret.service import signing_key
 from credira.suppression import repository as suppressions
 
 log = structlog.get_logger("credira.email")
@@ -185,9 +186,7 @@ class EmailDispatcher:
                 return DeliveryResult("unconfirmed", UNCONFIRMED_REASON)
             invoice = None
             if email.invoice_id is not None:
-                invoice = await session.scalar(
-                    select(Invoice).where(Invoice.id == email.invoice_id).with_for_update()
-                )
+                invoice = await invoice_repository.lock(session, email.invoice_id)
             refusal = await check_rules(session, email, invoice, now)
             if refusal is None:
                 # Cost guard: the account's daily email cap, checked last (it locks the
@@ -275,9 +274,4 @@ async def _end_email_part(session: AsyncSession, email: Email) -> None:
     second email."""
     if email.origin != "callout" or email.callout_id is None:
         return
-    await session.execute(
-        update(Callout)
-        .where(Callout.id == email.callout_id)
-        .values(email_done=True)
-        .execution_options(synchronize_session=False)
-    )
+    await callout_repository.set_email_done(session, email.callout_id, True)

@@ -23,6 +23,13 @@ async def get(session: AsyncSession, account_id: str, email_id: str) -> Email | 
     )
 
 
+async def get_locked(session: AsyncSession, account_id: str, email_id: str) -> Email | None:
+    """The account's email, locked until the transaction ends (``FOR UPDATE``)."""
+    return await session.scalar(
+        select(Email).where(Email.id == email_id, Email.account_id == account_id).with_for_update()
+    )
+
+
 async def list_for_callout(
     session: AsyncSession, account_id: str, callout_id: str, page: Page
 ) -> tuple[list[Email], bool, int]:

@@ -6,12 +6,12 @@ from datetime import datetime
 from email.utils import make_msgid
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from credira.account.settings import OutreachSettings
 from credira.auth.principal import Principal
 from credira.callout import policy
+from credira.callout import repository as callout_repository
 from credira.callout import service as callout_service
 from credira.email import repository, state
 from credira.email.schemas import EmailReconcile, SendEmailCreate
@@ -42,9 +42,7 @@ async def reconcile(
 ) -> Email:
     """Settle an ``unconfirmed`` email with what was found out of band."""
     check_id("email", email_id)
-    email = await session.scalar(
-        select(Email).where(Email.id == email_id, Email.account_id == account_id).with_for_update()
-    )
+    email = await repository.get_locked(session, account_id, email_id)
     if email is None:
         raise NotFound("Email not found")
     if email.status != EmailStatus.UNCONFIRMED:
@@ -68,11 +66,8 @@ async def reconcile(
             unsent=True,
         )
         if email.callout_id is not None and email.origin == "callout":
-            await session.execute(
-                update(Callout)
-                .where(Callout.id == email.callout_id, Callout.status.not_in(policy.FINISHED))
-                .values(email_done=False)
-                .execution_options(synchronize_session=False)
+            await callout_repository.set_email_done(
+                session, email.callout_id, False, unless_finished=True
             )
     await session.flush()
     return email

@@ -49,8 +49,8 @@ from credira.api.deps import Runtime, runtime
 from credira.api.responses import errors_for
 from credira.email import repository, state, tracking
 from credira.errors import NotFound
-from credira.kit.secrets import signing_key
 from credira.ratelimit.http import admit_link
+from credira.secret.service import signing_key
 from credira.suppression import repository as suppressions
 
 router = APIRouter(tags=["Email tracking"])

@@ -16,6 +16,7 @@ from credira.email_template.schemas import EmailTemplateCreate, EmailTemplateUpd
 from credira.errors import NotFound
 from credira.kit.clock import format_time
 from credira.kit.ids import check_id, new_id
+from credira.kit.metadata import merge_metadata
 from credira.models import EmailTemplate
 
 
@@ -78,7 +79,7 @@ async def update(
     if variables != template.variables:
         template.variables = variables
     if fields.get("metadata") is not None:
-        template.metadata_ = _merge(template.metadata_, fields["metadata"])
+        template.metadata_ = merge_metadata(template.metadata_, fields["metadata"])
     template.updated_time = max(now, template.created_time)
     await session.flush()
     return template
@@ -118,18 +119,6 @@ async def create_default_templates(
     session.add_all(templates)
     await session.flush()
     return templates
-
-
-def _merge(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    """``patch`` over ``current``: keys set, a key given as null removed (as every PUT does;
-    not ``credira.user.service.merge_metadata``, which imports this module)."""
-    merged = dict(current)
-    for key, value in patch.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = value
-    return merged
 
 
 def to_read(template: EmailTemplate) -> dict[str, Any]:

@@ -11,25 +11,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, event, insert
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
+from credira.event import repository
 from credira.event.types import EventType
 from credira.kit.ids import new_ordered_id
-from credira.models.event import Event
 
 _PENDING = "credira.events.pending"
-
-
-def _events_table() -> Table:
-    table = Event.__table__
-    assert isinstance(table, Table)
-    return table
-
-
-_EVENTS = _events_table()
-_INSERT = insert(_EVENTS)
 
 
 def record(
@@ -71,7 +61,7 @@ def pending(session: AsyncSession | Session) -> list[dict[str, Any]]:
 def _write_pending(session: Session) -> None:
     rows = session.info.pop(_PENDING, None)
     if rows:
-        session.execute(_INSERT, rows)
+        repository.append(session, rows)
 
 
 @event.listens_for(Session, "after_transaction_end")

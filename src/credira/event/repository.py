@@ -6,10 +6,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, Table, delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from credira.models.event import Event
+
+
+def _events_table() -> Table:
+    table = Event.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+_INSERT = insert(_events_table())
+
+
+def append(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Write the events, in one statement (called by the session just before it commits)."""
+    session.execute(_INSERT, rows)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,11 @@ async def lock_all(session: AsyncSession, invoice_ids: Iterable[str]) -> dict[st
     return {invoice.id: invoice for invoice in found}
 
 
+async def lock(session: AsyncSession, invoice_id: str) -> Invoice | None:
+    """The invoice, locked until the transaction ends (``FOR UPDATE``)."""
+    return await session.scalar(select(Invoice).where(Invoice.id == invoice_id).with_for_update())
+
+
 async def exists(session: AsyncSession, account_id: str, invoice_id: str) -> bool:
     found = await session.scalar(
         select(Invoice.id).where(Invoice.id == invoice_id, Invoice.account_id == account_id)

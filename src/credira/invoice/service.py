@@ -17,9 +17,9 @@ from credira.invoice.state import SETTLED, InvoiceStatus
 from credira.invoice.view import format_amount as format_amount
 from credira.invoice.view import to_read as to_read
 from credira.kit.ids import check_id, new_id
+from credira.kit.metadata import merge_metadata
 from credira.kit.validation import currency_precision
 from credira.models import Invoice
-from credira.user.service import merge_metadata
 
 
 def _check_precision(amount: Decimal, currency: str) -> None:

@@ -10,7 +10,7 @@ from credira.models.base import Base
 
 class DailyUsage(Base):
     """How many calls an account placed, or emails it sent, on one UTC day: the counters its
-    daily cost cap is taken against (see ``credira.ratelimit.repository``).
+    daily cost cap is taken against (see ``credira.caps.repository``).
 
     The day's count is the sum of its stripes; each dial (each first send) adds one to a
     stripe with a conditional ``UPDATE``, so concurrent workers never overshoot the cap and

@@ -1,2 +1,2 @@
-"""Abuse and cost guards: request rate limits (per API key, per account, and a tighter one on
-placing calls) and per-account daily caps on calls placed and emails sent."""
+"""Abuse guards: request rate limits per API key, per account, and a tighter one on placing
+calls (the daily cost caps are in ``credira.caps``)."""

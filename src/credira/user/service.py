@@ -14,6 +14,7 @@ from credira.auth.principal import Principal
 from credira.email_template.service import create_default_templates
 from credira.errors import Conflict, Forbidden, NotFound
 from credira.kit.ids import check_id, new_id
+from credira.kit.metadata import merge_metadata
 from credira.models import Account, ApiKey, User
 from credira.user import repository
 from credira.user.schemas import UserCreate, UserUpdate
@@ -25,17 +26,6 @@ class ActivityStats:
     total_emails_sent: int
     total_callouts_created: int
     last_activity: datetime | None
-
-
-def merge_metadata(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    """Merge ``patch`` into ``current``: keys set, a key given as null removed."""
-    merged = dict(current)
-    for key, value in patch.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = value
-    return merged
 
 
 async def create_user(

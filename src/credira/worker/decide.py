@@ -22,6 +22,7 @@ from credira.call.script import render_script, script_variables
 from credira.call.state import CallStatus
 from credira.callout import state as callout_state
 from credira.callout.state import CalloutStatus
+from credira.caps import service as caps
 from credira.channel.voice.port import CallRequest
 from credira.db.locked import write_locked
 from credira.email import repository as email_rows
@@ -31,7 +32,6 @@ from credira.invoice.schemas import SETTLED
 from credira.kit.clock import Clock
 from credira.kit.ids import new_id
 from credira.models import Account, Call, Callout, Invoice, VoiceAgent
-from credira.ratelimit import caps
 from credira.suppression import repository as suppressions
 from credira.worker import repository
 from credira.worker.calls import insert_attempts
@@ -386,7 +386,7 @@ def _new_attempt(
             "callout_id": callout.id,
             "attempt_id": new_id("attempt"),
             "attempt_number": number,
-            "idempotency_key": f"{callout.id}:call:{number}",
+            "idempotency_key": call_state.idempotency_key(callout.id, number),
             "provider": agent.provider,
             "provider_call_id": None,
             "voice_agent_id": agent.id,

@@ -20,9 +20,9 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from credira.channel.voice import simulator_repository as repository
 from credira.channel.voice import speech
 from credira.channel.voice.port import (
     CallRequest,
@@ -31,7 +31,6 @@ from credira.channel.voice.port import (
     Recording,
     VoiceProviderError,
 )
-from credira.db.dialect import insert_ignore
 from credira.kit.batch import GroupCommit
 from credira.kit.clock import Clock
 from credira.kit.ids import new_token
@@ -214,24 +213,12 @@ class VoiceSimulator:
             for request, placed in batch
         ]
         async with self._sessionmaker() as session:
-            calls = SimulatedCall.__table__
-            inserted = await session.execute(
-                insert_ignore(session, calls, ["idempotency_key"]).returning(
-                    calls.c.idempotency_key, calls.c.provider_call_id
-                ),
-                rows,
-            )
-            written = {key: call_id for key, call_id in inserted}
+            written = await repository.insert_new(session, rows)
             keys = [request.idempotency_key for request, _ in batch]
             others = [key for key in keys if key not in written]
             existing: dict[str, str] = {}
             if others:
-                found = await session.execute(
-                    select(SimulatedCall.idempotency_key, SimulatedCall.provider_call_id).where(
-                        SimulatedCall.idempotency_key.in_(others)
-                    )
-                )
-                existing = {key: call_id for key, call_id in found}
+                existing = await repository.ids_by_key(session, others)
             await session.commit()
         placed_ids: list[tuple[str, bool]] = []
         for key in keys:
@@ -266,23 +253,14 @@ class VoiceSimulator:
     async def _read(self, provider_call_ids: list[str]) -> list[_Placed | None]:
         """The rows of calls asked about at the same moment, in one query."""
         async with self._read_sessionmaker() as session:
-            rows = await session.scalars(
-                select(SimulatedCall).where(SimulatedCall.provider_call_id.in_(provider_call_ids))
-            )
+            rows = await repository.by_provider_ids(session, provider_call_ids)
             found = {row.provider_call_id: _Placed.of(row) for row in rows}
         return [found.get(call_id) for call_id in provider_call_ids]
 
     async def cancel_call(self, provider_call_id: str) -> None:
         now = self._clock.now()
         async with self._sessionmaker() as session:
-            await session.execute(
-                update(SimulatedCall)
-                .where(
-                    SimulatedCall.provider_call_id == provider_call_id,
-                    SimulatedCall.cancelled_time.is_(None),
-                )
-                .values(cancelled_time=now)
-            )
+            await repository.mark_cancelled(session, provider_call_id, now)
             await session.commit()
         known = self._known.get(provider_call_id)
         if known is not None and not known[1] and known[0].cancelled_time is None:
@@ -310,7 +288,7 @@ class VoiceSimulator:
     async def placed_count(self) -> int:
         """How many distinct calls the simulator has placed (for tests and benchmarks)."""
         async with self._read_sessionmaker() as session:
-            return int(await session.scalar(select(func.count()).select_from(SimulatedCall)) or 0)
+            return await repository.count(session)
 
     @staticmethod
     def _status(row: _Placed, now: datetime) -> ProviderCall:

@@ -17,10 +17,10 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from credira.account.settings import OutreachSettings
+from credira.caps import repository
 from credira.models import Account, Email
-from credira.ratelimit import repository
 
-log = structlog.get_logger("credira.ratelimit")
+log = structlog.get_logger("credira.caps")
 
 DAILY_CALL_CAP = "daily_call_cap"
 DAILY_EMAIL_CAP = "daily_email_cap"
@@ -50,7 +50,7 @@ async def calls_allowed(
         session, account_id, repository.CALL, day_start(now), cap, wanted
     )
     if capped:
-        log.info("ratelimit.daily_call_cap", account_id=account_id, cap=cap)
+        log.info("caps.daily_call_cap", account_id=account_id, cap=cap)
     return allowed, capped
 
 
@@ -70,14 +70,14 @@ async def email_cap_hold(
     if first_sent is None:
         if await repository.take(session, account_id, repository.EMAIL, since, cap):
             return None
-        log.info("ratelimit.daily_email_cap", account_id=account_id, cap=cap)
+        log.info("caps.daily_email_cap", account_id=account_id, cap=cap)
         return next_day_start(now)
     others = await repository.used(session, account_id, repository.EMAIL, since)
     if first_sent >= since:
         others -= 1  # itself, counted when it was first sent today
     if others < cap:
         return None
-    log.info("ratelimit.daily_email_cap", account_id=account_id, sent=others, cap=cap)
+    log.info("caps.daily_email_cap", account_id=account_id, sent=others, cap=cap)
     return next_day_start(now)
 
 

@@ -12,14 +12,12 @@ import secrets
 from datetime import UTC, datetime
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from credira.config import Settings
-from credira.db.dialect import insert_ignore
 from credira.kit.clock import Clock
-from credira.models import PlatformSecret
+from credira.secret import repository
 
 log = structlog.get_logger("credira.secrets")
 
@@ -40,32 +38,17 @@ async def signing_key(
     if settings.secret_key:
         return settings.secret_key.encode("utf-8")
     async with sessionmaker() as session:
-        value = await _stored(session)
+        value = await repository.stored(session, LINK_SIGNING)
         if value is None:
             now = clock.now() if clock is not None else datetime.now(UTC)
-            await session.execute(
-                insert_ignore(
-                    session,
-                    PlatformSecret,
-                    ["name"],
-                    {
-                        "name": LINK_SIGNING,
-                        "value": secrets.token_urlsafe(32),
-                        "created_time": now,
-                    },
-                )
+            await repository.store_unless_present(
+                session, LINK_SIGNING, secrets.token_urlsafe(32), now
             )
             await session.commit()
-            value = await _stored(session)
+            value = await repository.stored(session, LINK_SIGNING)
     if not value:
         raise RuntimeError("the link-signing key could not be stored")
     return value.encode("utf-8")
-
-
-async def _stored(session: AsyncSession) -> str | None:
-    return await session.scalar(
-        select(PlatformSecret.value).where(PlatformSecret.name == LINK_SIGNING)
-    )
 
 
 async def signing_key_at_start(

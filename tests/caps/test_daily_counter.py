@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from credira.caps import repository
 from credira.models import Account
-from credira.ratelimit import repository
 from tests.worker.harness import Db, open_db
 
 DAY = datetime(2024, 3, 5, tzinfo=UTC)

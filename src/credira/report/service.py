@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from credira.call import repository as call_repository
 from credira.call import service as call_service
+from credira.callout import service as callout_service
+from credira.email import repository as email_repository
 from credira.kit.clock import format_time
 from credira.models import Call, Callout, Email
 from credira.transcript import sentiment_label
@@ -44,6 +49,16 @@ def _email_entry(email: Email) -> dict[str, Any]:
         # Beyond the documented fields: the email's id.
         "email_id": email.id,
     }
+
+
+async def callout_report(
+    session: AsyncSession, account_id: str, callout_id: str, public_url: str
+) -> dict[str, Any]:
+    """The account's callout's response report (``NOT_FOUND`` for an unknown callout)."""
+    callout = await callout_service.get(session, account_id, callout_id)
+    calls = await call_repository.for_callout(session, callout.id)
+    emails = await email_repository.for_callout(session, callout.id)
+    return build(callout, calls, public_url, emails)
 
 
 def build(

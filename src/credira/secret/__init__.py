@@ -1,0 +1,1 @@
+"""Secrets the service keeps for itself in its database (``platform_secrets``)."""
