@@ -61,14 +61,23 @@ async def list_events(
     limit: int,
     starting_after: str | None,
 ) -> tuple[list[Event], bool, int]:
-    """The account's events, newest first; ``starting_after`` continues below that event."""
+    """The account's events, newest first; ``starting_after`` continues below that event.
+
+    The log grows while it is read: the total and the newest event are read together first,
+    and the page goes no further than that event, so the page and its total agree (two
+    statements under READ COMMITTED would each see the commits made between them)."""
     conditions = _conditions(account_id, where)
-    query = select(Event).where(*conditions)
+    counted = await session.execute(
+        select(func.count(), func.max(Event.id)).select_from(Event).where(*conditions)
+    )
+    total, newest = counted.one()
+    if not total:
+        return [], False, 0
+    query = select(Event).where(*conditions, Event.id <= newest)
     if starting_after is not None:
         query = query.where(Event.id < starting_after)
     rows = list((await session.scalars(query.order_by(Event.id.desc()).limit(limit + 1))).all())
-    total = await session.scalar(select(func.count()).select_from(Event).where(*conditions))
-    return rows[:limit], len(rows) > limit, int(total or 0)
+    return rows[:limit], len(rows) > limit, int(total)
 
 
 async def get(session: AsyncSession, account_id: str, event_id: str) -> Event | None:
