@@ -19,13 +19,17 @@ from credira.api.deps import Runtime
 from credira.api.middleware import EdgeMiddleware
 from credira.api.responses import (
     INPUT_TYPES,
+    HealthRead,
+    ReadyRead,
     bound_numbers,
     document_error_media,
     document_id_fields,
     document_no_nul,
     document_parameters,
+    document_success,
     errors_for,
     link_input_types,
+    reply,
 )
 from credira.auth.keys import hash_key
 from credira.call.endpoints import media as media_router
@@ -140,12 +144,12 @@ def _probes() -> APIRouter:
         k: v for k, v in errors_for(503).items() if k in (500, 503)
     }
 
-    @router.get("/health", summary="Liveness", responses=probe_errors)
+    @router.get("/health", summary="Liveness", responses={**reply(HealthRead), **probe_errors})
     async def health(request: Request) -> JSONResponse:
         """The process is up. No authentication, no database."""
         return JSONResponse(success_body({"status": "ok"}, _rid(request)))
 
-    @router.get("/ready", summary="Readiness", responses=probe_errors)
+    @router.get("/ready", summary="Readiness", responses={**reply(ReadyRead), **probe_errors})
     async def ready(request: Request) -> JSONResponse:
         """The database answers. ``SERVICE_UNAVAILABLE`` (503) when it does not."""
         try:
@@ -171,15 +175,14 @@ def _openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
     components["securitySchemes"] = {
         "bearerAuth": {"type": "http", "scheme": "bearer", "description": "credira_sk_... key"}
     }
-    components.setdefault("schemas", {})["SuccessEnvelope"] = _SUCCESS_ENVELOPE
-    link_input_types(components["schemas"])
+    link_input_types(components.setdefault("schemas", {}))
     components["schemas"].update(INPUT_TYPES)
     document_template_limits(components["schemas"], settings)
     bound_numbers(schema)
     document_id_fields(components["schemas"])
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
-            _document_success(operation)
+            document_success(operation)
             document_error_media(operation)
             document_parameters(path, method, operation)
             # The media files need a key too (they answer 401), the tracking links do not.
@@ -193,26 +196,6 @@ def _openapi(app: FastAPI, settings: Settings) -> dict[str, Any]:
 
 
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorEnvelope"}
-_SUCCESS_ENVELOPE: dict[str, Any] = {
-    "type": "object",
-    "title": "SuccessEnvelope",
-    "required": ["success", "data", "meta"],
-    "properties": {
-        "success": {"type": "boolean", "const": True},
-        "data": {"description": "The object, or the list of objects"},
-        "meta": {
-            "type": "object",
-            "required": ["timestamp", "request_id"],
-            "properties": {
-                "timestamp": {"type": "string", "examples": ["2024-01-15T10:30:00Z"]},
-                "request_id": {"type": "string", "examples": ["req_123456789"]},
-                "message": {"type": "string", "examples": ["Callout updated successfully"]},
-                "has_more": {"type": "boolean"},
-            },
-            "additionalProperties": True,
-        },
-    },
-}
 _ETAG = {"description": "The object's version, for If-Match", "schema": {"type": "string"}}
 
 
@@ -229,23 +212,6 @@ def _header(name: str, description: str, **schema: Any) -> dict[str, Any]:
         "description": description,
         "schema": {"type": "string", **schema},
     }
-
-
-def _document_success(operation: dict[str, Any]) -> None:
-    """Endpoints return ``JSONResponse``, which FastAPI documents as a bare string."""
-    for status, response in operation.get("responses", {}).items():
-        content = response.get("content", {}).get("application/json")
-        if (
-            status.startswith("2")
-            and content is not None
-            and content.get("schema")
-            in (
-                None,
-                {},
-                {"type": "string"},
-            )
-        ):
-            content["schema"] = {"$ref": "#/components/schemas/SuccessEnvelope"}
 
 
 def _document_safe_writes(method: str, operation: dict[str, Any], *, versioned: bool) -> None:

@@ -21,10 +21,13 @@ class CrediraError(Exception):
         message: str | None = None,
         *,
         details: str | None = None,
+        field: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         self.message = message or self.default_message
         self.details = details
+        # The refused field, dotted (``target_contact.phone``), shown as ``error.field``.
+        self.field = field
         self.headers = headers or {}
         super().__init__(self.message)
 

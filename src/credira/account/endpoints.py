@@ -5,11 +5,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
-from credira.account.schemas import AccountSettingsUpdate
+from credira.account.schemas import AccountRead, AccountSettingsUpdate
 from credira.account.settings import OutreachSettings
 from credira.api.deps import Ctx, require
 from credira.api.respond import respond
-from credira.api.responses import errors_for
+from credira.api.responses import errors_for, reply
 from credira.errors import NotFound
 from credira.kit.clock import format_time
 from credira.kit.envelope import JSONResponse
@@ -36,7 +36,7 @@ async def _account(ctx: Ctx) -> Account:
     return account
 
 
-@router.get("", summary="Get Account", responses=errors_for(401, 403))
+@router.get("", summary="Get Account", responses={**reply(AccountRead), **errors_for(401, 403)})
 async def get_account(
     ctx: Annotated[Ctx, Depends(require(None, "access this account"))],
 ) -> JSONResponse:
@@ -44,7 +44,11 @@ async def get_account(
     return await respond(ctx, _read(await _account(ctx)))
 
 
-@router.put("/settings", summary="Update Account Settings", responses=errors_for(401, 403, 422))
+@router.put(
+    "/settings",
+    summary="Update Account Settings",
+    responses={**reply(AccountRead), **errors_for(401, 403, 422)},
+)
 async def update_settings(
     body: AccountSettingsUpdate,
     ctx: Annotated[Ctx, Depends(require("users:write", "change this account's settings"))],

@@ -6,7 +6,7 @@ from typing import Annotated
 from babel.localedata import locale_identifiers
 from pydantic import AfterValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
-from credira.api.responses import documented
+from credira.api.responses import Instant, ReadModel, documented
 from credira.kit.body import RequestBody
 from credira.kit.validation import WHOLE
 
@@ -57,3 +57,25 @@ class AccountSettingsUpdate(RequestBody):
     daily_email_cap: Annotated[StrictInt, Field(ge=0, le=10_000_000), WHOLE] | None = Field(
         default=None, description="Emails sent per UTC day, account-wide"
     )
+
+
+# --- Replies ---
+
+
+class OutreachSettingsRead(ReadModel):
+    """Every outreach setting, defaults included."""
+
+    max_call_attempts: int
+    retry_minutes: list[int]
+    observe_holidays: bool
+    weekly_contacts: int
+    locale: str
+    daily_call_cap: int
+    daily_email_cap: int
+
+
+class AccountRead(ReadModel):
+    id: str
+    name: str
+    created_time: Instant
+    settings: OutreachSettingsRead

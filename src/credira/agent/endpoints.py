@@ -5,10 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from credira.agent import repository, service
-from credira.agent.schemas import AgentStatus, VoiceAgentCreate, VoiceAgentUpdate
+from credira.agent.schemas import AgentStatus, VoiceAgentCreate, VoiceAgentRead, VoiceAgentUpdate
 from credira.api.deps import Ctx, require
 from credira.api.respond import check_if_match, respond
-from credira.api.responses import errors_for
+from credira.api.responses import Deleted, errors_for, listing, reply
 from credira.kit.clock import format_time
 from credira.kit.envelope import JSONResponse
 from credira.kit.pagination import Page, page_params
@@ -17,7 +17,10 @@ router = APIRouter(prefix="/voice-agents", tags=["Voice agents"])
 
 
 @router.post(
-    "", status_code=201, summary="Create Voice Agent", responses=errors_for(400, 401, 403, 422)
+    "",
+    status_code=201,
+    summary="Create Voice Agent",
+    responses={**reply(VoiceAgentRead, 201), **errors_for(400, 401, 403, 422)},
 )
 async def create_agent(
     body: VoiceAgentCreate,
@@ -36,7 +39,11 @@ async def create_agent(
     )
 
 
-@router.get("", summary="List Voice Agents", responses=errors_for(400, 401, 403, 422))
+@router.get(
+    "",
+    summary="List Voice Agents",
+    responses={**listing(VoiceAgentRead, "voice_agents"), **errors_for(400, 401, 403, 422)},
+)
 async def list_agents(
     ctx: Annotated[Ctx, Depends(require("voice_agents:read", "list voice agents"))],
     page: Annotated[Page, Depends(page_params("agent"))],
@@ -49,7 +56,11 @@ async def list_agents(
     )
 
 
-@router.get("/{agent_id}", summary="Get Voice Agent", responses=errors_for(400, 401, 403, 404))
+@router.get(
+    "/{agent_id}",
+    summary="Get Voice Agent",
+    responses={**reply(VoiceAgentRead), **errors_for(400, 401, 403, 404)},
+)
 async def get_agent(
     agent_id: str,
     ctx: Annotated[Ctx, Depends(require("voice_agents:read", "access this voice agent"))],
@@ -60,7 +71,9 @@ async def get_agent(
 
 
 @router.put(
-    "/{agent_id}", summary="Update Voice Agent", responses=errors_for(400, 401, 403, 404, 412, 422)
+    "/{agent_id}",
+    summary="Update Voice Agent",
+    responses={**reply(VoiceAgentRead), **errors_for(400, 401, 403, 404, 412, 422)},
 )
 async def update_agent(
     agent_id: str,
@@ -82,7 +95,12 @@ async def update_agent(
 
 
 @router.delete(
-    "/{agent_id}", summary="Delete Voice Agent", responses=errors_for(400, 401, 403, 404, 409)
+    "/{agent_id}",
+    summary="Delete Voice Agent",
+    responses={
+        **reply(Deleted, name="VoiceAgentDeletedReply"),
+        **errors_for(400, 401, 403, 404, 409),
+    },
 )
 async def delete_agent(
     agent_id: str,

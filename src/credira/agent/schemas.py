@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -11,7 +11,7 @@ from pydantic import (
     StrictStr,
 )
 
-from credira.api.responses import documented
+from credira.api.responses import Instant, ReadModel, documented
 from credira.kit import validation
 from credira.kit.body import RequestBody
 from credira.kit.validation import Name
@@ -118,3 +118,22 @@ class VoiceAgentUpdate(RequestBody):
     max_duration: Duration | None = None
     status: AgentStatus | None = None
     metadata: Metadata | None = None
+
+
+# --- Replies ---
+
+
+class VoiceAgentRead(ReadModel):
+    id: str
+    account_id: str
+    name: str
+    provider: str
+    voice: str
+    language: str
+    from_number: str | None
+    script: str
+    max_duration: int
+    status: AgentStatus
+    metadata: dict[str, Any]
+    created_time: Instant
+    updated_time: Instant

@@ -120,13 +120,13 @@ def validation_error(errors: Sequence[Any]) -> CrediraError:
     error: CrediraError
     if kind in _DOCUMENTED:
         message, details = _DOCUMENTED[kind]
-        error = ValidationFailed(message, details=f"{field}: {details}" if field else details)
-        error.field = field  # type: ignore[attr-defined]
+        error = ValidationFailed(
+            message, details=f"{field}: {details}" if field else details, field=field
+        )
         return error
     reason = str(first.get("msg", "invalid value"))
     reason = reason.removeprefix("Value error, ")
-    error = ValidationFailed(f"Invalid value for {field}", details=reason)
-    error.field = field  # type: ignore[attr-defined]
+    error = ValidationFailed(f"Invalid value for {field}", details=reason, field=field)
     return error
 
 
@@ -140,9 +140,8 @@ def _is_json_type(content_type: str) -> bool:
 def error_payload(error: CrediraError, request_id: str) -> dict[str, Any]:
     """The envelope of ``error``, with ``error.field`` when the error names one."""
     body = error_body(error.code, error.message, request_id, error.details)
-    field = getattr(error, "field", None)
-    if field:
-        body["error"]["field"] = field
+    if error.field:
+        body["error"]["field"] = error.field
     return body
 
 

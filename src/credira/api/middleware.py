@@ -103,8 +103,7 @@ def _unstorable(value: Any, path: list[str]) -> tuple[list[str], str] | None:
 
 
 def _invalid_value(field: str, reason: str) -> ValidationFailed:
-    error = ValidationFailed(f"Invalid value for {field}", details=reason)
-    error.field = field  # type: ignore[attr-defined]
+    error = ValidationFailed(f"Invalid value for {field}", details=reason, field=field)
     return error
 
 

@@ -1,17 +1,18 @@
-"""OpenAPI declarations: the envelope, so every error reply is documented per route, and what
-the route signatures cannot say (id formats, input types whose rules are code)."""
+"""OpenAPI declarations: the envelope, so every reply (success and error) is documented per
+route, and what the route signatures cannot say (id formats, input types whose rules are code)."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from functools import cache
+from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
 import email_validator
 import phonenumbers
 from babel.localedata import locale_identifiers
 from babel.numbers import list_currencies
-from pydantic import BaseModel, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model
 
 from credira.kit.ids import PREFIXES
 
@@ -32,6 +33,88 @@ class ErrorEnvelope(BaseModel):
     success: bool = Field(examples=[False])
     error: ErrorBody
     meta: Meta
+
+
+# --- Success replies: declared for the document only ---
+#
+# Endpoints build their replies as dicts (``credira.api.respond``) and never validate them
+# against these models at run time: the models say what comes back, and a test validates real
+# replies against the document (tests/api/test_reply_schemas.py).
+
+
+def _no_null_defaults(schema: dict[str, Any]) -> None:
+    # A key declared with ``absent()`` is left out of a reply, never written as null.
+    for prop in schema.get("properties", {}).values():
+        if "default" in prop and prop["default"] is None:
+            del prop["default"]
+
+
+class ReadModel(BaseModel):
+    """A reply object. Its keys are exactly the declared ones."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_no_null_defaults)
+
+
+def absent() -> Any:
+    """A key that appears only when it applies, never as null: not required, no default."""
+    return Field(default=None)
+
+
+# An instant as every reply writes it (``credira.kit.clock.format_time``).
+Instant = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+
+
+class ReplyMeta(ReadModel):
+    timestamp: Instant = Field(examples=["2024-01-15T10:30:00Z"])
+    request_id: str = Field(examples=["req_123456789"])
+    message: str = absent()
+
+
+class HealthRead(ReadModel):
+    status: Literal["ok"]
+
+
+class ReadyRead(ReadModel):
+    status: Literal["ready"]
+    database: Literal["ok"]
+
+
+class Deleted(ReadModel):
+    id: str
+    deleted: Literal[True]
+    deleted_time: Instant
+
+
+def reply(
+    data: Any, status: int = 200, *, name: str | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """Declare the success reply ``{success, data, meta}`` whose ``data`` is ``data``; ``name``
+    names the envelope (default: ``data``'s name + ``Reply``)."""
+    envelope = _envelope(data, name or f"{data.__name__}Reply", None)
+    return {status: {"model": envelope, "description": "The envelope with the object"}}
+
+
+def listing(item: type[BaseModel], plural: str) -> dict[int | str, dict[str, Any]]:
+    """The reply of a list endpoint: ``data`` is a page of ``item``, ``meta`` carries
+    ``total_<plural>`` and ``has_more``."""
+    envelope = _envelope(list[item], f"{item.__name__}List", plural)  # type: ignore[valid-type]
+    return {200: {"model": envelope, "description": "The envelope with a page of objects"}}
+
+
+@cache
+def _envelope(data: Any, name: str, plural: str | None) -> type[BaseModel]:
+    """One model per envelope: the document names each once."""
+    meta: type[BaseModel] = ReplyMeta
+    if plural is not None:
+        fields: dict[str, Any] = {f"total_{plural}": (int, ...), "has_more": (bool, ...)}
+        meta = create_model(f"{name}Meta", __base__=ReplyMeta, **fields)
+    return create_model(
+        name,
+        __base__=ReadModel,
+        success=(Literal[True], ...),
+        data=(data, ...),
+        meta=(meta, ...),
+    )
 
 
 _DESCRIPTIONS = {
@@ -157,6 +240,16 @@ def document_id_fields(components: dict[str, Any]) -> None:
 
 
 ERROR_REF = "#/components/schemas/ErrorEnvelope"
+
+
+def document_success(operation: dict[str, Any]) -> None:
+    """The declared envelope alone: FastAPI documents our response class as a string and
+    merges the model declared with ``reply`` into that."""
+    for status, response in operation.get("responses", {}).items():
+        schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+        if status.startswith("2") and "$ref" in schema:
+            for key in [k for k in schema if k != "$ref"]:
+                del schema[key]
 
 
 def document_error_media(operation: dict[str, Any]) -> None:

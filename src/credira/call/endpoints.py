@@ -7,9 +7,9 @@ from starlette.responses import FileResponse, PlainTextResponse
 
 from credira.api.deps import Ctx, require
 from credira.api.respond import respond
-from credira.api.responses import errors_for
+from credira.api.responses import errors_for, listing, reply
 from credira.call import repository, service
-from credira.call.schemas import CallCreate
+from credira.call.schemas import CallCreate, CallCreated, CallDetailRead, CallRead
 from credira.errors import InvalidRequest, NotFound
 from credira.invoice import service as invoice_service
 from credira.kit.envelope import JSONResponse
@@ -24,7 +24,7 @@ media = APIRouter(tags=["Media"])
     "",
     status_code=201,
     summary="Create Call",
-    responses=errors_for(400, 401, 403, 404, 409, 422, 429),
+    responses={**reply(CallCreated, 201), **errors_for(400, 401, 403, 404, 409, 422, 429)},
 )
 async def create_call(
     body: CallCreate,
@@ -58,7 +58,11 @@ async def create_call(
     return response
 
 
-@router.get("", summary="Get Calls", responses=errors_for(400, 401, 403, 404, 422))
+@router.get(
+    "",
+    summary="Get Calls",
+    responses={**listing(CallRead, "calls"), **errors_for(400, 401, 403, 404, 422)},
+)
 async def list_calls(
     ctx: Annotated[Ctx, Depends(require("calls:read", "access calls"))],
     page: Annotated[Page, Depends(page_params("call", whole_by_default=True))],
@@ -81,7 +85,11 @@ async def list_calls(
     )
 
 
-@router.get("/{call_id}", summary="Get Call by ID", responses=errors_for(400, 401, 403, 404))
+@router.get(
+    "/{call_id}",
+    summary="Get Call by ID",
+    responses={**reply(CallDetailRead), **errors_for(400, 401, 403, 404)},
+)
 async def get_call(
     call_id: str,
     ctx: Annotated[Ctx, Depends(require("calls:read", "access this call"))],

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StrictStr
 
-from credira.api.responses import documented
+from credira.api.responses import Instant, ReadModel, documented
 from credira.kit import validation
 from credira.kit.body import RequestBody
 from credira.kit.validation import ContactName
@@ -28,3 +28,73 @@ class CallCreate(RequestBody):
     )
     customer_name: ContactName | None = None
     metadata: Metadata = Field(default_factory=dict)
+
+
+# --- Replies ---
+
+CallStatus = Literal[
+    "initiated",
+    "ringing",
+    "in_progress",
+    "completed",
+    "no_answer",
+    "busy",
+    "failed",
+    "voicemail",
+    "cancelled",
+]
+
+
+class CallRead(ReadModel):
+    """A call as ``GET /calls`` lists it."""
+
+    id: str
+    invoice_id: str
+    duration: int | None
+    status: CallStatus
+    from_: str | None = Field(alias="from")
+    to: str
+    transcription_url: str | None
+    call_recording_url: str | None
+    confidence_score: float | None
+    voice_agent_id: str | None
+    timezone: str | None
+    account_id: str
+    created_time: Instant
+
+
+class CallDetailRead(CallRead):
+    """A call with its detail fields (``GET /calls/{id}``, each call event's ``data``)."""
+
+    updated_time: Instant
+    start_time: Instant | None
+    end_time: Instant | None
+    call_type: str
+    cost: float | None
+    currency: str | None
+    quality_score: float | None
+    sentiment_score: float | None
+    keywords: list[str]
+    summary: str | None
+    tags: list[str]
+    metadata: dict[str, Any]
+    outcome: str | None
+    callout_id: str
+
+
+class CallCreated(ReadModel):
+    """The reply of ``POST /calls``."""
+
+    id: str
+    invoice_id: str
+    phone_number: str
+    voice_agent_id: str | None
+    status: CallStatus
+    call_purpose: str
+    customer_name: str | None
+    scheduled_time: Instant
+    account_id: str
+    created_time: Instant
+    estimated_duration: int
+    call_priority: str
+    metadata: dict[str, Any]

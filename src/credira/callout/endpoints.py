@@ -7,9 +7,16 @@ from pydantic import ConfigDict, Field, StrictStr
 
 from credira.api.deps import Ctx, require
 from credira.api.respond import check_if_match, respond
-from credira.api.responses import errors_for
+from credira.api.responses import errors_for, listing, reply
 from credira.callout import repository, service
-from credira.callout.schemas import CalloutCreate, CalloutStatus, CalloutUpdate
+from credira.callout.schemas import (
+    CalloutCreate,
+    CalloutDeleted,
+    CalloutRead,
+    CalloutResponseRead,
+    CalloutStatus,
+    CalloutUpdate,
+)
 from credira.errors import InvalidRequest
 from credira.invoice import service as invoice_service
 from credira.kit.body import RequestBody
@@ -31,7 +38,7 @@ class CalloutCancel(RequestBody):
     "",
     status_code=201,
     summary="Create Callout",
-    responses=errors_for(400, 401, 403, 404, 409, 422),
+    responses={**reply(CalloutRead, 201), **errors_for(400, 401, 403, 404, 409, 422)},
 )
 async def create_callout(
     body: CalloutCreate,
@@ -55,7 +62,11 @@ async def create_callout(
     return response
 
 
-@router.get("", summary="Get Callouts", responses=errors_for(400, 401, 403, 404, 422))
+@router.get(
+    "",
+    summary="Get Callouts",
+    responses={**listing(CalloutRead, "callouts"), **errors_for(400, 401, 403, 404, 422)},
+)
 async def list_callouts(
     ctx: Annotated[Ctx, Depends(require("callouts:read", "access callouts"))],
     page: Annotated[Page, Depends(page_params("callout", whole_by_default=True))],
@@ -78,7 +89,11 @@ async def list_callouts(
     )
 
 
-@router.get("/{callout_id}", summary="Get Callout", responses=errors_for(400, 401, 403, 404))
+@router.get(
+    "/{callout_id}",
+    summary="Get Callout",
+    responses={**reply(CalloutRead), **errors_for(400, 401, 403, 404)},
+)
 async def get_callout(
     callout_id: str,
     ctx: Annotated[Ctx, Depends(require("callouts:read", "access this callout"))],
@@ -91,7 +106,7 @@ async def get_callout(
 @router.get(
     "/{callout_id}/response",
     summary="Callout Response",
-    responses=errors_for(400, 401, 403, 404),
+    responses={**reply(CalloutResponseRead), **errors_for(400, 401, 403, 404)},
 )
 async def callout_response(
     callout_id: str,
@@ -108,7 +123,7 @@ async def callout_response(
 @router.put(
     "/{callout_id}",
     summary="Update Callout",
-    responses=errors_for(400, 401, 403, 404, 409, 412, 422),
+    responses={**reply(CalloutRead), **errors_for(400, 401, 403, 404, 409, 412, 422)},
 )
 async def update_callout(
     callout_id: str,
@@ -139,7 +154,9 @@ async def update_callout(
 
 
 @router.delete(
-    "/{callout_id}", summary="Delete Callout", responses=errors_for(400, 401, 403, 404, 409)
+    "/{callout_id}",
+    summary="Delete Callout",
+    responses={**reply(CalloutDeleted), **errors_for(400, 401, 403, 404, 409)},
 )
 async def delete_callout(
     callout_id: str,
@@ -161,7 +178,7 @@ async def delete_callout(
 @router.post(
     "/{callout_id}/cancel",
     summary="Cancel Callout",
-    responses=errors_for(400, 401, 403, 404, 409, 422),
+    responses={**reply(CalloutRead), **errors_for(400, 401, 403, 404, 409, 422)},
 )
 async def cancel_callout(
     callout_id: str,

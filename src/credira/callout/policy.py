@@ -54,8 +54,7 @@ def assert_invoice_open(invoice_status: str) -> None:
 
 
 def _invalid(field: str, details: str) -> ValidationFailed:
-    error = ValidationFailed(f"Invalid value for {field}", details=details)
-    error.field = field  # type: ignore[attr-defined]
+    error = ValidationFailed(f"Invalid value for {field}", details=details, field=field)
     return error
 
 

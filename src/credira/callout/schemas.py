@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, StrictBool, StrictStr, model_validator
 from pydantic_core import PydanticCustomError
 
-from credira.api.responses import documented
+from credira.api.responses import Deleted, Instant, ReadModel, absent, documented
 from credira.kit import validation
 from credira.kit.body import RequestBody
 from credira.kit.validation import ContactName
@@ -138,3 +138,100 @@ class CalloutUpdate(RequestBody):
                         "read_only", "Field {field} cannot be updated", {"field": name}
                     )
         return data
+
+
+# --- Replies ---
+
+
+class CalloutContactRead(ReadModel):
+    name: str | None
+    email: str | None
+    phone: str | None
+
+
+class CalloutActionsRead(ReadModel):
+    calls_enabled: bool
+    emails_enabled: bool
+    voice_agent_id: str | None
+
+
+class CalloutRead(ReadModel):
+    """A callout as every reply (and each callout event's ``data``) shows it."""
+
+    id: str
+    invoice_id: str
+    status: CalloutStatus
+    type: CalloutType
+    scheduled_time: Instant
+    created_time: Instant
+    updated_time: Instant
+    target_contact: CalloutContactRead
+    actions: CalloutActionsRead
+    account_id: str
+    priority: Priority
+    metadata: dict[str, Any]
+    next_attempt_time: Instant = absent()
+    hold_reason: str = absent()
+    status_reason: str = absent()
+    completed_time: Instant = absent()
+
+
+class CalloutDeletedItems(ReadModel):
+    callout: bool
+    recordings: int
+    transcriptions: int
+    analytics: bool
+
+
+class CalloutDeleted(Deleted):
+    deleted_items: CalloutDeletedItems
+
+
+class CallAttemptRead(ReadModel):
+    attempt_id: str
+    type: Literal["call"]
+    status: str
+    timestamp: Instant
+    duration: int | None
+    call_recording_url: str | None
+    transcription_url: str | None
+    confidence_score: float | None
+    sentiment_score: float | None
+    keywords: list[str]
+    summary: str | None
+    voice_agent_id: str | None
+    call_id: str
+    outcome: str | None
+
+
+class EmailAttemptRead(ReadModel):
+    attempt_id: str
+    type: Literal["email"]
+    status: str
+    timestamp: Instant
+    email_subject: str
+    opened_time: Instant | None
+    clicked_time: Instant | None
+    template_id: str | None
+    email_id: str
+
+
+class CalloutAnalyticsRead(ReadModel):
+    total_duration: int
+    average_confidence: float | None
+    sentiment_analysis: str | None
+    key_topics: list[str]
+    customer_engagement: Literal["high", "medium", "low", "none"]
+
+
+class CalloutResponseRead(ReadModel):
+    """The callout response report: every attempt, calls and emails mixed, in order."""
+
+    callout_id: str
+    status: CalloutStatus
+    total_attempts: int
+    successful_attempts: int
+    responses: list[Annotated[CallAttemptRead | EmailAttemptRead, Field(discriminator="type")]]
+    analytics: CalloutAnalyticsRead
+    created_time: Instant
+    completed_time: Instant | None

@@ -6,10 +6,16 @@ from fastapi import APIRouter, Depends, Query
 
 from credira.api.deps import Ctx, require
 from credira.api.respond import respond
-from credira.api.responses import errors_for
+from credira.api.responses import errors_for, listing, reply
 from credira.callout import service as callout_service
 from credira.email import repository, service
-from credira.email.schemas import EmailReconcile, SendEmailCreate
+from credira.email.schemas import (
+    EmailDetailRead,
+    EmailRead,
+    EmailReconcile,
+    EmailScheduled,
+    SendEmailCreate,
+)
 from credira.email.state import EmailStatus
 from credira.email_template.render import Limits
 from credira.errors import InvalidRequest
@@ -23,7 +29,7 @@ router = APIRouter(tags=["Emails"])
     "/send-email",
     status_code=201,
     summary="Send Email",
-    responses=errors_for(400, 401, 403, 404, 409, 422),
+    responses={**reply(EmailScheduled, 201), **errors_for(400, 401, 403, 404, 409, 422)},
 )
 async def send_email(
     body: SendEmailCreate,
@@ -51,7 +57,11 @@ async def send_email(
     return response
 
 
-@router.get("/emails", summary="Get Emails", responses=errors_for(400, 401, 403, 404, 422))
+@router.get(
+    "/emails",
+    summary="Get Emails",
+    responses={**listing(EmailRead, "emails"), **errors_for(400, 401, 403, 404, 422)},
+)
 async def list_emails(
     ctx: Annotated[Ctx, Depends(require("emails:read", "access emails"))],
     page: Annotated[Page, Depends(page_params("email", whole_by_default=True))],
@@ -73,7 +83,11 @@ async def list_emails(
     )
 
 
-@router.get("/emails/{email_id}", summary="Get Email", responses=errors_for(400, 401, 403, 404))
+@router.get(
+    "/emails/{email_id}",
+    summary="Get Email",
+    responses={**reply(EmailDetailRead), **errors_for(400, 401, 403, 404)},
+)
 async def get_email(
     email_id: str,
     ctx: Annotated[Ctx, Depends(require("emails:read", "access this email"))],
@@ -86,7 +100,7 @@ async def get_email(
 @router.post(
     "/emails/{email_id}/reconcile",
     summary="Reconcile Email",
-    responses=errors_for(400, 401, 403, 404, 409, 422),
+    responses={**reply(EmailDetailRead), **errors_for(400, 401, 403, 404, 409, 422)},
 )
 async def reconcile_email(
     email_id: str,

@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StrictStr
 
-from credira.api.responses import documented
+from credira.api.responses import Instant, ReadModel, documented
 from credira.config import VARIABLE_CEILING, VARIABLES_CEILING
 from credira.kit import validation
 from credira.kit.body import RequestBody
@@ -61,3 +61,63 @@ class EmailReconcile(RequestBody):
         )
     )
     note: ShortText | None = Field(default=None, description="Kept as the email's status reason")
+
+
+# --- Replies ---
+
+
+class EmailRead(ReadModel):
+    """An email as ``GET /emails`` lists it."""
+
+    id: str
+    callout_id: str | None
+    subject: str
+    recipient_email: str
+    recipient_name: str | None
+    status: EmailStatus
+    template_id: str | None
+    template_name: str | None
+    sent_time: Instant | None
+    opened_time: Instant | None
+    clicked_time: Instant | None
+    bounced: bool
+    unsubscribed: bool
+    account_id: str
+    created_time: Instant
+    email_type: str
+    priority: Priority
+    metadata: dict[str, Any]
+
+
+class EmailDetailRead(EmailRead):
+    """An email with its delivery details (``GET /emails/{id}``, each email event's ``data``)."""
+
+    invoice_id: str | None
+    scheduled_time: Instant
+    delivered_time: Instant | None
+    updated_time: Instant
+    status_reason: str | None
+    smtp_reply: str | None
+    message_id: str
+    tracking_id: str
+    attempts: int
+
+
+class EmailScheduled(ReadModel):
+    """The reply of ``POST /send-email``."""
+
+    id: str
+    template_id: str | None
+    callout_id: str | None
+    recipient_email: str
+    recipient_name: str | None
+    subject: str
+    status: EmailStatus
+    scheduled_time: Instant
+    account_id: str
+    created_time: Instant
+    email_type: str
+    priority: Priority
+    estimated_delivery: Instant
+    tracking_id: str
+    metadata: dict[str, Any]

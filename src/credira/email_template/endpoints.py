@@ -6,11 +6,12 @@ from fastapi import APIRouter, Depends, Query
 
 from credira.api.deps import Ctx, require
 from credira.api.respond import check_if_match, respond
-from credira.api.responses import errors_for
+from credira.api.responses import Deleted, errors_for, listing, reply
 from credira.email_template import repository, service
 from credira.email_template.render import Limits
 from credira.email_template.schemas import (
     EmailTemplateCreate,
+    EmailTemplateRead,
     EmailTemplateUpdate,
     TemplateCategory,
     TemplateStatus,
@@ -24,7 +25,11 @@ from credira.kit.pagination import Page, page_params
 router = APIRouter(prefix="/email-templates", tags=["Emails"])
 
 
-@router.get("", summary="Get Email Templates", responses=errors_for(400, 401, 403, 404, 422))
+@router.get(
+    "",
+    summary="Get Email Templates",
+    responses={**listing(EmailTemplateRead, "templates"), **errors_for(400, 401, 403, 404, 422)},
+)
 async def list_templates(
     ctx: Annotated[Ctx, Depends(require("emails:read", "access email templates"))],
     page: Annotated[Page, Depends(page_params("template", whole_by_default=True))],
@@ -64,7 +69,7 @@ async def list_templates(
     "",
     status_code=201,
     summary="Create Email Template",
-    responses=errors_for(400, 401, 403, 422),
+    responses={**reply(EmailTemplateRead, 201), **errors_for(400, 401, 403, 422)},
 )
 async def create_template(
     body: EmailTemplateCreate,
@@ -93,7 +98,9 @@ async def create_template(
 
 
 @router.get(
-    "/{template_id}", summary="Get Email Template", responses=errors_for(400, 401, 403, 404)
+    "/{template_id}",
+    summary="Get Email Template",
+    responses={**reply(EmailTemplateRead), **errors_for(400, 401, 403, 404)},
 )
 async def get_template(
     template_id: str,
@@ -107,7 +114,7 @@ async def get_template(
 @router.put(
     "/{template_id}",
     summary="Update Email Template",
-    responses=errors_for(400, 401, 403, 404, 412, 422),
+    responses={**reply(EmailTemplateRead), **errors_for(400, 401, 403, 404, 412, 422)},
 )
 async def update_template(
     template_id: str,
@@ -133,7 +140,12 @@ async def update_template(
 
 
 @router.delete(
-    "/{template_id}", summary="Delete Email Template", responses=errors_for(400, 401, 403, 404)
+    "/{template_id}",
+    summary="Delete Email Template",
+    responses={
+        **reply(Deleted, name="EmailTemplateDeletedReply"),
+        **errors_for(400, 401, 403, 404),
+    },
 )
 async def delete_template(
     template_id: str,

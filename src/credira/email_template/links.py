@@ -38,8 +38,7 @@ LINK_MUST_BE_HTTP = "A link must be an absolute http or https URL, with a host"
 
 
 def _refused(field: str, details: str) -> ValidationFailed:
-    error = ValidationFailed(f"Invalid value for {field}", details=details)
-    error.field = field  # type: ignore[attr-defined]
+    error = ValidationFailed(f"Invalid value for {field}", details=details, field=field)
     return error
 
 

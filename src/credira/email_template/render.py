@@ -152,8 +152,7 @@ DEFAULT_LIMITS = Limits.of(Settings.model_construct())
 
 
 def _invalid(field: str, details: str) -> ValidationFailed:
-    error = ValidationFailed(f"Invalid value for {field}", details=details)
-    error.field = field  # type: ignore[attr-defined]
+    error = ValidationFailed(f"Invalid value for {field}", details=details, field=field)
     return error
 
 
@@ -281,8 +280,9 @@ def _compiled(source: str, html: bool) -> tuple[Template, tuple[str, ...]]:
 
 
 def _refused(field: str, reason: str) -> ValidationFailed:
-    error = ValidationFailed(f"Template is not allowed: {reason}", details=ALLOWED_SYNTAX)
-    error.field = field  # type: ignore[attr-defined]
+    error = ValidationFailed(
+        f"Template is not allowed: {reason}", details=ALLOWED_SYNTAX, field=field
+    )
     return error
 
 
@@ -363,8 +363,8 @@ def _missing(name: str) -> ValidationFailed:
     error = ValidationFailed(
         f"Missing template variable: {name}",
         details=f"The template uses {{{{{name}}}}}, but no value was given or found",
+        field=f"variables.{name}",
     )
-    error.field = f"variables.{name}"  # type: ignore[attr-defined]
     return error
 
 

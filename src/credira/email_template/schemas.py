@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, ConfigDict, Field, StrictStr, model_validator
 from pydantic_core import PydanticCustomError
 
-from credira.api.responses import documented
+from credira.api.responses import Instant, ReadModel, documented
 from credira.config import TEMPLATE_CEILING, Settings
 from credira.email_template import render
 from credira.kit import validation
@@ -156,3 +156,24 @@ def document_limits(schemas: dict[str, Any], settings: Settings) -> None:
         node["maxProperties"] = settings.template_max_variables
         for value in branches(node.get("additionalProperties"), "string"):
             value["maxLength"] = settings.template_variable_max_chars
+
+
+# --- Replies ---
+
+
+class EmailTemplateRead(ReadModel):
+    id: str
+    account_id: str
+    name: str
+    subject: str
+    category: TemplateCategory
+    status: TemplateStatus
+    html_content: str
+    text_content: str
+    variables: list[str]
+    created_time: Instant
+    updated_time: Instant
+    created_by: str | None
+    usage_count: int
+    last_used: Instant | None
+    metadata: dict[str, Any]

@@ -6,10 +6,11 @@ from fastapi import APIRouter, Depends, Query
 
 from credira.api.deps import Ctx, require
 from credira.api.respond import respond
-from credira.api.responses import errors_for
+from credira.api.responses import errors_for, listing, reply
 from credira.errors import ValidationFailed
 from credira.event import repository, service
 from credira.event.repository import EventFilter
+from credira.event.schemas import EventRead
 from credira.event.types import OBJECT_ID_PATTERN, TYPE_FILTER_PATTERN, matcher
 from credira.kit.envelope import JSONResponse
 from credira.kit.ids import check_id
@@ -20,12 +21,15 @@ router = APIRouter(prefix="/events", tags=["Events"])
 
 
 def _invalid(field: str, details: str) -> ValidationFailed:
-    error = ValidationFailed(f"Invalid value for {field}", details=details)
-    error.field = field  # type: ignore[attr-defined]
+    error = ValidationFailed(f"Invalid value for {field}", details=details, field=field)
     return error
 
 
-@router.get("", summary="List Events", responses=errors_for(400, 401, 403, 422))
+@router.get(
+    "",
+    summary="List Events",
+    responses={**listing(EventRead, "events"), **errors_for(400, 401, 403, 422)},
+)
 async def list_events(
     ctx: Annotated[Ctx, Depends(require("events:read", "read events"))],
     type: Annotated[
@@ -81,7 +85,11 @@ async def list_events(
     )
 
 
-@router.get("/{event_id}", summary="Get Event", responses=errors_for(400, 401, 403, 404))
+@router.get(
+    "/{event_id}",
+    summary="Get Event",
+    responses={**reply(EventRead), **errors_for(400, 401, 403, 404)},
+)
 async def get_event(
     event_id: str,
     ctx: Annotated[Ctx, Depends(require("events:read", "read events"))],

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Depends, Query
 
 from credira.api.deps import Ctx, require
 from credira.api.respond import check_if_match, respond
-from credira.api.responses import errors_for
+from credira.api.responses import errors_for, listing, reply
 from credira.invoice import repository, service
-from credira.invoice.schemas import InvoiceCreate, InvoiceStatus, InvoiceUpdate
+from credira.invoice.schemas import InvoiceCreate, InvoiceRead, InvoiceStatus, InvoiceUpdate
 from credira.kit.envelope import JSONResponse
 from credira.kit.pagination import Page, page_params
 from credira.kit.validation import normalize_email
@@ -17,7 +17,10 @@ router = APIRouter(prefix="/invoices", tags=["Invoices"])
 
 
 @router.post(
-    "", status_code=201, summary="Create Invoice", responses=errors_for(400, 401, 403, 409, 422)
+    "",
+    status_code=201,
+    summary="Create Invoice",
+    responses={**reply(InvoiceRead, 201), **errors_for(400, 401, 403, 409, 422)},
 )
 async def create_invoice(
     body: InvoiceCreate,
@@ -37,7 +40,11 @@ async def create_invoice(
     )
 
 
-@router.get("", summary="List Invoices", responses=errors_for(400, 401, 403, 422))
+@router.get(
+    "",
+    summary="List Invoices",
+    responses={**listing(InvoiceRead, "invoices"), **errors_for(400, 401, 403, 422)},
+)
 async def list_invoices(
     ctx: Annotated[Ctx, Depends(require("invoices:read", "list invoices"))],
     page: Annotated[Page, Depends(page_params("invoice"))],
@@ -62,7 +69,11 @@ async def list_invoices(
     )
 
 
-@router.get("/{invoice_id}", summary="Get Invoice", responses=errors_for(400, 401, 403, 404))
+@router.get(
+    "/{invoice_id}",
+    summary="Get Invoice",
+    responses={**reply(InvoiceRead), **errors_for(400, 401, 403, 404)},
+)
 async def get_invoice(
     invoice_id: str,
     ctx: Annotated[Ctx, Depends(require("invoices:read", "access this invoice"))],
@@ -75,7 +86,7 @@ async def get_invoice(
 @router.put(
     "/{invoice_id}",
     summary="Update Invoice",
-    responses=errors_for(400, 401, 403, 404, 409, 412, 422),
+    responses={**reply(InvoiceRead), **errors_for(400, 401, 403, 404, 409, 412, 422)},
 )
 async def update_invoice(
     invoice_id: str,

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 from babel.numbers import get_currency_precision, list_currencies
 from pydantic import ConfigDict, Field, StrictStr
 
-from credira.api.responses import amount_schema, documented
+from credira.api.responses import Instant, ReadModel, amount_schema, documented
 from credira.kit import validation
 from credira.kit.body import RequestBody
 from credira.kit.validation import PersonName
@@ -98,3 +98,32 @@ class InvoiceUpdate(RequestBody):
     status_reason: Annotated[StrictStr, Field(max_length=500)] | None = None
     payment_url: Url | None = None
     metadata: Metadata | None = None
+
+
+# --- Replies ---
+
+
+class InvoiceCustomerRead(ReadModel):
+    name: str
+    email: str | None
+    phone: str | None
+    timezone: str | None
+
+
+class InvoiceRead(ReadModel):
+    """An invoice as every reply (and each invoice event's ``data``) shows it."""
+
+    id: str
+    account_id: str
+    number: str
+    amount: str = Field(description="A decimal string, to the currency's precision")
+    currency: str
+    due_date: str = Field(json_schema_extra={"format": "date"})
+    status: InvoiceStatus
+    status_reason: str | None
+    customer: InvoiceCustomerRead
+    payment_url: str | None
+    promised_date: str | None = Field(json_schema_extra={"format": "date"})
+    metadata: dict[str, Any]
+    created_time: Instant
+    updated_time: Instant

@@ -29,8 +29,8 @@ def _check_precision(amount: Decimal, currency: str) -> None:
         error = ValidationFailed(
             "Invalid value for amount",
             details=f"{currency} amounts have at most {places} decimal places",
+            field="amount",
         )
-        error.field = "amount"  # type: ignore[attr-defined]
         raise error
 
 

@@ -6,14 +6,22 @@ from fastapi import APIRouter, Depends, Query
 
 from credira.api.deps import Ctx, require
 from credira.api.respond import check_if_match, respond
-from credira.api.responses import errors_for
+from credira.api.responses import errors_for, listing, reply
 from credira.errors import Forbidden
 from credira.kit.clock import format_time
 from credira.kit.envelope import JSONResponse
 from credira.kit.pagination import Page, page_params
 from credira.models import User
 from credira.user import repository, service
-from credira.user.schemas import KeyRotate, UserCreate, UserUpdate
+from credira.user.schemas import (
+    KeyRotate,
+    KeyRotated,
+    UserCreate,
+    UserCreated,
+    UserDeleted,
+    UserRead,
+    UserUpdate,
+)
 
 router = APIRouter(prefix="/users", tags=["Users"])
 
@@ -56,7 +64,7 @@ async def _detail(ctx: Ctx, user: User, *, updated: bool = False) -> dict[str, A
     "",
     status_code=201,
     summary="Create User",
-    responses=errors_for(400, 401, 403, 404, 409, 422),
+    responses={**reply(UserCreated, 201), **errors_for(400, 401, 403, 404, 409, 422)},
 )
 async def create_user(
     body: UserCreate,
@@ -94,7 +102,11 @@ async def create_user(
     )
 
 
-@router.get("", summary="List Users", responses=errors_for(400, 401, 403, 422))
+@router.get(
+    "",
+    summary="List Users",
+    responses={**listing(UserRead, "users"), **errors_for(400, 401, 403, 422)},
+)
 async def list_users(
     ctx: Annotated[Ctx, Depends(require("users:read", "list users"))],
     page: Annotated[Page, Depends(page_params("user"))],
@@ -115,7 +127,11 @@ async def _visible_user(ctx: Ctx, user_id: str, permission: str, action: str) ->
     return user
 
 
-@router.get("/{user_id}", summary="Get User", responses=errors_for(400, 401, 403, 404))
+@router.get(
+    "/{user_id}",
+    summary="Get User",
+    responses={**reply(UserRead), **errors_for(400, 401, 403, 404)},
+)
 async def get_user(
     user_id: str,
     ctx: Annotated[Ctx, Depends(require(None, "access this user", allow_admin=True))],
@@ -125,7 +141,11 @@ async def get_user(
     return await respond(ctx, await _detail(ctx, user), version=user.version)
 
 
-@router.put("/{user_id}", summary="Update User", responses=errors_for(400, 401, 403, 404, 412, 422))
+@router.put(
+    "/{user_id}",
+    summary="Update User",
+    responses={**reply(UserRead), **errors_for(400, 401, 403, 404, 412, 422)},
+)
 async def update_user(
     user_id: str,
     body: UserUpdate,
@@ -146,7 +166,11 @@ async def update_user(
     return await respond(ctx, data, message="User updated successfully", version=user.version)
 
 
-@router.delete("/{user_id}", summary="Delete User", responses=errors_for(400, 401, 403, 404))
+@router.delete(
+    "/{user_id}",
+    summary="Delete User",
+    responses={**reply(UserDeleted), **errors_for(400, 401, 403, 404)},
+)
 async def delete_user(
     user_id: str,
     ctx: Annotated[Ctx, Depends(require("users:write", "delete this user", allow_admin=True))],
@@ -169,7 +193,7 @@ async def delete_user(
     "/{user_id}/rotate-key",
     status_code=201,
     summary="Rotate API key",
-    responses=errors_for(400, 401, 403, 404, 422),
+    responses={**reply(KeyRotated, 201), **errors_for(400, 401, 403, 404, 422)},
 )
 async def rotate_key(
     user_id: str,

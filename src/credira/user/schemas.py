@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StrictBool, StrictStr, field_validator
 
-from credira.api.responses import documented
+from credira.api.responses import Deleted, Instant, ReadModel, absent, documented
 from credira.auth.permissions import ALL_PERMISSIONS
 from credira.kit import validation
 from credira.kit.body import RequestBody
@@ -66,3 +66,76 @@ class KeyRotate(RequestBody):
     model_config = ConfigDict(extra="forbid")
 
     revoke_existing: StrictBool = True
+
+
+# --- Replies ---
+
+
+class ActivityStatsRead(ReadModel):
+    total_calls_made: int
+    total_emails_sent: int
+    total_callouts_created: int
+    last_activity: Instant | None
+
+
+class UserRead(ReadModel):
+    """A user with its permissions and activity (``updated_time`` in the reply of an update)."""
+
+    id: str
+    email: str
+    name: str
+    company: str
+    role: str | None
+    department: str | None
+    phone: str | None
+    account_id: str
+    status: UserStatus
+    created_time: Instant
+    updated_time: Instant = absent()
+    last_login: Instant | None
+    permissions: list[str]
+    activity_stats: ActivityStatsRead
+    metadata: dict[str, Any]
+
+
+class UserCreated(ReadModel):
+    """The new user and its API key, shown this once (null in an idempotent replay)."""
+
+    id: str
+    email: str
+    name: str
+    company: str
+    role: str | None
+    department: str | None
+    phone: str | None
+    api_key: str | None
+    account_id: str
+    status: UserStatus
+    created_time: Instant
+    last_login: None
+    permissions: list[str]
+    metadata: dict[str, Any]
+
+
+class KeyRotated(ReadModel):
+    """The new API key, shown this once (null in an idempotent replay)."""
+
+    id: str
+    api_key: str | None
+
+
+class AssociatedResources(ReadModel):
+    calls: int
+    emails: int
+    callouts: int
+
+
+class UserDeletedItems(ReadModel):
+    user_account: bool
+    api_keys: int
+    activity_history: bool
+    associated_resources: AssociatedResources
+
+
+class UserDeleted(Deleted):
+    deleted_items: UserDeletedItems
