@@ -6,10 +6,12 @@ import asyncio
 import socket
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from credira.config import Settings
 from tests.factories import ZONES as ZONES
 from tests.factories import zone_at_night as zone_at_night
 from tests.factories import zone_in_calling_hours as zone_in_calling_hours
@@ -126,3 +128,17 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def worker_app_settings(database_url: str, data_dir: Path) -> Settings:
+    """An app with its embedded worker and a fast simulator, for tests whose objects must
+    really move (the worker tests, the event tests)."""
+    return Settings(
+        database_url=database_url,
+        data_dir=data_dir,
+        admin_key=ADMIN_KEY,
+        public_url="http://testserver",
+        embedded_worker=True,
+        worker_poll_seconds=0.05,
+        simulator_time_scale=0.2,
+    )

@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, StrictStr
 
 from credira.api.responses import Instant, ReadModel, documented
+from credira.channel.voice.port import CallStatus
 from credira.kit import validation
 from credira.kit.body import RequestBody
 from credira.kit.validation import ContactName
@@ -31,18 +32,6 @@ class CallCreate(RequestBody):
 
 
 # --- Replies ---
-
-CallStatus = Literal[
-    "initiated",
-    "ringing",
-    "in_progress",
-    "completed",
-    "no_answer",
-    "busy",
-    "failed",
-    "voicemail",
-    "cancelled",
-]
 
 
 class CallRead(ReadModel):
