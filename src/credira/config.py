@@ -33,6 +33,20 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     # How long the event log keeps an event; the worker prunes older ones.
     event_retention_days: int = Field(default=30, ge=1, le=3650)
+    # Fernet keys, comma-separated (the first encrypts, all decrypt) for the secrets the
+    # service must read back (webhook signing secrets, provider credentials); unset: a key
+    # generated once into data_dir/encryption.key (credira.secret.crypto).
+    encryption_key: str | None = None
+    # Webhook delivery: networks (CIDRs, comma-separated) the SSRF guard lets through (by
+    # default none of loopback, private, link-local, multicast or reserved addresses).
+    webhook_allow_networks: str = ""
+    webhook_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
+    # Seconds between a failed attempt and the next (Svix's schedule), each with +-20% jitter.
+    webhook_retry_seconds: str = "5,300,1800,7200,18000,36000,36000"
+    webhook_concurrency: int = Field(default=200, ge=1, le=10_000)  # requests in flight
+    webhook_per_endpoint: int = Field(default=20, ge=1, le=1000)  # of those, to one endpoint
+    # An endpoint whose deliveries fail this long without a success is disabled.
+    webhook_disable_after_hours: float = Field(default=120.0, gt=0)
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
@@ -113,6 +127,37 @@ class Settings(BaseSettings):
     def _parse_rate_limits(cls, value: str) -> str:
         if value.strip():
             parse_many(value)  # ValueError names the string it cannot read
+        return value
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _parse_encryption_key(cls, value: str | None) -> str | None:
+        if value:
+            from credira.secret.crypto import parse_keys
+
+            try:
+                parse_keys(value)
+            except ValueError:
+                raise ValueError(
+                    "CREDIRA_ENCRYPTION_KEY must be Fernet keys (32 url-safe base64-encoded "
+                    "bytes each), comma-separated"
+                ) from None
+        return value or None
+
+    @field_validator("webhook_allow_networks")
+    @classmethod
+    def _parse_webhook_networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ip_network(part.strip(), strict=False)  # ValueError names the entry
+        return value
+
+    @field_validator("webhook_retry_seconds")
+    @classmethod
+    def _parse_webhook_retries(cls, value: str) -> str:
+        delays = [float(part) for part in value.split(",") if part.strip()]
+        if not delays or any(d < 0 or d > 7 * 86400 for d in delays):
+            raise ValueError("webhook retry delays: seconds (0 to 604800), comma-separated")
         return value
 
     @field_validator("trusted_proxies")
