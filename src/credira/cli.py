@@ -306,6 +306,23 @@ def migrate() -> None:
 
 
 @main.command()
+@click.option("--output", "output", default=None, metavar="FILE", help="Write it there")
+def openapi(output: str | None) -> None:
+    """Print the OpenAPI document this server serves (the committed copy:
+    ``./dev openapi --output openapi.json``, with no CREDIRA_ limit settings)."""
+    import json
+
+    from credira.app import create_app
+
+    text = json.dumps(create_app(_settings()).openapi(), indent=2) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        with open(output, "w", encoding="utf-8") as file:
+            file.write(text)
+
+
+@main.command()
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
 @click.option("--show", "show", default=None, metavar="MESSAGE_ID", help="Print one message")
 def outbox(limit: int, show: str | None) -> None:
