@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -17,12 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from credira.channel.email.factory import sender_from_settings
 from credira.channel.voice.registry import VoiceProviders
 from credira.channel.voice.simulator import VoiceSimulator
+from credira.channel.voice.twilio import TwilioVoice
 from credira.config import Settings
 from credira.db.engine import create_engine, create_sessionmaker
 from credira.kit.clock import Clock, SystemClock
 from credira.kit.process import settle_heap
+from credira.provider.service import ProviderAccount, account_at
+from credira.secret.crypto import cipher_for
 
 if TYPE_CHECKING:
+    from credira.webhook.deliver import Deliverer
     from credira.worker.execute import Executor, Observer
     from credira.worker.runner import Worker
 
@@ -63,7 +67,28 @@ def voice_providers(
         time_scale=settings.simulator_time_scale,
         recordings=settings.simulator_recordings,
     )
-    return VoiceProviders({"simulator": simulator})
+    twilio = TwilioVoice(
+        sessionmaker,
+        clock,
+        provider_accounts(settings, read_sessionmaker, "twilio"),
+        public_url=settings.public_url,
+        read_sessionmaker=read_sessionmaker,
+        timeout=settings.provider_timeout_seconds,
+        poll_seconds=settings.provider_poll_seconds,
+    )
+    return VoiceProviders({"simulator": simulator, "twilio": twilio})
+
+
+def provider_accounts(
+    settings: Settings, read_sessionmaker: async_sessionmaker[AsyncSession], provider: str
+) -> Callable[[str], Awaitable[ProviderAccount | None]]:
+    """How an adapter reads an account's credentials at its provider (decrypted per use)."""
+
+    async def lookup(account_id: str) -> ProviderAccount | None:
+        async with read_sessionmaker() as session:
+            return await account_at(session, cipher_for(settings), account_id, provider)
+
+    return lookup
 
 
 def build_worker(settings: Settings, parts: Parts, *, observer: Observer | None = None) -> Worker:
@@ -71,9 +96,10 @@ def build_worker(settings: Settings, parts: Parts, *, observer: Observer | None 
     and runs (the benchmark's measurements)."""
     from credira.email.dispatch import EmailDispatcher, Links
     from credira.email_template.render import Limits
-    from credira.worker.runner import Worker
+    from credira.worker.runner import Worker, new_worker_id
 
     sessionmaker, clock = parts.sessionmaker, parts.clock
+    worker_id = new_worker_id()
     dispatcher = EmailDispatcher(
         sessionmaker,
         clock,
@@ -84,6 +110,7 @@ def build_worker(settings: Settings, parts: Parts, *, observer: Observer | None 
         sessionmaker,
         clock,
         parts.voice,
+        worker_id=worker_id,
         read_sessionmaker=parts.read_sessionmaker,
         emails=dispatcher,
         recordings_dir=settings.data_dir / "recordings",
@@ -98,6 +125,36 @@ def build_worker(settings: Settings, parts: Parts, *, observer: Observer | None 
         # One connection for lease renewals, apart from the busy pool.
         heartbeat_engine=create_engine(settings.model_copy(update={"db_pool_size": 1})),
         observer=observer,
+        webhooks=build_deliverer(settings, parts, worker_id),
+    )
+
+
+def build_deliverer(settings: Settings, parts: Parts, worker_id: str) -> Deliverer:
+    """The worker's webhook deliverer (``credira.webhook.deliver``)."""
+    from credira.secret.crypto import cipher_for
+    from credira.webhook.deliver import Deliverer
+    from credira.webhook.guard import Policy
+    from credira.webhook.policy import parse_schedule
+    from credira.webhook.sender import HttpSender
+
+    sender = HttpSender(
+        Policy(settings.webhook_allow_networks),
+        timeout=settings.webhook_timeout_seconds,
+        connections=settings.webhook_concurrency,
+    )
+    return Deliverer(
+        parts.sessionmaker,
+        parts.clock,
+        cipher_for(settings),
+        sender,
+        worker_id=worker_id,
+        schedule=parse_schedule(settings.webhook_retry_seconds),
+        timeout=settings.webhook_timeout_seconds,
+        concurrency=settings.webhook_concurrency,
+        per_endpoint=settings.webhook_per_endpoint,
+        disable_after_hours=settings.webhook_disable_after_hours,
+        poll_seconds=min(settings.worker_poll_seconds, 0.1),
+        grace_seconds=min(settings.worker_grace_seconds, settings.webhook_timeout_seconds),
     )
 
 

@@ -29,7 +29,11 @@ PREFIXES = {
     "track": "track_",
     "request": "req_",
     "webhook": "whk_",
+    "delivery": "dlv_",
     "event": "evt_",
+    "plan": "plan_",
+    "plan_step": "pstep_",
+    "import": "imp_",
     "key": "key_",
 }
 

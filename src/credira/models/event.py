@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, column, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from credira.models.base import Base
@@ -12,9 +12,10 @@ from credira.models.base import Base
 class Event(Base):
     """One change a user may want to be told of, appended in the transaction that made it.
 
-    Append-only: a row is never updated, only pruned past the retention period. Ids sort by
-    creation (and, within one process, by the order the events were made), so the account's
-    log read newest first, or an object's history read in order, is one index range.
+    Append-only: a row is never updated (but for ``webhooks_pending``), only pruned past the
+    retention period. Ids sort by creation (and, within one process, by the order the events
+    were made), so the account's log read newest first, or an object's history read in order,
+    is one index range.
     """
 
     __tablename__ = "events"
@@ -23,6 +24,13 @@ class Event(Base):
         Index("ix_events_account_object", "account_id", "object_id", "id"),
         Index("ix_events_account_invoice", "account_id", "invoice_id", "id"),
         Index("ix_events_created", "created_time"),
+        # The events not yet fanned out to webhook endpoints: few, whatever the log's size.
+        Index(
+            "ix_events_webhooks_pending",
+            "id",
+            postgresql_where=column("webhooks_pending"),
+            sqlite_where=column("webhooks_pending"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -34,3 +42,7 @@ class Event(Base):
     callout_id: Mapped[str | None] = mapped_column(String(40))
     created_time: Mapped[datetime] = mapped_column()
     data: Mapped[dict[str, Any]] = mapped_column()
+    # Set until the webhook fan-out has made the event's deliveries (credira.webhook): events
+    # commit in any order across processes, so a reader of "events after the last seen id"
+    # could miss a late commit; a marker cannot be missed.
+    webhooks_pending: Mapped[bool] = mapped_column(default=True, server_default=true())

@@ -8,7 +8,7 @@ import os
 import socket
 from datetime import timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 from sqlalchemy.exc import DBAPIError
@@ -20,13 +20,18 @@ from credira.email import repository as email_repository
 from credira.email.dispatch import EmailDispatcher
 from credira.email_template.render import DEFAULT_LIMITS, Limits
 from credira.event import repository as event_repository
+from credira.invoice.importer import ImportJobs
 from credira.kit.clock import Clock
 from credira.kit.ids import new_token
+from credira.plan.tasks import PlanSteps
 from credira.worker import repository
 from credira.worker.classifier import Classifier
 from credira.worker.email_part import CalloutEmails
 from credira.worker.execute import Executor, Observer
 from credira.worker.repository import Claimed
+
+if TYPE_CHECKING:
+    from credira.webhook.deliver import Deliverer
 
 log = structlog.get_logger("credira.worker")
 
@@ -68,8 +73,11 @@ class Worker:
         public_url: str = "",
         event_retention: timedelta = timedelta(days=30),
         observer: Observer | None = None,
+        webhooks: Deliverer | None = None,
     ) -> None:
         self.worker_id = worker_id or new_worker_id()
+        # Delivers the event log to webhook endpoints, a loop beside the callouts' own.
+        self.webhooks = webhooks
         self.sessionmaker = sessionmaker
         # The heartbeat gets a connection of its own when given one (disposed when the worker
         # stops): with every pooled connection busy running callouts, waiting for one could
@@ -108,6 +116,12 @@ class Worker:
             observer=observer,
         )
         self.event_retention = event_retention
+        # Collection plans: the due steps' callouts, made before each sweep's claim.
+        reads = read_sessionmaker or sessionmaker
+        self.plans = PlanSteps(sessionmaker, clock, reads=reads)
+        # Invoice imports (POST /v1/invoices/import): one job at a time, beside the callouts.
+        self.imports = ImportJobs(sessionmaker, clock, self.worker_id, reads=reads)
+        self._import: asyncio.Task[str | None] | None = None
         self._running: dict[str, asyncio.Task[None]] = {}
         self._wakeup = asyncio.Event()
         self._new_work = False
@@ -120,10 +134,15 @@ class Worker:
         """Look for due work now instead of at the next poll (new work was just written)."""
         self._new_work = True
         self._wakeup.set()
+        if self.webhooks is not None:
+            self.webhooks.wake()
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker.started", worker_id=self.worker_id, concurrency=self.concurrency)
         heartbeat = asyncio.create_task(self._heartbeat(stop))
+        webhooks = (
+            asyncio.create_task(self.webhooks.run(stop)) if self.webhooks is not None else None
+        )
         try:
             loop = asyncio.get_running_loop()
             next_sweep = 0.0
@@ -136,6 +155,9 @@ class Worker:
                 self._new_work = False
                 if sweep:
                     next_sweep = loop.time() + self.poll_seconds
+                    await self.plans.run_due()
+                    if self._import is None or self._import.done():
+                        self._import = asyncio.create_task(self.imports.run_due())
                 claimed, full = await self._claim(abandoned=sweep)
                 for item in claimed:
                     task = asyncio.create_task(self._execute(item))
@@ -148,6 +170,9 @@ class Worker:
                 await self._idle(stop)
         finally:
             await self._drain()
+            if webhooks is not None:
+                stop.set()  # also when the loop above ended by an error
+                await asyncio.gather(webhooks, return_exceptions=True)
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)
             if self._heartbeat_engine is not None:
@@ -275,6 +300,10 @@ class Worker:
 
     async def _drain(self) -> None:
         """Let running callouts finish for the grace period, then hand the rest back."""
+        if self._import is not None:
+            # An import stopped between chunks is taken over from its last chunk.
+            self._import.cancel()
+            await asyncio.gather(self._import, return_exceptions=True)
         if self._running:
             log.info("worker.draining", running=len(self._running))
             await asyncio.wait(list(self._running.values()), timeout=self.grace_seconds)
