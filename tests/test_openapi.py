@@ -183,14 +183,19 @@ def test_success_replies_are_documented_as_the_envelope(spec: dict[str, Any]) ->
                 )
 
 
+UNVERSIONED_PUTS = ("/v1/account/settings", "/v1/account/providers/{provider}")
+
+
 def test_safe_write_headers_are_declared(spec: dict[str, Any]) -> None:
     for path, method, operation in operations(spec):
         headers = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
         if method == "post":
             assert "Idempotency-Key" in headers, f"POST {path}"
-        if method == "put" and path != "/v1/account/settings":
+        if method == "put" and path not in UNVERSIONED_PUTS:
             # Account settings are not a versioned object with a GET of its own (they are read
-            # through GET /v1/account); every other PUT updates one and honours If-Match.
+            # through GET /v1/account), nor are a provider's settings (write-only credentials,
+            # listed by GET /v1/account/providers); every other PUT updates one and honours
+            # If-Match.
             assert "If-Match" in headers, f"PUT {path}"
             ok = operation["responses"]["200"]
             assert "ETag" in ok.get("headers", {}), f"PUT {path} reply ETag"

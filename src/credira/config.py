@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     simulator_time_scale: float = Field(default=1.0, gt=0, le=100)
     # Simulated calls get a spoken recording when espeak-ng is installed.
     simulator_recordings: bool = True
+    # Real voice providers (Twilio): how long a request to their API may take, and how long a
+    # call may go without a callback before its status is read from the provider's API.
+    provider_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    provider_poll_seconds: float = Field(default=30.0, gt=0, le=3600)
     # Request rate limits, in the `limits` notation ("100/second;3000/minute"); "" turns one
     # off. Kept in Redis when redis_url is set (shared by every replica), in memory otherwise.
     rate_limit_per_key: str = "100/second;3000/minute"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -17,10 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from credira.channel.email.factory import sender_from_settings
 from credira.channel.voice.registry import VoiceProviders
 from credira.channel.voice.simulator import VoiceSimulator
+from credira.channel.voice.twilio import TwilioVoice
 from credira.config import Settings
 from credira.db.engine import create_engine, create_sessionmaker
 from credira.kit.clock import Clock, SystemClock
 from credira.kit.process import settle_heap
+from credira.provider.service import ProviderAccount, account_at
+from credira.secret.crypto import cipher_for
 
 if TYPE_CHECKING:
     from credira.webhook.deliver import Deliverer
@@ -64,7 +67,28 @@ def voice_providers(
         time_scale=settings.simulator_time_scale,
         recordings=settings.simulator_recordings,
     )
-    return VoiceProviders({"simulator": simulator})
+    twilio = TwilioVoice(
+        sessionmaker,
+        clock,
+        provider_accounts(settings, read_sessionmaker, "twilio"),
+        public_url=settings.public_url,
+        read_sessionmaker=read_sessionmaker,
+        timeout=settings.provider_timeout_seconds,
+        poll_seconds=settings.provider_poll_seconds,
+    )
+    return VoiceProviders({"simulator": simulator, "twilio": twilio})
+
+
+def provider_accounts(
+    settings: Settings, read_sessionmaker: async_sessionmaker[AsyncSession], provider: str
+) -> Callable[[str], Awaitable[ProviderAccount | None]]:
+    """How an adapter reads an account's credentials at its provider (decrypted per use)."""
+
+    async def lookup(account_id: str) -> ProviderAccount | None:
+        async with read_sessionmaker() as session:
+            return await account_at(session, cipher_for(settings), account_id, provider)
+
+    return lookup
 
 
 def build_worker(settings: Settings, parts: Parts, *, observer: Observer | None = None) -> Worker:

@@ -85,6 +85,9 @@ async def _scenario(app: FastAPI, api: Api) -> None:
     await a.ok("GET", "/ready")
     await a.ok("GET", "/v1/account")
     await a.ok("PUT", "/v1/account/settings", json={"weekly_contacts": 5})
+    twilio = {"account_sid": "AC" + "0" * 32, "auth_token": "t" * 32}
+    await a.ok("PUT", "/v1/account/providers/twilio", json=twilio)
+    await a.ok("GET", "/v1/account/providers")
 
     # Users: an idempotent replay of a creation shows the key as null.
     body = {"email": "bob@acme.example.com", "name": "Bob", "company": "Acme Corporation"}

@@ -19,8 +19,45 @@ from credira.kit.validation import Name
 Metadata = Annotated[validation.Metadata, documented("Metadata")]
 Phone = Annotated[validation.Phone, documented("Phone")]
 
-PROVIDERS = ("simulator",)
-Provider = Literal["simulator"]
+# The providers a voice agent may name: the simulator and the real providers with an adapter
+# (their credentials are the account's: PUT /v1/account/providers/{provider}).
+PROVIDERS = ("simulator", "twilio")
+# Named in the API (provider settings) but without an adapter yet.
+PLANNED_PROVIDERS = ("telnyx", "vapi", "retell")
+MODES = ("script",)
+
+
+def check_provider(value: str) -> str:
+    if value in PLANNED_PROVIDERS:
+        raise ValueError(f"{value} calls are not available yet; use one of: {', '.join(PROVIDERS)}")
+    if value not in PROVIDERS:
+        raise ValueError(f"must be one of: {', '.join(PROVIDERS)}")
+    return value
+
+
+def check_mode(value: str) -> str:
+    if value == "conversation":
+        raise ValueError(
+            "conversation (Credira's own AI agent holding the conversation) is not available "
+            "yet; use script (the agent's script is played and the debtor answers on the keypad)"
+        )
+    if value not in MODES:
+        raise ValueError(f"must be one of: {', '.join(MODES)}")
+    return value
+
+
+Provider = Annotated[
+    StrictStr, Field(json_schema_extra={"enum": list(PROVIDERS)}), AfterValidator(check_provider)
+]
+Mode = Annotated[
+    StrictStr,
+    Field(
+        json_schema_extra={"enum": list(MODES)},
+        description="script: the provider plays the rendered script, then a keypad menu "
+        "(1 promise to pay, 2 dispute, 3 call me back, 9 stop calling)",
+    ),
+    AfterValidator(check_mode),
+]
 AgentStatus = Literal["active", "inactive"]
 
 # What a script may refer to; the worker renders it with the invoice and the contact.
@@ -97,6 +134,7 @@ class VoiceAgentCreate(RequestBody):
 
     name: Name
     provider: Provider = "simulator"
+    mode: Mode = "script"
     voice: Voice = "default"
     language: Language = "en-US"
     from_number: Phone | None = None
@@ -111,6 +149,7 @@ class VoiceAgentUpdate(RequestBody):
 
     name: Name | None = None
     provider: Provider | None = None
+    mode: Mode | None = None
     voice: Voice | None = None
     language: Language | None = None
     from_number: Phone | None = None
@@ -128,6 +167,7 @@ class VoiceAgentRead(ReadModel):
     account_id: str
     name: str
     provider: str
+    mode: str
     voice: str
     language: str
     from_number: str | None

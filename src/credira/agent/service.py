@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from credira.agent import repository
 from credira.agent.schemas import VoiceAgentCreate, VoiceAgentUpdate
 from credira.auth.principal import Principal
-from credira.errors import Conflict, NotFound
+from credira.errors import Conflict, NotFound, ValidationFailed
 from credira.kit.clock import format_time
 from credira.kit.ids import check_id, new_id
 from credira.kit.metadata import merge_metadata
@@ -35,6 +35,7 @@ async def create(
         account_id=account_id,
         name=body.name,
         provider=body.provider,
+        mode=body.mode,
         voice=body.voice,
         language=body.language,
         from_number=body.from_number,
@@ -46,20 +47,34 @@ async def create(
         created_time=now,
         updated_time=now,
     )
+    _check_caller_id(agent)
     session.add(agent)
     await session.flush()
     return agent
+
+
+def _check_caller_id(agent: VoiceAgent) -> None:
+    """A real provider dials from a number of the account's (the simulator lends one)."""
+    if agent.provider != "simulator" and not agent.from_number:
+        raise ValidationFailed(
+            "Invalid field value",
+            details=f"a {agent.provider} agent needs from_number, a number of your "
+            f"{agent.provider} account in E.164 (+14155550123)",
+            field="from_number",
+        )
 
 
 async def update(
     session: AsyncSession, agent: VoiceAgent, body: VoiceAgentUpdate, now: datetime
 ) -> VoiceAgent:
     fields = body.model_dump(exclude_unset=True)
-    for name in ("name", "provider", "voice", "language", "script", "max_duration", "status"):
+    names = ("name", "provider", "mode", "voice", "language", "script", "max_duration", "status")
+    for name in names:
         if fields.get(name) is not None:
             setattr(agent, name, fields[name])
     if "from_number" in fields:
         agent.from_number = fields["from_number"]
+    _check_caller_id(agent)
     if fields.get("metadata") is not None:
         agent.metadata_ = merge_metadata(agent.metadata_, fields["metadata"])
     agent.updated_time = max(now, agent.created_time)
@@ -83,6 +98,7 @@ def to_read(agent: VoiceAgent) -> dict[str, Any]:
         "account_id": agent.account_id,
         "name": agent.name,
         "provider": agent.provider,
+        "mode": agent.mode,
         "voice": agent.voice,
         "language": agent.language,
         "from_number": agent.from_number,

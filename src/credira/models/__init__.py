@@ -9,6 +9,7 @@ from credira.models.email import Email, EmailTemplate
 from credira.models.event import Event
 from credira.models.idempotency import IdempotencyRecord
 from credira.models.invoice import Invoice
+from credira.models.provider import ProviderCall, ProviderSetting
 from credira.models.simulator import SimulatedCall
 from credira.models.suppression import Suppression
 from credira.models.usage import DailyUsage
@@ -29,6 +30,8 @@ __all__ = [
     "IdempotencyRecord",
     "Invoice",
     "PlatformSecret",
+    "ProviderCall",
+    "ProviderSetting",
     "SimulatedCall",
     "Suppression",
     "User",

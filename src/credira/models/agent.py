@@ -16,6 +16,8 @@ class VoiceAgent(Timestamps, Base):
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
     provider: Mapped[str] = mapped_column(String(32))
+    # "script": the provider plays the rendered script and gathers keypad input.
+    mode: Mapped[str] = mapped_column(String(20), default="script", server_default="script")
     voice: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(35))
     from_number: Mapped[str | None] = mapped_column(String(20))

@@ -335,7 +335,11 @@ class Deciding:
             language=agent.language,
             voice=agent.voice,
             max_duration=agent.max_duration,
-            metadata={"callout_id": callout.id, "call_id": dialled.id},
+            metadata={
+                "callout_id": callout.id,
+                "call_id": dialled.id,
+                "account_id": callout.account_id,
+            },
         )
         return Attempt(
             callout_id=callout.id,

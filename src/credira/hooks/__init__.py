@@ -1,0 +1,1 @@
+"""Inbound callbacks of the voice providers, under ``/hooks/{provider}/...`` (outside ``/v1``)."""

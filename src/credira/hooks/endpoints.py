@@ -1,0 +1,77 @@
+"""The voice providers' callbacks. No API key: each request is verified with its provider's
+signature scheme and the account's credentials, and refused (403, logged, nothing changed)
+when it is unsigned, forged or about another account's call.
+
+The URL a provider signs is the one it was given, built on ``CREDIRA_PUBLIC_URL``; behind a
+proxy the request reaches us at another address, so the signed URL is rebuilt from that
+setting and the request's path and query, never from the ``Host`` the proxy sends.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from credira.api.deps import runtime
+from credira.channel.voice.port import VoiceProviderError
+from credira.channel.voice.twilio import CallbackRefused, CallbackUnknown, Params, TwilioVoice
+from credira.errors import Forbidden, NotFound
+
+log = structlog.get_logger("credira.hooks")
+
+router = APIRouter(prefix="/hooks", include_in_schema=False)
+
+TWIML = "application/xml"
+
+
+def _twilio(request: Request) -> TwilioVoice:
+    try:
+        provider = runtime(request).voice.get("twilio")
+    except VoiceProviderError:
+        raise NotFound("Twilio is not set up on this server") from None
+    if not isinstance(provider, TwilioVoice):
+        raise NotFound("Twilio is not set up on this server")
+    return provider
+
+
+def _signed_url(request: Request) -> str:
+    public = runtime(request).settings.public_url.rstrip("/")
+    query = request.url.query
+    return f"{public}{request.url.path}" + (f"?{query}" if query else "")
+
+
+async def _params(request: Request) -> Params:
+    body = (await request.body()).decode("utf-8", errors="replace")
+    return Params(parse_qsl(body, keep_blank_values=True))
+
+
+@router.post("/twilio/calls/{call_id}/{kind}")
+async def twilio_callback(call_id: str, kind: str, request: Request) -> Response:
+    """A Twilio callback about one of our calls: its status, its recording, what to play once
+    it is answered (TwiML), and the key the debtor pressed (TwiML)."""
+    twilio = _twilio(request)
+    handlers = {
+        "status": twilio.on_status,
+        "recording": twilio.on_recording,
+        "twiml": twilio.on_answer,
+        "gather": twilio.on_gather,
+    }
+    handler = handlers.get(kind)
+    if handler is None:
+        raise NotFound("Unknown Twilio callback")
+    params = await _params(request)
+    signature = request.headers.get("x-twilio-signature", "")
+    try:
+        answer = await handler(call_id, _signed_url(request), params, signature)
+    except CallbackUnknown:
+        log.warning("hooks.twilio.unknown_call", call_id=call_id, kind=kind)
+        raise NotFound("Unknown call") from None
+    except CallbackRefused as exc:
+        log.warning("hooks.twilio.refused", call_id=call_id, kind=kind, reason=str(exc))
+        raise Forbidden("The request is not signed by Twilio for this call") from None
+    if isinstance(answer, str):
+        return Response(answer, media_type=TWIML)
+    return Response(status_code=204)

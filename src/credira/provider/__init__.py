@@ -1,0 +1,1 @@
+"""Per-account settings of the real voice providers (credentials encrypted at rest)."""

@@ -1,0 +1,229 @@
+"""Calls through Twilio, end to end: the worker dials a local Twilio (tests/telephony/
+fake_twilio.py), which checks every request and calls the app back, signed, as Twilio does."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from twilio.request_validator import RequestValidator
+
+from credira.auth.permissions import ALL_PERMISSIONS
+from credira.models import Call
+from tests.support import Api, Tenant, eventually, zone_in_calling_hours
+from tests.telephony.fake_twilio import FakeTwilio, Scenario
+
+SID = "AC" + "5" * 32
+TOKEN = "9f" * 16
+CALLER_ID = "+14155550123"
+PUBLIC = "http://testserver"
+
+
+@pytest.fixture
+async def twilio(client: httpx.AsyncClient) -> AsyncIterator[FakeTwilio]:
+    async with FakeTwilio(SID, TOKEN, client) as fake:
+        yield fake
+    assert fake.problems == []
+
+
+async def twilio_tenant(api: Api, fake: FakeTwilio) -> Tenant:
+    tenant = await api.tenant(permissions=list(ALL_PERMISSIONS))
+    settings = {"account_sid": SID, "auth_token": TOKEN, "api_base": fake.url}
+    await tenant.ok("PUT", "/v1/account/providers/twilio", json=settings)
+    return tenant
+
+
+async def call_out(tenant: Tenant, phone: str, **agent: Any) -> tuple[dict[str, Any], str]:
+    """A callout to ``phone`` by a Twilio agent: the invoice and the callout's id."""
+    invoice = await tenant.invoice(
+        customer={"name": "John Doe", "phone": phone, "timezone": zone_in_calling_hours()}
+    )
+    made = await tenant.agent(provider="twilio", from_number=CALLER_ID, **agent)
+    body = {"invoice_id": invoice["id"], "actions": {"voice_agent_id": made["id"]}}
+    callout = (await tenant.ok("POST", "/v1/callouts", json=body))["data"]
+    return invoice, callout["id"]
+
+
+async def settled(tenant: Tenant, callout_id: str) -> dict[str, Any]:
+    """The callout once its first attempt has ended (finished, or waiting to retry)."""
+
+    async def check() -> dict[str, Any] | None:
+        data: dict[str, Any] = (await tenant.ok("GET", f"/v1/callouts/{callout_id}"))["data"]
+        if data["status"] in ("completed", "failed", "cancelled"):
+            return data
+        if data["status"] == "scheduled" and data.get("hold_reason"):
+            return data
+        return None
+
+    result: dict[str, Any] = await eventually(check, within=20)
+    return result
+
+
+async def the_call(tenant: Tenant, invoice_id: str) -> dict[str, Any]:
+    """The invoice's one call as the API shows it, with its transcript and the Twilio call
+    sid it recorded (which the API does not show)."""
+    listed = (await tenant.ok("GET", "/v1/calls", params={"invoice_id": invoice_id}))["data"]
+    assert len(listed) == 1, listed
+    call: dict[str, Any] = (await tenant.ok("GET", f"/v1/calls/{listed[0]['id']}"))["data"]
+    if call["transcription_url"]:
+        text = await tenant.request("GET", call["transcription_url"].removeprefix(PUBLIC))
+        call["transcript"] = text.text
+    app = tenant.api.client._transport.app  # type: ignore[attr-defined]
+    async with app.state.runtime.sessionmaker() as session:
+        row = await session.get(Call, call["id"])
+        call["provider_call_id"] = row.provider_call_id
+    return call
+
+
+def test_the_published_signature_vector_validates() -> None:
+    url = "https://mycompany.com/myapp.php?foo=1&bar=2"
+    params = {
+        "CallSid": "CA1234567890ABCDE",
+        "Caller": "+12349013030",
+        "Digits": "1234",
+        "From": "+12349013030",
+        "To": "+18005551212",
+    }
+    validator = RequestValidator("12345")
+    assert validator.validate(url, params, "0/KCTR6DLpKmkAf8muzZqo1nDgQ=")
+    assert not validator.validate(url, {**params, "Digits": "1235"}, "0/KCTR6DLpKmkAf8muzZqo1nDgQ=")
+
+
+async def test_pressing_1_is_a_promise_to_pay_whatever_order_the_callbacks_come_in(
+    api: Api, twilio: FakeTwilio
+) -> None:
+    tenant = await twilio_tenant(api, twilio)
+    phone = "+14155550142"
+    twilio.scenarios[phone] = Scenario(digits="1", chaos=True)
+    invoice, callout_id = await call_out(tenant, phone, language="en-US", voice="Polly.Joanna")
+    callout = await settled(tenant, callout_id)
+    assert callout["status"] == "completed"
+
+    call = await the_call(tenant, invoice["id"])
+    [placed] = twilio.calls.values()
+    assert twilio.creates == 1
+    assert call["status"] == "completed"
+    assert call["outcome"] == "promise_to_pay"
+    assert call["provider_call_id"] == placed.sid
+    assert call["duration"] == 42
+    assert call["from"] == CALLER_ID
+    assert "Pressed 1" in call["transcript"]
+    # The menu in the agent's language and voice, after its script.
+    assert 'voice="Polly.Joanna"' in placed.twiml[0]
+    assert "Press 1 if you will pay" in placed.twiml[0]
+    assert "noted your promise" in placed.twiml[1]
+    # Every callback was answered 2xx, the repeated and late ones too, and applied once.
+    assert all(200 <= status < 300 for _, status in twilio.callbacks), twilio.callbacks
+    events = (await tenant.ok("GET", "/v1/events", params={"object_id": call["id"]}))["data"]
+    assert [e["type"] for e in events].count("call.completed") == 1
+    invoice_now = (await tenant.ok("GET", f"/v1/invoices/{invoice['id']}"))["data"]
+    assert invoice_now["status"] == "open"
+
+
+@pytest.mark.parametrize(
+    ("scenario", "status"),
+    [
+        (Scenario(ending="busy"), "busy"),
+        (Scenario(ending="no-answer"), "no_answer"),
+        (Scenario(ending="failed"), "failed"),
+        (Scenario(answered_by="machine_end_beep", digits=None), "voicemail"),
+    ],
+)
+async def test_an_unhappy_ending_is_retried_later(
+    api: Api, twilio: FakeTwilio, scenario: Scenario, status: str
+) -> None:
+    tenant = await twilio_tenant(api, twilio)
+    phone = "+14155550177"
+    twilio.scenarios[phone] = scenario
+    invoice, callout_id = await call_out(tenant, phone)
+    callout = await settled(tenant, callout_id)
+    assert callout["status"] == "scheduled"
+    assert callout["hold_reason"] == f"retry_after_{status}"
+    call = await the_call(tenant, invoice["id"])
+    assert call["status"] == status
+    assert call["outcome"] is None
+    if status == "voicemail":
+        [placed] = twilio.calls.values()
+        assert "<Gather" not in placed.twiml[0]
+        assert "call us back" in placed.twiml[0]
+
+
+async def test_dial_whose_answer_times_out_is_found_not_dialled_again(
+    api: Api, twilio: FakeTwilio
+) -> None:
+    tenant = await twilio_tenant(api, twilio)
+    phone = "+14155550188"
+    twilio.scenarios[phone] = Scenario(digits="2")
+    twilio.create_delay = 1.5  # past the adapter's 0.5 s: the call is placed, the answer lost
+    invoice, callout_id = await call_out(tenant, phone)
+    callout = await settled(tenant, callout_id)
+    assert twilio.creates == 1
+    call = await the_call(tenant, invoice["id"])
+    [placed] = twilio.calls.values()
+    assert call["provider_call_id"] == placed.sid
+    assert call["outcome"] == "dispute"
+    assert callout["status"] == "completed"
+
+
+async def test_twilio_down_leaves_the_callout_scheduled_for_a_retry(
+    api: Api, twilio: FakeTwilio
+) -> None:
+    tenant = await twilio_tenant(api, twilio)
+    twilio.create_refusal = 503
+    _, callout_id = await call_out(tenant, "+14155550199")
+    callout = await settled(tenant, callout_id)
+    assert callout["status"] == "scheduled"
+    assert callout["hold_reason"] == "retry_after_failed"
+    assert twilio.creates == 0
+
+
+async def test_a_call_whose_callbacks_never_come_is_followed_by_polling(
+    api: Api, twilio: FakeTwilio
+) -> None:
+    tenant = await twilio_tenant(api, twilio)
+    phone = "+14155550166"
+    twilio.scenarios[phone] = Scenario(silent=True, digits="9")
+    invoice, callout_id = await call_out(tenant, phone)
+    await settled(tenant, callout_id)
+    call = await the_call(tenant, invoice["id"])
+    assert call["status"] == "completed"
+    assert call["cost"] is not None
+
+
+async def test_forged_unsigned_or_foreign_callbacks_change_nothing(
+    api: Api, twilio: FakeTwilio, client: httpx.AsyncClient
+) -> None:
+    tenant = await twilio_tenant(api, twilio)
+    phone = "+14155550155"
+    twilio.scenarios[phone] = Scenario(digits="3")
+    invoice, callout_id = await call_out(tenant, phone)
+    await settled(tenant, callout_id)
+    call = await the_call(tenant, invoice["id"])
+    url = f"http://testserver/hooks/twilio/calls/{call['id']}/status"
+    params = {
+        "AccountSid": SID,
+        "CallSid": call["provider_call_id"],
+        "CallStatus": "failed",
+    }
+    good = RequestValidator(TOKEN).compute_signature(url, params)
+    forged = RequestValidator("not-the-token").compute_signature(url, params)
+    tampered = {**params, "CallStatus": "busy"}
+    for body, headers in (
+        (params, {}),
+        (params, {"X-Twilio-Signature": forged}),
+        (tampered, {"X-Twilio-Signature": good}),
+    ):
+        reply = await client.post(url, data=body, headers=headers)
+        assert reply.status_code == 403, reply.text
+    unknown = await client.post(
+        "http://testserver/hooks/twilio/calls/call_unknown/status",
+        data=params,
+        headers={"X-Twilio-Signature": good},
+    )
+    assert unknown.status_code == 404
+    # A genuine late report of a final call is answered, and changes nothing either.
+    late = await client.post(url, data=params, headers={"X-Twilio-Signature": good})
+    assert late.status_code == 204
+    assert (await the_call(tenant, invoice["id"]))["status"] == call["status"] == "completed"
