@@ -43,19 +43,10 @@ from credira.email_template.endpoints import router as email_template_router
 from credira.email_template.schemas import document_limits as document_template_limits
 from credira.errors import ServiceUnavailable
 from credira.event.endpoints import router as event_router
-from credira.hooks.endpoints import router as hooks_router
-from credira.hooks.endpoints import router as hooks_router
 from credira.invoice.endpoints import router as invoice_router
-from credira.invoice.import_endpoints import router as invoice_import_router
 from credira.kit.clock import Clock
 from credira.kit.envelope import JSONResponse, success_body
 from credira.kit.process import settle_heap
-from credira.metrics.endpoints import router as metrics_router
-from credira.metrics.middleware import MetricsMiddleware
-from credira.plan.endpoints import invoices as invoice_plan_router
-from credira.plan.endpoints import router as plan_router
-from credira.provider.endpoints import router as provider_router
-from credira.provider.endpoints import router as provider_router
 from credira.secret.service import signing_key_at_start
 from credira.user.endpoints import router as user_router
 from credira.webhook.endpoints import router as webhook_router
@@ -131,28 +122,18 @@ def create_app(
         email_template_router,
         email_router,
         account_router,
-        provider_router,
-        provider_router,
         event_router,
-        plan_router,
-        invoice_plan_router,
-        invoice_import_router,
         webhook_router,
     ):
         app.include_router(router, prefix="/v1")
     app.include_router(media_router)
     app.include_router(tracking_router)
-    app.include_router(hooks_router)
-    app.include_router(hooks_router)
     app.include_router(_probes())
-    app.include_router(metrics_router)
     app.add_middleware(
         EdgeMiddleware,
         max_body_bytes=settings.max_body_bytes,
         max_json_depth=settings.max_json_depth,
     )
-    # Outermost, so that what the edge refuses (431, 413) is counted too.
-    app.add_middleware(MetricsMiddleware)
     app.openapi = lambda: _openapi(app, settings)  # type: ignore[method-assign]
     return app
 
