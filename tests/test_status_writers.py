@@ -10,7 +10,13 @@ from pathlib import Path
 import credira
 
 SRC = Path(credira.__file__).parent
-STATE_MACHINES = {"callout/state.py", "call/state.py", "email/state.py", "invoice/state.py"}
+STATE_MACHINES = {
+    "callout/state.py",
+    "call/state.py",
+    "email/state.py",
+    "invoice/state.py",
+    "invoice/import_job.py",
+}
 # Objects whose status is a life cycle; users, agents and templates have a plain field.
 MODELS = {"Callout", "Call", "Email", "Invoice"}
 DOMAINS = ("callout/", "call/", "email/", "invoice/", "worker/")

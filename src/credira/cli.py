@@ -8,6 +8,7 @@ import ipaddress
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -364,6 +365,47 @@ def outbox(limit: int, show: str | None) -> None:
 
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@main.group("import")
+def import_() -> None:
+    """Import data from files."""
+
+
+@import_.command("invoices")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--plan", "plan_id", default=None, metavar="PLAN_ID", help="Attach this plan")
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Import the good rows; the bad ones go to FILE.rejected.csv",
+)
+@click.option(
+    "--account-id", default=None, help="The account (default: the plan's, or the only one)"
+)
+def import_invoices(
+    file: Path, plan_id: str | None, skip_invalid: bool, account_id: str | None
+) -> None:
+    """Import invoices from a CSV file (credira.invoice.csv_import documents the columns).
+    Every row is checked first: one bad row and nothing is written. Idempotent on the
+    invoice number."""
+    from credira.invoice.import_cli import ImportRefused, run_import
+
+    settings = _settings()
+    _prepare(settings)
+    try:
+        with _database_errors(settings):
+            asyncio.run(
+                run_import(
+                    settings,
+                    file,
+                    plan_id=plan_id,
+                    skip_invalid=skip_invalid,
+                    account_id=account_id,
+                )
+            )
+    except ImportRefused as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.group()

@@ -159,6 +159,8 @@ ID_FIELDS = {
     "email_id": "email",
     "account_id": "account",
     "event_id": "event",
+    "plan_id": "plan",
+    "job_id": "import",
 }
 # The kind of id ``starting_after`` takes on each list.
 LIST_KINDS = {
@@ -170,6 +172,7 @@ LIST_KINDS = {
     "/v1/email-templates": "template",
     "/v1/emails": "email",
     "/v1/events": "event",
+    "/v1/collection-plans": "plan",
 }
 # Query parameters the list endpoints need but declare optional, so that a missing one is
 # INVALID_REQUEST "Missing required parameter: invoice_id" (API.md) rather than pydantic's 422.

@@ -12,6 +12,7 @@ from credira.invoice.schemas import InvoiceCreate, InvoiceRead, InvoiceStatus, I
 from credira.kit.envelope import JSONResponse
 from credira.kit.pagination import Page, page_params
 from credira.kit.validation import normalize_email
+from credira.plan import service as plan_service
 
 router = APIRouter(prefix="/invoices", tags=["Invoices"])
 
@@ -27,9 +28,13 @@ async def create_invoice(
     ctx: Annotated[Ctx, Depends(require("invoices:write", "create invoices"))],
 ) -> JSONResponse:
     """Record an unpaid invoice and its customer. ``amount`` is kept exact (decimal string or
-    number, at most the currency's decimal places); ``number`` is unique per account."""
+    number, at most the currency's decimal places); ``number`` is unique per account.
+    ``plan_id`` attaches a collection plan (default: the account's default plan, if any)."""
     invoice = await service.create(
         ctx.session, ctx.principal, ctx.account_id, body, ctx.clock.now()
+    )
+    await plan_service.on_invoice_created(
+        ctx.session, ctx.principal, invoice, body.plan_id, ctx.clock.now()
     )
     return await respond(
         ctx,
@@ -94,12 +99,17 @@ async def update_invoice(
     ctx: Annotated[Ctx, Depends(require("invoices:write", "update this invoice"))],
 ) -> JSONResponse:
     """Update an invoice. Setting ``status`` to paid, void or disputed cancels its pending
-    callouts at once, so nobody is chased for a settled debt. A void invoice stays void."""
+    callouts at once, so nobody is chased for a settled debt. A void invoice stays void.
+    ``plan_id`` attaches (or changes) the invoice's collection plan, null detaches it; settling
+    the invoice stops its plan."""
     invoice = await service.get(ctx.session, ctx.account_id, invoice_id)
     # Preconditions are judged after the request's own checks (RFC 9110 13.2.1).
     current_version = invoice.version
     invoice = await service.update(
         ctx.session, invoice, body, ctx.clock.now(), ctx.runtime.settings.public_url
+    )
+    await plan_service.on_invoice_updated(
+        ctx.session, ctx.principal, invoice, body.model_fields_set, body.plan_id, ctx.clock.now()
     )
     check_if_match(ctx, current_version)
     return await respond(

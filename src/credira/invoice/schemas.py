@@ -82,6 +82,10 @@ class InvoiceCreate(RequestBody):
     status: InvoiceStatus = "open"
     payment_url: Url | None = None
     metadata: Metadata = Field(default_factory=dict)
+    plan_id: StrictStr | None = Field(
+        default=None,
+        description="The collection plan to follow (default: the account's default plan)",
+    )
 
 
 class InvoiceUpdate(RequestBody):
@@ -98,6 +102,9 @@ class InvoiceUpdate(RequestBody):
     status_reason: Annotated[StrictStr, Field(max_length=500)] | None = None
     payment_url: Url | None = None
     metadata: Metadata | None = None
+    plan_id: StrictStr | None = Field(
+        default=None, description="Attach this collection plan; null detaches the current one"
+    )
 
 
 # --- Replies ---
@@ -108,6 +115,16 @@ class InvoiceCustomerRead(ReadModel):
     email: str | None
     phone: str | None
     timezone: str | None
+
+
+class InvoicePlanRead(ReadModel):
+    """The invoice's place in its collection plan."""
+
+    status: Literal["active", "paused", "stopped", "completed"]
+    current_step: int = Field(description="Position of the next step to run, from 0")
+    next_step_time: Instant | None
+    paused_until: Instant | None
+    reason: str | None = Field(description="Why it is paused or stopped")
 
 
 class InvoiceRead(ReadModel):
@@ -125,5 +142,7 @@ class InvoiceRead(ReadModel):
     payment_url: str | None
     promised_date: str | None = Field(json_schema_extra={"format": "date"})
     metadata: dict[str, Any]
+    plan_id: str | None
+    plan: InvoicePlanRead | None
     created_time: Instant
     updated_time: Instant

@@ -8,6 +8,7 @@ from typing import Any
 from credira.kit.clock import format_time
 from credira.kit.validation import currency_precision
 from credira.models import Invoice
+from credira.plan.view import invoice_plan_read
 
 __all__ = ["format_amount", "to_read"]
 
@@ -36,6 +37,8 @@ def to_read(invoice: Invoice) -> dict[str, Any]:
         "payment_url": invoice.payment_url,
         "promised_date": invoice.promised_date.isoformat() if invoice.promised_date else None,
         "metadata": invoice.metadata_,
+        "plan_id": invoice.plan_id,
+        "plan": invoice_plan_read(invoice),
         "created_time": format_time(invoice.created_time),
         "updated_time": format_time(invoice.updated_time),
     }

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +16,8 @@ class Invoice(Timestamps, Base):
     __table_args__ = (
         Index("ix_invoices_account_number", "account_id", "number", unique=True),
         Index("ix_invoices_account_status", "account_id", "status", "id"),
+        # The worker's plan query: the invoices whose next plan step (or pause's end) is due.
+        Index("ix_invoices_plan_due", "plan_status", "plan_next_time"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -34,6 +36,17 @@ class Invoice(Timestamps, Base):
     promised_date: Mapped[date | None] = mapped_column()
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata")
     created_by: Mapped[str | None] = mapped_column(String(40))
+    # The invoice's place in its collection plan (credira.plan.state writes these): the plan,
+    # active | paused | stopped | completed, the next step's position, when the worker next
+    # looks (the next step's time, or a pause's end), until when it is paused, and why.
+    plan_id: Mapped[str | None] = mapped_column(
+        ForeignKey("collection_plans.id", ondelete="SET NULL")
+    )
+    plan_status: Mapped[str | None] = mapped_column(String(20))
+    plan_step: Mapped[int | None] = mapped_column()
+    plan_next_time: Mapped[datetime | None] = mapped_column()
+    plan_paused_until: Mapped[datetime | None] = mapped_column()
+    plan_reason: Mapped[str | None] = mapped_column(String(300))
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}

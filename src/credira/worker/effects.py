@@ -21,6 +21,7 @@ from credira.invoice import state as invoice_state
 from credira.invoice.state import InvoiceStatus
 from credira.kit.ids import new_id
 from credira.models import Callout, Invoice
+from credira.plan import service as plan_service
 from credira.suppression import repository as suppressions
 from credira.transcript import Analysis
 
@@ -44,6 +45,8 @@ async def apply_outcome(
         # pay is both pointless and unfair.
         invoice_state.promised(session, invoice, analysis.promised_date, now)
         hold_until = datetime.combine(analysis.promised_date, time(0, 0), tzinfo=zone)
+        # Its collection plan too (and goes on then if the promise is broken).
+        plan_service.promise_pause(session, invoice, hold_until, now)
         for other in await callout_repository.scheduled_for_invoice(
             session, invoice.id, except_id=callout.id
         ):
