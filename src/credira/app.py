@@ -47,6 +47,8 @@ from credira.invoice.endpoints import router as invoice_router
 from credira.kit.clock import Clock
 from credira.kit.envelope import JSONResponse, success_body
 from credira.kit.process import settle_heap
+from credira.metrics.endpoints import router as metrics_router
+from credira.metrics.middleware import MetricsMiddleware
 from credira.secret.service import signing_key_at_start
 from credira.user.endpoints import router as user_router
 from credira.webhook.endpoints import router as webhook_router
@@ -129,11 +131,14 @@ def create_app(
     app.include_router(media_router)
     app.include_router(tracking_router)
     app.include_router(_probes())
+    app.include_router(metrics_router)
     app.add_middleware(
         EdgeMiddleware,
         max_body_bytes=settings.max_body_bytes,
         max_json_depth=settings.max_json_depth,
     )
+    # Outermost, so that what the edge refuses (431, 413) is counted too.
+    app.add_middleware(MetricsMiddleware)
     app.openapi = lambda: _openapi(app, settings)  # type: ignore[method-assign]
     return app
 

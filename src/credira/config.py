@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     email_from: str = "Credira <billing@credira.localhost>"
     redis_url: str | None = None
+    # GET /metrics answers only "Authorization: Bearer <this>" when set; unset, it is open.
+    metrics_token: str | None = None
     public_url: str = "http://127.0.0.1:8000"
     # How long the event log keeps an event; the worker prunes older ones.
     event_retention_days: int = Field(default=30, ge=1, le=3650)

@@ -72,7 +72,9 @@ def new_key(base_url: str, **extra: Any) -> str:
         user = admin.users.create(
             email=f"sdk{next(_emails)}@acme.example.com", name="Ops", company="Acme", **extra
         )
-    return user["api_key"]
+    key = user["api_key"]
+    assert key is not None
+    return key
 
 
 @pytest.fixture

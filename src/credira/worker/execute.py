@@ -27,6 +27,7 @@ from credira.channel.voice.registry import VoiceProviders
 from credira.email_template.render import DEFAULT_LIMITS, Limits
 from credira.kit.batch import GroupCommit
 from credira.kit.clock import Clock
+from credira.metrics.events import claim_lateness
 from credira.transcript import Analysis
 from credira.worker.classifier import Classifier
 from credira.worker.conclude import Concluding, Ended
@@ -132,6 +133,7 @@ class Executor:
 
     async def run(self, claimed: Claimed) -> None:
         began = time.perf_counter()
+        claim_lateness(self.clock.now(), claimed.due)
         stages = {"dial": 0.0, "analyse": 0.0}
         bound = log.bind(callout_id=claimed.callout_id, worker_id=self.worker_id)
         if self.emails is not None:

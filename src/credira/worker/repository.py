@@ -25,6 +25,8 @@ class Claimed:
     # Whether the callout's email part may still have work (emails enabled, not done) when
     # it was claimed: when not, its run can skip the email part without reading anything.
     email_pending: bool = True
+    # When it became due (None for one taken over from a stopped worker): for its lateness.
+    due: datetime | None = None
 
 
 def _due(now: datetime) -> ColumnElement[bool]:
@@ -58,13 +60,17 @@ async def claim_due(
     if abandoned:
         # Taken over: still active, so no event (the worker that stopped had it already).
         rows = await _take(session, _abandoned(now), worker_id, now, lease, limit, events=False)
+    taken_over = {r[0] for r in rows}
     if len(rows) < limit:
         rows += await _take(
             session, _due(now), worker_id, now, lease, limit - len(rows), events=True
         )
     await session.commit()
     rows.sort(key=lambda r: (r[2], r[3]))
-    return [Claimed(r[0], r[1], r[4] and not r[5]) for r in rows]
+    return [
+        Claimed(r[0], r[1], r[4] and not r[5], None if r[0] in taken_over else r[3])
+        for r in rows
+    ]
 
 
 async def _take(
