@@ -208,6 +208,35 @@ async def _scenario(app: FastAPI, api: Api) -> None:
     assert {r["type"] for r in report["data"]["responses"]} == {"call", "email"}
     await a.ok("GET", f"/v1/callouts/{callout['id']}/response")
 
+    # Collection plans: a plan, an invoice following it (paused and resumed), its schedule, a
+    # preview, an import job.
+    step = {
+        "offset_days": 1,
+        "channels": ["call", "email"],
+        "voice_agent_id": agent["id"],
+        "window_end": "12:00",
+        "min_amount_due": "10.00",
+    }
+    plan = await a.created("/v1/collection-plans", {"name": "Cadence", "steps": [step]})
+    await a.ok("GET", "/v1/collection-plans")
+    await a.ok("GET", f"/v1/collection-plans/{plan['id']}")
+    await a.ok("PUT", f"/v1/collection-plans/{plan['id']}", json={"min_gap_hours": 24})
+    due = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    preview = {"due_date": due, "phone": "+14155550100", "email": "ann@example.com"}
+    await a.ok("POST", f"/v1/collection-plans/{plan['id']}/preview", json=preview)
+    planned = await a.invoice(due_date=due, plan_id=plan["id"])
+    await a.ok("GET", f"/v1/invoices/{planned['id']}/schedule")
+    pause = {"until": "2099-01-01T00:00:00Z", "reason": "talking to the customer"}
+    await a.ok("POST", f"/v1/invoices/{planned['id']}/pause", json=pause)
+    await a.ok("POST", f"/v1/invoices/{planned['id']}/resume")
+    csv = "number,amount,currency,due_date,customer_name\nIMP-1,10.00,USD,2030-01-01,Ann\n"
+    headers = {"Content-Type": "text/csv"}
+    queued = await a.request("POST", "/v1/invoices/import", content=csv, headers=headers)
+    assert queued.status_code == 202, queued.text
+    await a.ok("GET", f"/v1/invoices/import/{queued.json()['data']['id']}")
+    spare_plan = await a.created("/v1/collection-plans", {"name": "Spare", "steps": [step]})
+    await a.ok("DELETE", f"/v1/collection-plans/{spare_plan['id']}")
+
     # Events.
     events = await a.ok("GET", "/v1/events")
     await a.ok("GET", f"/v1/events/{events['data'][0]['id']}")

@@ -42,6 +42,16 @@ class EventType(StrEnum):
     INVOICE_VOIDED = "invoice.voided"
     INVOICE_REOPENED = "invoice.reopened"
     INVOICE_PROMISED = "invoice.promised"
+    INVOICE_PLAN_STARTED = "invoice.plan_started"
+    INVOICE_PLAN_PAUSED = "invoice.plan_paused"
+    INVOICE_PLAN_RESUMED = "invoice.plan_resumed"
+    INVOICE_PLAN_STOPPED = "invoice.plan_stopped"
+    INVOICE_PLAN_COMPLETED = "invoice.plan_completed"
+    PLAN_CREATED = "plan.created"
+    PLAN_UPDATED = "plan.updated"
+    PLAN_DELETED = "plan.deleted"
+    PLAN_STEP_SCHEDULED = "plan_step.scheduled"
+    PLAN_STEP_SKIPPED = "plan_step.skipped"
     WEBHOOK_DISABLED = "webhook.disabled"
 
 
@@ -51,8 +61,9 @@ _ONE = "|".join(
 )
 # What ``matcher`` takes, written out for the document: types and wildcards, comma-separated.
 TYPE_FILTER_PATTERN = f"^(?:{_ONE})(?:,(?:{_ONE}))*$"
-# The objects that have events: callouts, calls, emails, invoices, webhook endpoints.
-OBJECT_ID_PATTERN = "^(?:callout|call|email|inv|whk)_[0-9A-Za-z]{1,64}$"
+# The objects that have events: callouts, calls, emails, invoices, webhook endpoints,
+# collection plans and their steps.
+OBJECT_ID_PATTERN = "^(?:callout|call|email|inv|whk|plan|pstep)_[0-9A-Za-z]{1,64}$"
 
 
 def matcher(patterns: list[str]) -> tuple[set[str], set[str]]:

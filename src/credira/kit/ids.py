@@ -31,6 +31,9 @@ PREFIXES = {
     "webhook": "whk_",
     "delivery": "dlv_",
     "event": "evt_",
+    "plan": "plan_",
+    "plan_step": "pstep_",
+    "import": "imp_",
     "key": "key_",
 }
 

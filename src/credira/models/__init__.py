@@ -9,6 +9,7 @@ from credira.models.email import Email, EmailTemplate
 from credira.models.event import Event
 from credira.models.idempotency import IdempotencyRecord
 from credira.models.invoice import Invoice
+from credira.models.plan import CollectionPlan, ImportJob, PlanStepRun
 from credira.models.provider import ProviderCall, ProviderSetting
 from credira.models.simulator import SimulatedCall
 from credira.models.suppression import Suppression
@@ -23,12 +24,15 @@ __all__ = [
     "Base",
     "Call",
     "Callout",
+    "CollectionPlan",
     "DailyUsage",
     "Email",
     "EmailTemplate",
     "Event",
     "IdempotencyRecord",
+    "ImportJob",
     "Invoice",
+    "PlanStepRun",
     "PlatformSecret",
     "ProviderCall",
     "ProviderSetting",

@@ -20,8 +20,10 @@ from credira.email import repository as email_repository
 from credira.email.dispatch import EmailDispatcher
 from credira.email_template.render import DEFAULT_LIMITS, Limits
 from credira.event import repository as event_repository
+from credira.invoice.importer import ImportJobs
 from credira.kit.clock import Clock
 from credira.kit.ids import new_token
+from credira.plan.tasks import PlanSteps
 from credira.worker import repository
 from credira.worker.classifier import Classifier
 from credira.worker.email_part import CalloutEmails
@@ -114,6 +116,12 @@ class Worker:
             observer=observer,
         )
         self.event_retention = event_retention
+        # Collection plans: the due steps' callouts, made before each sweep's claim.
+        reads = read_sessionmaker or sessionmaker
+        self.plans = PlanSteps(sessionmaker, clock, reads=reads)
+        # Invoice imports (POST /v1/invoices/import): one job at a time, beside the callouts.
+        self.imports = ImportJobs(sessionmaker, clock, self.worker_id, reads=reads)
+        self._import: asyncio.Task[str | None] | None = None
         self._running: dict[str, asyncio.Task[None]] = {}
         self._wakeup = asyncio.Event()
         self._new_work = False
@@ -147,6 +155,9 @@ class Worker:
                 self._new_work = False
                 if sweep:
                     next_sweep = loop.time() + self.poll_seconds
+                    await self.plans.run_due()
+                    if self._import is None or self._import.done():
+                        self._import = asyncio.create_task(self.imports.run_due())
                 claimed, full = await self._claim(abandoned=sweep)
                 for item in claimed:
                     task = asyncio.create_task(self._execute(item))
@@ -289,6 +300,10 @@ class Worker:
 
     async def _drain(self) -> None:
         """Let running callouts finish for the grace period, then hand the rest back."""
+        if self._import is not None:
+            # An import stopped between chunks is taken over from its last chunk.
+            self._import.cancel()
+            await asyncio.gather(self._import, return_exceptions=True)
         if self._running:
             log.info("worker.draining", running=len(self._running))
             await asyncio.wait(list(self._running.values()), timeout=self.grace_seconds)
