@@ -1,0 +1,92 @@
+"""A worker process SIGKILLed between two attempts of a delivery loses no event: another
+worker attempts it again (same webhook-id) and delivers it, and delivers the event made
+while no worker ran."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+
+from credira.config import Settings
+from tests.support import ADMIN_KEY, Api, eventually
+from tests.webhook.receiver import Receiver, Reply
+from tests.webhook.test_delivery import deliveries, subscribe, verified
+from tests.worker.test_processes import start_worker, stop
+
+KEY = Fernet.generate_key().decode()
+WORKER = {
+    "CREDIRA_ENCRYPTION_KEY": KEY,  # the API's: each process must open the secrets
+    "CREDIRA_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8",
+    "CREDIRA_WEBHOOK_RETRY_SECONDS": "1,1,1,1",
+    "CREDIRA_WEBHOOK_TIMEOUT_SECONDS": "2",
+    "CREDIRA_WORKER_POLL_SECONDS": "0.05",
+    "CREDIRA_WORKER_ANALYSIS_PROCESSES": "0",
+}
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    # The API alone: the deliveries are the worker processes' work.
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        admin_key=ADMIN_KEY,
+        public_url="http://testserver",
+        embedded_worker=False,
+        encryption_key=KEY,
+        webhook_allow_networks="127.0.0.0/8",
+    )
+
+
+async def test_sigkill_between_attempts_loses_no_event(
+    api: Api, database_url: str, tmp_path: Path
+) -> None:
+    tenant = await api.tenant()
+
+    def script(n: int) -> Reply:
+        return Reply(500, body=b"not yet") if n < 2 else Reply(200)
+
+    async with Receiver(script) as receiver:
+        hook = await subscribe(tenant, receiver.url, "invoice.created")
+        first = await tenant.invoice()
+        worker = start_worker(database_url, tmp_path, "w1", **WORKER)
+        try:
+
+            async def one_attempt_written() -> bool:
+                found = await deliveries(tenant, hook["id"])
+                return bool(found) and found[0]["attempt_count"] == 1
+
+            await eventually(one_attempt_written, within=20)
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(timeout=10)
+        finally:
+            stop(worker)
+        # Made while no worker runs: its event waits in the log.
+        second = await tenant.invoice()
+        worker = start_worker(database_url, tmp_path, "w2", **WORKER)
+        try:
+
+            async def both_delivered() -> list[dict[str, Any]] | None:
+                found = await deliveries(tenant, hook["id"])
+                done = [d for d in found if d["status"] == "delivered"]
+                return found if len(done) == 2 else None
+
+            found = await eventually(both_delivered, within=30)
+        finally:
+            stop(worker)
+
+    by_object = {d["object_id"]: d for d in found}
+    retried = by_object[first["id"]]
+    assert [a["status_code"] for a in retried["attempts"]] == [500, 500, 200]
+    ids = [r.headers["webhook-id"] for r in receiver.received]
+    assert ids.count(retried["event_id"]) == 3
+    assert ids.count(by_object[second["id"]]["event_id"]) == 1
+    objects = [verified(hook["secret"], r)["data"]["object_id"] for r in receiver.received]
+    assert sorted(objects) == sorted([first["id"]] * 3 + [second["id"]])
+    assert "Traceback" not in (tmp_path / "w2.log").read_text()
+    assert json.loads(receiver.received[-1].body)["type"] == "invoice.created"
