@@ -43,6 +43,7 @@ from credira.email_template.endpoints import router as email_template_router
 from credira.email_template.schemas import document_limits as document_template_limits
 from credira.errors import ServiceUnavailable
 from credira.event.endpoints import router as event_router
+from credira.hooks.endpoints import router as hooks_router
 from credira.invoice.endpoints import router as invoice_router
 from credira.invoice.import_endpoints import router as invoice_import_router
 from credira.kit.clock import Clock
@@ -52,6 +53,7 @@ from credira.plan.endpoints import invoices as invoice_plan_router
 from credira.plan.endpoints import router as plan_router
 from credira.metrics.endpoints import router as metrics_router
 from credira.metrics.middleware import MetricsMiddleware
+from credira.provider.endpoints import router as provider_router
 from credira.secret.service import signing_key_at_start
 from credira.user.endpoints import router as user_router
 from credira.webhook.endpoints import router as webhook_router
@@ -127,6 +129,7 @@ def create_app(
         email_template_router,
         email_router,
         account_router,
+        provider_router,
         event_router,
         plan_router,
         invoice_plan_router,
@@ -136,6 +139,7 @@ def create_app(
         app.include_router(router, prefix="/v1")
     app.include_router(media_router)
     app.include_router(tracking_router)
+    app.include_router(hooks_router)
     app.include_router(_probes())
     app.include_router(metrics_router)
     app.add_middleware(
