@@ -18,7 +18,10 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return worker_app_settings(database_url, tmp_path / "data")
+    # The SSRF guard lets the test's receivers on 127.0.0.1 through.
+    return worker_app_settings(database_url, tmp_path / "data").model_copy(
+        update={"webhook_allow_networks": "127.0.0.0/8"}
+    )
 
 
 async def scrape(client: httpx.AsyncClient, **headers: str) -> Samples:
@@ -77,6 +80,7 @@ async def test_counters_move_when_a_callout_runs(client: httpx.AsyncClient, api:
     assert value(after, "credira_callouts", status="completed") == 1
     assert value(after, "credira_callouts", status="scheduled") == 0
     assert value(after, "credira_callouts_due") == 0
+    assert ("credira_webhook_oldest_undelivered_seconds", frozenset()) in after
 
 
 async def test_unknown_paths_share_one_series(client: httpx.AsyncClient) -> None:
@@ -109,3 +113,18 @@ async def test_the_token_guards_metrics(guarded: Settings) -> None:
         wrong = await client.get("/metrics", headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401
         assert await scrape(client, Authorization="Bearer s3cret-metrics-token")
+
+
+async def test_webhook_deliveries_are_counted(client: httpx.AsyncClient, api: Api) -> None:
+    from tests.webhook.receiver import Receiver
+
+    tenant = await api.tenant()
+    async with Receiver() as receiver:
+        await tenant.created("/v1/webhooks", {"url": receiver.url, "event_types": ["invoice.*"]})
+        await tenant.invoice()
+
+        async def delivered() -> bool:
+            samples = await scrape(client)
+            return value(samples, "credira_webhook_deliveries", result="delivered") >= 1
+
+        await eventually(delivered, within=20)

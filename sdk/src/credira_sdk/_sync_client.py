@@ -45,7 +45,11 @@ from credira_sdk.models import (
     CalloutResponseRead,
     CalloutUpdate,
     CallRead,
+    CollectionPlanCreate,
+    CollectionPlanRead,
+    CollectionPlanUpdate,
     Deleted,
+    DeliveryRead,
     EmailDetailRead,
     EmailRead,
     EmailReconcile,
@@ -55,13 +59,21 @@ from credira_sdk.models import (
     EmailTemplateUpdate,
     EventRead,
     HealthRead,
+    ImportJobRead,
     InvoiceCreate,
     InvoiceRead,
     InvoiceUpdate,
     KeyRotate,
     KeyRotated,
+    PauseIn,
+    PreviewIn,
+    ProviderSettingsRead,
+    ProviderSettingsUpdate,
     ReadyRead,
+    ScheduleRead,
+    SecretRotation,
     SendEmailCreate,
+    TestSentRead,
     UserCreate,
     UserCreated,
     UserDeleted,
@@ -70,6 +82,10 @@ from credira_sdk.models import (
     VoiceAgentCreate,
     VoiceAgentRead,
     VoiceAgentUpdate,
+    WebhookCreate,
+    WebhookRead,
+    WebhookSecretRead,
+    WebhookUpdate,
 )
 
 PAGE_SIZE = 100
@@ -116,6 +132,9 @@ class Client:
         self.email_templates = EmailTemplates(self)
         self.emails = Emails(self)
         self.events = Events(self)
+        self.webhooks = Webhooks(self)
+        self.providers = Providers(self)
+        self.collection_plans = CollectionPlans(self)
 
     def __enter__(self) -> Client:
         return self
@@ -146,11 +165,15 @@ class Client:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        content: str | bytes | None = None,
+        content_type: str | None = None,
         idempotency_key: str | None = None,
         if_match: str | None = None,
     ) -> httpx.Response:
         """Send with retries; the successful reply, or the error it maps to raised."""
         headers = dict(self._headers)
+        if content_type is not None:
+            headers["Content-Type"] = content_type
         if method == "POST":
             headers["Idempotency-Key"] = idempotency_key or new_idempotency_key()
         if if_match is not None:
@@ -160,7 +183,12 @@ class Client:
         while True:
             try:
                 response = self._http.request(
-                    method, url, params=query(**(params or {})), json=json, headers=headers
+                    method,
+                    url,
+                    params=query(**(params or {})),
+                    json=json,
+                    content=content,
+                    headers=headers,
                 )
             except httpx.TransportError as exc:
                 if attempt >= self.retries.max_retries:
@@ -333,6 +361,58 @@ class Invoices(Resource):
                 "PUT", f"/v1/invoices/{invoice_id}", json=body, if_match=if_match
             ),
         )
+
+    def schedule(self, invoice_id: str) -> ScheduleRead:
+        """The invoice's collection schedule: its plan's steps, done and to come."""
+        return cast(
+            ScheduleRead, self._client._request("GET", f"/v1/invoices/{invoice_id}/schedule")
+        )
+
+    def pause(
+        self, invoice_id: str, *, idempotency_key: str | None = None, **body: Unpack[PauseIn]
+    ) -> InvoiceRead:
+        """Pause the invoice's collection plan (until a time, or until resumed)."""
+        return cast(
+            InvoiceRead,
+            self._client._request(
+                "POST",
+                f"/v1/invoices/{invoice_id}/pause",
+                json=body,
+                idempotency_key=idempotency_key,
+            ),
+        )
+
+    def resume(self, invoice_id: str, *, idempotency_key: str | None = None) -> InvoiceRead:
+        return cast(
+            InvoiceRead,
+            self._client._request(
+                "POST", f"/v1/invoices/{invoice_id}/resume", idempotency_key=idempotency_key
+            ),
+        )
+
+    def import_csv(
+        self,
+        csv: str | bytes,
+        *,
+        plan_id: str | None = None,
+        skip_invalid: bool | None = None,
+        idempotency_key: str | None = None,
+    ) -> ImportJobRead:
+        """Import invoices from a CSV file's text; the reply is the import job to follow."""
+        return cast(
+            ImportJobRead,
+            self._client._request(
+                "POST",
+                "/v1/invoices/import",
+                params=query(plan_id=plan_id, skip_invalid=skip_invalid),
+                content=csv,
+                content_type="text/csv",
+                idempotency_key=idempotency_key,
+            ),
+        )
+
+    def import_job(self, job_id: str) -> ImportJobRead:
+        return cast(ImportJobRead, self._client._request("GET", f"/v1/invoices/import/{job_id}"))
 
 
 class VoiceAgents(Resource):
@@ -652,3 +732,173 @@ class Events(Resource):
 
     def get(self, event_id: str) -> EventRead:
         return cast(EventRead, self._client._request("GET", f"/v1/events/{event_id}"))
+
+
+class Webhooks(Resource):
+    def create(
+        self, *, idempotency_key: str | None = None, **body: Unpack[WebhookCreate]
+    ) -> WebhookSecretRead:
+        """Subscribe a URL to event types (``call.*`` wildcards); the reply's ``secret``
+        (``whsec_...``, for ``credira_sdk.webhooks.verify``) is shown once."""
+        return cast(
+            WebhookSecretRead,
+            self._client._request(
+                "POST", "/v1/webhooks", json=body, idempotency_key=idempotency_key
+            ),
+        )
+
+    def list(
+        self, *, limit: int | None = None, starting_after: str | None = None
+    ) -> Page[WebhookRead]:
+        return self._client._page("/v1/webhooks", query(limit=limit, starting_after=starting_after))
+
+    def iter(self, *, page_size: int = PAGE_SIZE) -> Iterator[WebhookRead]:
+        return self._client._iterate("/v1/webhooks", {}, page_size)
+
+    def get(self, webhook_id: str) -> WebhookRead:
+        return cast(WebhookRead, self._client._request("GET", f"/v1/webhooks/{webhook_id}"))
+
+    def update(
+        self, webhook_id: str, *, if_match: str | None = None, **body: Unpack[WebhookUpdate]
+    ) -> WebhookRead:
+        return cast(
+            WebhookRead,
+            self._client._request(
+                "PUT", f"/v1/webhooks/{webhook_id}", json=body, if_match=if_match
+            ),
+        )
+
+    def delete(self, webhook_id: str) -> Deleted:
+        return cast(Deleted, self._client._request("DELETE", f"/v1/webhooks/{webhook_id}"))
+
+    def rotate_secret(
+        self,
+        webhook_id: str,
+        *,
+        idempotency_key: str | None = None,
+        **body: Unpack[SecretRotation],
+    ) -> WebhookSecretRead:
+        """A new signing secret (shown once); the old one keeps signing for the grace period."""
+        return cast(
+            WebhookSecretRead,
+            self._client._request(
+                "POST",
+                f"/v1/webhooks/{webhook_id}/rotate-secret",
+                json=body,
+                idempotency_key=idempotency_key,
+            ),
+        )
+
+    def test(self, webhook_id: str, *, idempotency_key: str | None = None) -> TestSentRead:
+        """Send a test event to the endpoint."""
+        return cast(
+            TestSentRead,
+            self._client._request(
+                "POST", f"/v1/webhooks/{webhook_id}/test", idempotency_key=idempotency_key
+            ),
+        )
+
+    def deliveries(
+        self,
+        webhook_id: str,
+        *,
+        status: str | None = None,
+        limit: int | None = None,
+        starting_after: str | None = None,
+    ) -> Page[DeliveryRead]:
+        """The endpoint's deliveries, each with its attempts."""
+        return self._client._page(
+            f"/v1/webhooks/{webhook_id}/deliveries",
+            query(status=status, limit=limit, starting_after=starting_after),
+        )
+
+    def iter_deliveries(
+        self, webhook_id: str, *, status: str | None = None, page_size: int = PAGE_SIZE
+    ) -> Iterator[DeliveryRead]:
+        return self._client._iterate(
+            f"/v1/webhooks/{webhook_id}/deliveries", query(status=status), page_size
+        )
+
+    def retry_delivery(
+        self, webhook_id: str, delivery_id: str, *, idempotency_key: str | None = None
+    ) -> DeliveryRead:
+        return cast(
+            DeliveryRead,
+            self._client._request(
+                "POST",
+                f"/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry",
+                idempotency_key=idempotency_key,
+            ),
+        )
+
+
+class Providers(Resource):
+    def list(self) -> Page[ProviderSettingsRead]:
+        """Which voice providers the account has credentials for (never their values)."""
+        return self._client._page("/v1/account/providers", {})
+
+    def update(
+        self, provider: str, *, if_match: str | None = None, **body: Unpack[ProviderSettingsUpdate]
+    ) -> ProviderSettingsRead:
+        """Set the account's credentials at ``provider`` (twilio, telnyx, vapi, retell)."""
+        return cast(
+            ProviderSettingsRead,
+            self._client._request(
+                "PUT", f"/v1/account/providers/{provider}", json=body, if_match=if_match
+            ),
+        )
+
+
+class CollectionPlans(Resource):
+    def create(
+        self, *, idempotency_key: str | None = None, **body: Unpack[CollectionPlanCreate]
+    ) -> CollectionPlanRead:
+        return cast(
+            CollectionPlanRead,
+            self._client._request(
+                "POST", "/v1/collection-plans", json=body, idempotency_key=idempotency_key
+            ),
+        )
+
+    def list(
+        self, *, limit: int | None = None, starting_after: str | None = None
+    ) -> Page[CollectionPlanRead]:
+        return self._client._page(
+            "/v1/collection-plans", query(limit=limit, starting_after=starting_after)
+        )
+
+    def iter(self, *, page_size: int = PAGE_SIZE) -> Iterator[CollectionPlanRead]:
+        return self._client._iterate("/v1/collection-plans", {}, page_size)
+
+    def get(self, plan_id: str) -> CollectionPlanRead:
+        return cast(
+            CollectionPlanRead,
+            self._client._request("GET", f"/v1/collection-plans/{plan_id}"),
+        )
+
+    def update(
+        self, plan_id: str, *, if_match: str | None = None, **body: Unpack[CollectionPlanUpdate]
+    ) -> CollectionPlanRead:
+        return cast(
+            CollectionPlanRead,
+            self._client._request(
+                "PUT", f"/v1/collection-plans/{plan_id}", json=body, if_match=if_match
+            ),
+        )
+
+    def delete(self, plan_id: str) -> Deleted:
+        return cast(Deleted, self._client._request("DELETE", f"/v1/collection-plans/{plan_id}"))
+
+    def preview(
+        self, plan_id: str, *, idempotency_key: str | None = None, **body: Unpack[PreviewIn]
+    ) -> ScheduleRead:
+        """The schedule the plan would give an invoice like ``body``, without making one."""
+        return cast(
+            ScheduleRead,
+            self._client._request(
+                "POST",
+                f"/v1/collection-plans/{plan_id}/preview",
+                json=body,
+                idempotency_key=idempotency_key,
+            ),
+        )

@@ -18,6 +18,7 @@ Email: TypeAlias = str
 Currency: TypeAlias = str
 TimeZoneName: TypeAlias = str
 Date: TypeAlias = str
+DeliveryStatus: TypeAlias = Literal["pending", "delivered", "failed"]
 
 OutreachSettingsRead = TypedDict(
     "OutreachSettingsRead",
@@ -80,6 +81,17 @@ AssociatedResources = TypedDict(
         "calls": Required[int],
         "emails": Required[int],
         "callouts": Required[int],
+    },
+)
+
+AttemptRead = TypedDict(
+    "AttemptRead",
+    {
+        "time": Required[str],
+        "status_code": Required[int | None],
+        "latency_ms": Required[int],
+        "response": Required[str],
+        "error": Required[str | None],
     },
 )
 
@@ -365,6 +377,88 @@ CalloutUpdate = TypedDict(
     },
 )
 
+StepIn = TypedDict(
+    "StepIn",
+    {
+        "offset_days": Required[int],
+        "anchor": NotRequired[Literal["due_date", "previous_step"] | None],
+        "time": NotRequired[str | None],
+        "window_end": NotRequired[str | None],
+        "channels": Required[list[Literal["call", "email"]]],
+        "voice_agent_id": NotRequired[str | None],
+        "template_id": NotRequired[str | None],
+        "priority": NotRequired[Literal["low", "medium", "high", "urgent"] | None],
+        "type": NotRequired[Literal["payment_reminder", "follow_up", "verification"] | None],
+        "min_amount_due": NotRequired[Amount | None],
+        "only_if_previous_unreached": NotRequired[bool | None],
+        "metadata": NotRequired[Metadata | None],
+    },
+)
+
+CollectionPlanCreate = TypedDict(
+    "CollectionPlanCreate",
+    {
+        "name": Required[str],
+        "description": NotRequired[str | None],
+        "steps": Required[list[StepIn]],
+        "min_gap_hours": NotRequired[int | None],
+        "skip_weekends": NotRequired[bool | None],
+        "skip_holidays": NotRequired[bool | None],
+        "is_default": NotRequired[bool | None],
+        "metadata": NotRequired[Metadata | None],
+    },
+)
+
+StepRead = TypedDict(
+    "StepRead",
+    {
+        "offset_days": Required[int],
+        "anchor": Required[Literal["due_date", "previous_step"]],
+        "time": Required[str],
+        "window_end": Required[str | None],
+        "channels": Required[list[Literal["call", "email"]]],
+        "voice_agent_id": Required[str | None],
+        "template_id": Required[str | None],
+        "priority": Required[Literal["low", "medium", "high", "urgent"]],
+        "type": Required[Literal["payment_reminder", "follow_up", "verification"]],
+        "min_amount_due": Required[str | None],
+        "only_if_previous_unreached": Required[bool],
+        "metadata": Required[dict[str, Any]],
+    },
+)
+
+CollectionPlanRead = TypedDict(
+    "CollectionPlanRead",
+    {
+        "id": Required[str],
+        "account_id": Required[str],
+        "name": Required[str],
+        "description": Required[str | None],
+        "steps": Required[list[StepRead]],
+        "min_gap_hours": Required[int],
+        "skip_weekends": Required[bool],
+        "skip_holidays": Required[bool],
+        "is_default": Required[bool],
+        "metadata": Required[dict[str, Any]],
+        "created_time": Required[str],
+        "updated_time": Required[str],
+    },
+)
+
+CollectionPlanUpdate = TypedDict(
+    "CollectionPlanUpdate",
+    {
+        "name": NotRequired[str | None],
+        "description": NotRequired[str | None],
+        "steps": NotRequired[list[StepIn] | None],
+        "min_gap_hours": NotRequired[int | None],
+        "skip_weekends": NotRequired[bool | None],
+        "skip_holidays": NotRequired[bool | None],
+        "is_default": NotRequired[bool | None],
+        "metadata": NotRequired[Metadata | None],
+    },
+)
+
 CustomerIn = TypedDict(
     "CustomerIn",
     {
@@ -391,6 +485,23 @@ Deleted = TypedDict(
         "id": Required[str],
         "deleted": Required[Literal[True]],
         "deleted_time": Required[str],
+    },
+)
+
+DeliveryRead = TypedDict(
+    "DeliveryRead",
+    {
+        "id": Required[str],
+        "webhook_id": Required[str],
+        "event_id": Required[str],
+        "event_type": Required[str],
+        "object_id": Required[str],
+        "status": Required[str],
+        "attempt_count": Required[int],
+        "attempts": Required[list[AttemptRead]],
+        "created_time": Required[str],
+        "updated_time": Required[str],
+        "next_attempt_time": NotRequired[str],
     },
 )
 
@@ -596,6 +707,24 @@ HealthRead = TypedDict(
     },
 )
 
+ImportJobRead = TypedDict(
+    "ImportJobRead",
+    {
+        "id": Required[str],
+        "account_id": Required[str],
+        "status": Required[Literal["queued", "running", "succeeded", "failed"]],
+        "plan_id": Required[str | None],
+        "total_rows": Required[int],
+        "processed_rows": Required[int],
+        "created_rows": Required[int],
+        "updated_rows": Required[int],
+        "unchanged_rows": Required[int],
+        "error": Required[str | None],
+        "created_time": Required[str],
+        "finished_time": NotRequired[str | None],
+    },
+)
+
 InvoiceCreate = TypedDict(
     "InvoiceCreate",
     {
@@ -607,6 +736,7 @@ InvoiceCreate = TypedDict(
         "status": NotRequired[Literal["open", "paid", "void", "disputed"] | None],
         "payment_url": NotRequired[str | None],
         "metadata": NotRequired[Metadata | None],
+        "plan_id": NotRequired[str | None],
     },
 )
 
@@ -617,6 +747,17 @@ InvoiceCustomerRead = TypedDict(
         "email": Required[str | None],
         "phone": Required[str | None],
         "timezone": Required[str | None],
+    },
+)
+
+InvoicePlanRead = TypedDict(
+    "InvoicePlanRead",
+    {
+        "status": Required[Literal["active", "paused", "stopped", "completed"]],
+        "current_step": Required[int],
+        "next_step_time": Required[str | None],
+        "paused_until": Required[str | None],
+        "reason": Required[str | None],
     },
 )
 
@@ -635,6 +776,8 @@ InvoiceRead = TypedDict(
         "payment_url": Required[str | None],
         "promised_date": Required[str | None],
         "metadata": Required[dict[str, Any]],
+        "plan_id": Required[str | None],
+        "plan": Required[InvoicePlanRead | None],
         "created_time": Required[str],
         "updated_time": Required[str],
     },
@@ -652,6 +795,7 @@ InvoiceUpdate = TypedDict(
         "status_reason": NotRequired[str | None],
         "payment_url": NotRequired[str | None],
         "metadata": NotRequired[Metadata | None],
+        "plan_id": NotRequired[str | None],
     },
 )
 
@@ -667,6 +811,62 @@ KeyRotated = TypedDict(
     {
         "id": Required[str],
         "api_key": Required[str | None],
+    },
+)
+
+PauseIn = TypedDict(
+    "PauseIn",
+    {
+        "until": NotRequired[Time | None],
+        "reason": NotRequired[str | None],
+    },
+)
+
+PreviewIn = TypedDict(
+    "PreviewIn",
+    {
+        "due_date": Required[Date],
+        "timezone": NotRequired[TimeZoneName | None],
+        "phone": NotRequired[Phone | None],
+        "email": NotRequired[Email | None],
+        "country": NotRequired[str | None],
+        "amount": NotRequired[Amount | None],
+        "now": NotRequired[Time | None],
+    },
+)
+
+ProviderFieldRead = TypedDict(
+    "ProviderFieldRead",
+    {
+        "set": Required[bool],
+        "updated_time": NotRequired[str],
+    },
+)
+
+ProviderSettingsRead = TypedDict(
+    "ProviderSettingsRead",
+    {
+        "provider": Required[Literal["twilio", "telnyx", "vapi", "retell"]],
+        "configured": Required[bool],
+        "fields": Required[dict[str, ProviderFieldRead]],
+        "api_base": Required[str],
+        "callback_url": Required[str],
+        "updated_time": NotRequired[str],
+    },
+)
+
+ProviderSettingsUpdate = TypedDict(
+    "ProviderSettingsUpdate",
+    {
+        "account_sid": NotRequired[str | None],
+        "auth_token": NotRequired[str | None],
+        "api_key": NotRequired[str | None],
+        "connection_id": NotRequired[str | None],
+        "public_key": NotRequired[str | None],
+        "phone_number_id": NotRequired[str | None],
+        "webhook_secret": NotRequired[str | None],
+        "agent_id": NotRequired[str | None],
+        "api_base": NotRequired[str | None],
     },
 )
 
@@ -687,6 +887,40 @@ ReplyMeta = TypedDict(
     },
 )
 
+ScheduleEntryRead = TypedDict(
+    "ScheduleEntryRead",
+    {
+        "step": Required[int],
+        "time": Required[str],
+        "local_time": Required[str],
+        "timezone": Required[str],
+        "channels": Required[list[Literal["call", "email"]]],
+        "moved_by": Required[list[str]],
+        "blocked": Required[str | None],
+        "conditional": Required[bool],
+        "call_time": Required[str | None],
+        "call_rule": Required[str | None],
+        "dropped": Required[list[str]],
+    },
+)
+
+ScheduleRead = TypedDict(
+    "ScheduleRead",
+    {
+        "invoice_id": Required[str | None],
+        "plan_id": Required[str],
+        "status": Required[Literal["active", "paused", "stopped", "completed"] | None],
+        "entries": Required[list[ScheduleEntryRead]],
+    },
+)
+
+SecretRotation = TypedDict(
+    "SecretRotation",
+    {
+        "grace_seconds": NotRequired[int | None],
+    },
+)
+
 SendEmailCreate = TypedDict(
     "SendEmailCreate",
     {
@@ -701,6 +935,14 @@ SendEmailCreate = TypedDict(
             Literal["payment_reminder", "follow_up", "welcome", "notification", "marketing"] | None
         ],
         "metadata": NotRequired[Metadata | None],
+    },
+)
+
+TestSentRead = TypedDict(
+    "TestSentRead",
+    {
+        "delivery_id": Required[str],
+        "event_id": Required[str],
     },
 )
 
@@ -729,6 +971,10 @@ UserCreate = TypedDict(
                     "voice_agents:write",
                     "users:read",
                     "users:write",
+                    "webhooks:read",
+                    "webhooks:write",
+                    "plans:read",
+                    "plans:write",
                     "events:read",
                 ]
             ]
@@ -822,6 +1068,10 @@ UserUpdate = TypedDict(
                     "voice_agents:write",
                     "users:read",
                     "users:write",
+                    "webhooks:read",
+                    "webhooks:write",
+                    "plans:read",
+                    "plans:write",
                     "events:read",
                 ]
             ]
@@ -835,7 +1085,8 @@ VoiceAgentCreate = TypedDict(
     "VoiceAgentCreate",
     {
         "name": Required[str],
-        "provider": NotRequired[Literal["simulator"] | None],
+        "provider": NotRequired[Literal["simulator", "twilio"] | None],
+        "mode": NotRequired[Literal["script"] | None],
         "voice": NotRequired[str | None],
         "language": NotRequired[str | None],
         "from_number": NotRequired[Phone | None],
@@ -853,6 +1104,7 @@ VoiceAgentRead = TypedDict(
         "account_id": Required[str],
         "name": Required[str],
         "provider": Required[str],
+        "mode": Required[str],
         "voice": Required[str],
         "language": Required[str],
         "from_number": Required[str | None],
@@ -869,7 +1121,8 @@ VoiceAgentUpdate = TypedDict(
     "VoiceAgentUpdate",
     {
         "name": NotRequired[str | None],
-        "provider": NotRequired[Literal["simulator"] | None],
+        "provider": NotRequired[Literal["simulator", "twilio"] | None],
+        "mode": NotRequired[Literal["script"] | None],
         "voice": NotRequired[str | None],
         "language": NotRequired[str | None],
         "from_number": NotRequired[Phone | None],
@@ -880,6 +1133,59 @@ VoiceAgentUpdate = TypedDict(
     },
 )
 
+WebhookCreate = TypedDict(
+    "WebhookCreate",
+    {
+        "url": Required[str],
+        "event_types": Required[list[str]],
+        "description": NotRequired[str | None],
+        "enabled": NotRequired[bool | None],
+    },
+)
+
+WebhookRead = TypedDict(
+    "WebhookRead",
+    {
+        "id": Required[str],
+        "account_id": Required[str],
+        "url": Required[str],
+        "description": Required[str | None],
+        "event_types": Required[list[str]],
+        "enabled": Required[bool],
+        "created_time": Required[str],
+        "updated_time": Required[str],
+        "disabled_reason": NotRequired[str],
+        "previous_secret_expires": NotRequired[str],
+    },
+)
+
+WebhookSecretRead = TypedDict(
+    "WebhookSecretRead",
+    {
+        "id": Required[str],
+        "account_id": Required[str],
+        "url": Required[str],
+        "description": Required[str | None],
+        "event_types": Required[list[str]],
+        "enabled": Required[bool],
+        "created_time": Required[str],
+        "updated_time": Required[str],
+        "disabled_reason": NotRequired[str],
+        "previous_secret_expires": NotRequired[str],
+        "secret": Required[str | None],
+    },
+)
+
+WebhookUpdate = TypedDict(
+    "WebhookUpdate",
+    {
+        "url": NotRequired[str | None],
+        "event_types": NotRequired[list[str] | None],
+        "description": NotRequired[str | None],
+        "enabled": NotRequired[bool | None],
+    },
+)
+
 __all__ = [
     "AccountRead",
     "AccountSettingsUpdate",
@@ -887,6 +1193,7 @@ __all__ = [
     "ActivityStatsRead",
     "Amount",
     "AssociatedResources",
+    "AttemptRead",
     "CallAttemptRead",
     "CallCreate",
     "CallCreated",
@@ -902,12 +1209,17 @@ __all__ = [
     "CalloutRead",
     "CalloutResponseRead",
     "CalloutUpdate",
+    "CollectionPlanCreate",
+    "CollectionPlanRead",
+    "CollectionPlanUpdate",
     "ContactIn",
     "Currency",
     "CustomerIn",
     "CustomerUpdate",
     "Date",
     "Deleted",
+    "DeliveryRead",
+    "DeliveryStatus",
     "Email",
     "EmailAttemptRead",
     "EmailDetailRead",
@@ -920,8 +1232,10 @@ __all__ = [
     "ErrorBody",
     "EventRead",
     "HealthRead",
+    "ImportJobRead",
     "InvoiceCreate",
     "InvoiceCustomerRead",
+    "InvoicePlanRead",
     "InvoiceRead",
     "InvoiceUpdate",
     "KeyRotate",
@@ -929,10 +1243,21 @@ __all__ = [
     "Locale",
     "Metadata",
     "OutreachSettingsRead",
+    "PauseIn",
     "Phone",
+    "PreviewIn",
+    "ProviderFieldRead",
+    "ProviderSettingsRead",
+    "ProviderSettingsUpdate",
     "ReadyRead",
     "ReplyMeta",
+    "ScheduleEntryRead",
+    "ScheduleRead",
+    "SecretRotation",
     "SendEmailCreate",
+    "StepIn",
+    "StepRead",
+    "TestSentRead",
     "Time",
     "TimeZoneName",
     "UserCreate",
@@ -944,4 +1269,8 @@ __all__ = [
     "VoiceAgentCreate",
     "VoiceAgentRead",
     "VoiceAgentUpdate",
+    "WebhookCreate",
+    "WebhookRead",
+    "WebhookSecretRead",
+    "WebhookUpdate",
 ]

@@ -1,6 +1,7 @@
-"""The webhook part of a scrape: deliveries by result and the oldest undelivered event's age,
-read from the webhook package's own counts (``credira.webhook.stats``) when it is part of this
-build; ``None`` (no webhook series) when it is not."""
+"""The webhook part of a scrape, from the webhook package's own counts
+(``credira.webhook.stats``): deliveries in the database by result and the age of the oldest
+event not yet delivered (both the same from every process), and what this process's deliverer
+did since it started (per process, not summed in multiprocess mode)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from credira.webhook import stats
 
 
 @dataclass(frozen=True)
@@ -18,5 +21,7 @@ class WebhookGauges:
 
 
 async def webhook_gauges(session: AsyncSession, now: datetime) -> WebhookGauges | None:
-    """No webhook package in this build: no webhook series."""
-    return None
+    backlog = await stats.backlog(session, now)
+    return WebhookGauges(
+        dict(backlog.by_status), backlog.oldest_unsent_seconds, dict(stats.COUNTERS)
+    )
