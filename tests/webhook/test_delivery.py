@@ -6,11 +6,15 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import update
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from credira.models import WebhookEndpoint
 from tests.support import Api, Tenant, eventually, zone_in_calling_hours
 from tests.webhook.receiver import Receiver, Reply
 
@@ -204,3 +208,28 @@ async def test_test_event_and_manual_retry(api: Api) -> None:
         assert receiver.received[1].headers["webhook-id"] == sent["event_id"]
         [delivery] = await deliveries(tenant, hook["id"])
         assert delivery["attempt_count"] == 2
+
+
+async def test_failing_for_five_days_disables_with_an_event(app: FastAPI, api: Api) -> None:
+    tenant = await api.tenant()
+    async with Receiver(lambda n: Reply(503, body=b"down")) as receiver:
+        hook = await subscribe(tenant, receiver.url, "invoice.created")
+        # Its last success was long ago: the streak of failures began 5 days back.
+        since = datetime.now(UTC) - timedelta(days=5, minutes=1)
+        async with app.state.engine.begin() as conn:
+            await conn.execute(
+                update(WebhookEndpoint)
+                .where(WebhookEndpoint.id == hook["id"])
+                .values(failing_since=since)
+            )
+        await tenant.invoice()
+
+        async def disabled() -> dict[str, Any] | None:
+            data = (await tenant.ok("GET", f"/v1/webhooks/{hook['id']}"))["data"]
+            return data if not data["enabled"] else None
+
+        data = await eventually(disabled, within=10)
+    assert data["disabled_reason"] == "deliveries failed without a success"
+    assert len(receiver.received) == 1
+    events = (await tenant.ok("GET", "/v1/events", params={"object_id": hook["id"]}))["data"]
+    assert [e["type"] for e in events] == ["webhook.disabled"]
