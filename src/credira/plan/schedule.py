@@ -10,10 +10,12 @@ due on the due date plus its offset (or the day the previous step happened plus 
 at its local time in the debtor's zone; a plan-wide minimum gap pushes it after the previous
 contact (to the step's next local window when the push leaves it); weekends and the debtor
 country's public holidays, when the plan skips them, move it to the next allowed day at the
-same local time. What happens at a step's time also depends on the moment: a paused invoice
-lets it pass, an opted-out number drops its call, a small balance skips it. The calling rules
-(``credira.call.rules``: the local calling window, 7 in 7...) still decide when a step's call
-is dialled: ``call_time`` shows when that will be, as far as the rules can tell ahead.
+same local time; and no two steps that contact fall on one local day (a step the previous one
+was moved onto goes a day later). What happens at a step's time also depends on the moment:
+a paused invoice lets it pass, an opted-out number drops its call, a small balance skips it.
+The calling rules (``credira.call.rules``: the local calling window, 7 in 7...) still decide
+when a step's call is dialled: ``call_time`` shows when that will be, as far as the rules can
+tell ahead.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ EMAIL = "email"
 WEEKEND = "weekend"
 PUBLIC_HOLIDAY = "public_holiday"
 MIN_GAP = "min_gap"
+AFTER_PREVIOUS = "after_previous_step"
 WINDOW = "step_window"
 PAUSED = "paused"
 PROMISE_TO_PAY = "promise_to_pay"
@@ -189,6 +192,7 @@ def timeline(plan: Plan, debtor: Debtor) -> list[Slot]:
     slots: list[Slot] = []
     previous_day: date | None = None
     last_contact: datetime | None = None
+    last_day: date | None = None
     for index, step in enumerate(plan.steps):
         moved: list[str] = []
         try:
@@ -197,7 +201,11 @@ def timeline(plan: Plan, debtor: Debtor) -> list[Slot]:
             else:
                 day = debtor.due_date + timedelta(days=step.offset_days)
             nominal = local(day, step.at, zone)
-            at = nominal
+            if last_day is not None and day <= last_day:
+                # The last contact was moved onto or past this one's day: one day after it.
+                day = last_day + timedelta(days=1)
+                moved.append(AFTER_PREVIOUS)
+            at = local(day, step.at, zone)
             if last_contact is not None and plan.min_gap and at < last_contact + plan.min_gap:
                 at = _fit(last_contact + plan.min_gap, step, zone)
                 moved.append(MIN_GAP)
@@ -210,7 +218,7 @@ def timeline(plan: Plan, debtor: Debtor) -> list[Slot]:
         slots.append(Slot(index, nominal, at, tuple(moved), skip))
         previous_day = at.astimezone(zone).date()
         if skip is None:
-            last_contact = at
+            last_contact, last_day = at, previous_day
     return slots
 
 

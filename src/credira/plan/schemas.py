@@ -194,7 +194,7 @@ class ScheduleEntryRead(ReadModel):
     local_time: str = Field(description="The same instant in the debtor's zone, with offset")
     timezone: str
     channels: list[Channel]
-    moved_by: list[str] = Field(description="weekend, public_holiday, min_gap")
+    moved_by: list[str] = Field(description="weekend, public_holiday, min_gap, after_previous_step")
     blocked: str | None = Field(description="Why the step will not contact, if it will not")
     conditional: bool = Field(description="Runs only if the previous step did not reach")
     call_time: Instant | None = Field(description="When the calling rules let its call go out")
