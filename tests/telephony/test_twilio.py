@@ -3,14 +3,17 @@ fake_twilio.py), which checks every request and calls the app back, signed, as T
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from twilio.request_validator import RequestValidator
 
 from credira.auth.permissions import ALL_PERMISSIONS
+from credira.channel.voice.port import CallRequest
 from credira.models import Call
 from tests.support import Api, Tenant, eventually, zone_in_calling_hours
 from tests.telephony.fake_twilio import FakeTwilio, Scenario
@@ -120,6 +123,11 @@ async def test_pressing_1_is_a_promise_to_pay_whatever_order_the_callbacks_come_
     assert [e["type"] for e in events].count("call.completed") == 1
     invoice_now = (await tenant.ok("GET", f"/v1/invoices/{invoice['id']}"))["data"]
     assert invoice_now["status"] == "open"
+    # The recording, fetched from Twilio when first asked for, served to the account.
+    assert call["call_recording_url"].endswith(f"/recordings/{call['id']}.wav")
+    audio = await tenant.request("GET", call["call_recording_url"].removeprefix(PUBLIC))
+    assert audio.status_code == 200
+    assert audio.content.startswith(b"RIFF")
 
 
 @pytest.mark.parametrize(
@@ -128,6 +136,7 @@ async def test_pressing_1_is_a_promise_to_pay_whatever_order_the_callbacks_come_
         (Scenario(ending="busy"), "busy"),
         (Scenario(ending="no-answer"), "no_answer"),
         (Scenario(ending="failed"), "failed"),
+        (Scenario(ending="canceled"), "cancelled"),
         (Scenario(answered_by="machine_end_beep", digits=None), "voicemail"),
     ],
 )
@@ -165,6 +174,8 @@ async def test_dial_whose_answer_times_out_is_found_not_dialled_again(
     assert call["provider_call_id"] == placed.sid
     assert call["outcome"] == "dispute"
     assert callout["status"] == "completed"
+    invoice_now = (await tenant.ok("GET", f"/v1/invoices/{invoice['id']}"))["data"]
+    assert invoice_now["status"] == "disputed"
 
 
 async def test_twilio_down_leaves_the_callout_scheduled_for_a_retry(
@@ -227,3 +238,36 @@ async def test_forged_unsigned_or_foreign_callbacks_change_nothing(
     late = await client.post(url, data=params, headers={"X-Twilio-Signature": good})
     assert late.status_code == 204
     assert (await the_call(tenant, invoice["id"]))["status"] == call["status"] == "completed"
+
+
+async def test_a_dial_cut_off_mid_request_is_found_when_the_attempt_resumes(
+    app: FastAPI, api: Api, twilio: FakeTwilio
+) -> None:
+    """The worker dies after Twilio placed the call and before it heard the call's sid: the
+    worker taking the attempt over finds that call instead of dialling again."""
+    tenant = await twilio_tenant(api, twilio)
+    adapter = app.state.runtime.voice.get("twilio")
+    request = CallRequest(
+        idempotency_key="callout_x:call:1",
+        to_number="+14155550111",
+        from_number=CALLER_ID,
+        script="Hello.",
+        language="en-US",
+        voice="default",
+        max_duration=120,
+        metadata={"account_id": tenant.account_id, "call_id": "call_resumed"},
+    )
+    twilio.create_delay = 0.3
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.15):  # the worker dies while Twilio is answering
+            await adapter.start_call(request)
+    await eventually(lambda: _created(twilio))
+    found = await adapter.start_call(request)
+    again = await adapter.start_call(request)
+    [placed] = twilio.calls.values()
+    assert found == again == placed.sid
+    assert twilio.creates == 1
+
+
+async def _created(twilio: FakeTwilio) -> bool:
+    return twilio.creates == 1

@@ -26,6 +26,7 @@ is final it reads its price and duration there once.
 
 from __future__ import annotations
 
+import asyncio
 import time as monotonic_time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -65,6 +66,9 @@ GATHER_SECONDS = 8
 # A call Twilio lists to the same number and caller id counts as this attempt's when it was
 # created no earlier than this before the attempt's row (the two clocks differ a little).
 CLOCK_SKEW = timedelta(seconds=60)
+# After a dial request whose answer was lost, Twilio's call list is read again after these
+# many request timeouts, in case it was still placing the call.
+LOOK_AGAIN = (0.5, 1.0, 2.0)
 STATUSES: dict[str, CallStatus] = {
     "queued": "initiated",
     "initiated": "initiated",
@@ -503,10 +507,15 @@ class TwilioVoice:
     async def _after_unclear_start(
         self, account: ProviderAccount, request: CallRequest, call_id: str
     ) -> str:
-        found = await self._reconcile(account, request.idempotency_key)
-        if found is not None:
-            log.info("twilio.call.found", call_id=call_id, provider_call_id=found)
-            return found
+        """The dial request may or may not have reached Twilio: look for its call for a while
+        (Twilio may still be placing it; its first callback names it) before saying it was
+        not placed."""
+        for wait in (0.0, *LOOK_AGAIN):
+            await asyncio.sleep(wait * self._timeout)
+            found = await self._reconcile(account, request.idempotency_key)
+            if found is not None:
+                log.info("twilio.call.found", call_id=call_id, provider_call_id=found)
+                return found
         raise VoiceProviderError("Twilio did not confirm the call, and has none to this number")
 
     async def _record_sid(self, key: str, sid: str) -> None:
