@@ -324,6 +324,31 @@ def openapi(output: str | None) -> None:
 
 
 @main.command()
+@click.option(
+    "--timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds each check may take",
+)
+def doctor(timeout: float) -> None:
+    """Check the database and its schema, the mail server, Redis, the stored secrets, the
+    voice providers, the webhook endpoints and the worker; say what is wrong, exit 1 if
+    anything is."""
+    from credira.doctor.checks import check_all
+
+    findings = asyncio.run(check_all(_settings(), within=timeout))
+    marks = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}
+    for finding in findings:
+        click.echo(f"{marks[finding.level]}  {finding.topic}: {finding.text}")
+    failed = sum(1 for finding in findings if finding.level == "fail")
+    if failed:
+        click.echo(f"{failed} problem{'s' if failed > 1 else ''} found", err=True)
+        sys.exit(1)
+    click.echo("no problems found")
+
+
+@main.command()
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1))
 @click.option("--show", "show", default=None, metavar="MESSAGE_ID", help="Print one message")
 def outbox(limit: int, show: str | None) -> None:

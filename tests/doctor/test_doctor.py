@@ -1,0 +1,141 @@
+"""``credira doctor``: a healthy deployment passes; each broken dependency is named in plain
+words (and makes the command exit 1) without a traceback: an unreachable database, mail server
+or Redis, a schema that needs migrating, a refused SMTP login, secrets the configured key does
+not open, a failing webhook endpoint, callouts no worker takes."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from click.testing import CliRunner
+from cryptography.fernet import Fernet
+from fastapi import FastAPI
+from sqlalchemy import update
+
+from credira.cli import main
+from credira.config import Settings
+from credira.db import migrate
+from credira.doctor.checks import Finding, check_all
+from credira.models import WebhookEndpoint
+from tests.channel.smtpd import SmtpServer, self_signed_certificate
+from tests.support import Api, free_port
+
+
+def by_topic(findings: list[Finding]) -> dict[str, list[Finding]]:
+    grouped: dict[str, list[Finding]] = {}
+    for finding in findings:
+        grouped.setdefault(finding.topic, []).append(finding)
+    return grouped
+
+
+def levels(findings: list[Finding], topic: str) -> set[str]:
+    return {f.level for f in by_topic(findings).get(topic, [])}
+
+
+def run_cli(**env: str) -> tuple[int, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CREDIRA_")}
+    result = CliRunner().invoke(main, ["doctor", "--timeout", "3"], env={**clean, **env})
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, result.output
+
+
+def test_a_healthy_deployment_passes(tmp_path: Path) -> None:
+    migrate.upgrade(f"sqlite+aiosqlite:///{tmp_path}/credira.db")
+    code, output = run_cli(CREDIRA_DATA_DIR=str(tmp_path))
+    assert code == 0, output
+    assert "ok    database: sqlite" in output
+    assert "schema at" in output
+    assert "warn  email: no CREDIRA_SMTP_URL" in output
+    assert "no problems found" in output
+
+
+def test_unreachable_services_are_named(tmp_path: Path) -> None:
+    code, output = run_cli(
+        CREDIRA_DATA_DIR=str(tmp_path),
+        CREDIRA_DATABASE_URL=f"postgresql://postgres@127.0.0.1:{free_port()}/credira",
+        CREDIRA_SMTP_URL=f"smtp://ops:hunter2@127.0.0.1:{free_port()}",
+        CREDIRA_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+    )
+    assert code == 1
+    assert "FAIL  database: cannot reach postgresql+asyncpg://postgres@127.0.0.1" in output
+    assert "connection refused. Is PostgreSQL running there" in output
+    assert "FAIL  email: cannot reach the mail server smtp://ops:***@127.0.0.1" in output
+    assert "FAIL  redis: cannot reach Redis at redis://127.0.0.1" in output
+    assert "hunter2" not in output
+    assert "Traceback" not in output
+    assert "3 problems found" in output
+
+
+def test_an_unmigrated_database_says_to_migrate(tmp_path: Path) -> None:
+    code, output = run_cli(CREDIRA_DATA_DIR=str(tmp_path))
+    assert code == 1
+    assert "is empty: run `credira migrate`" in output
+
+
+async def test_the_mail_server_login_is_checked(settings: Settings, tmp_path: Path) -> None:
+    certificate = self_signed_certificate(tmp_path)
+    with SmtpServer(starttls=certificate.server_context(), users={"ops": "right"}) as server:
+        base = f"127.0.0.1:{server.port}?starttls=true&tls_verify=false"
+        good = settings.model_copy(update={"smtp_url": f"smtp://ops:right@{base}"})
+        bad = settings.model_copy(update={"smtp_url": f"smtp://ops:wrong@{base}"})
+        assert levels(await check_all(good, within=5), "email") == {"ok"}
+        refused = by_topic(await check_all(bad, within=5))["email"]
+    assert refused[0].level == "fail"
+    assert "refused the user name and password" in refused[0].text
+
+
+async def test_failing_webhooks_and_idle_workers_are_problems(
+    app: FastAPI, api: Api, settings: Settings
+) -> None:
+    tenant = await api.tenant()
+    hook = await tenant.created(
+        "/v1/webhooks", {"url": "https://receiver.example/hooks", "event_types": ["callout.*"]}
+    )
+    invoice, agent, _ = await tenant.scenario()
+    await tenant.callout(invoice["id"], agent["id"], scheduled_time="2020-01-01T00:00:00Z")
+    async with app.state.runtime.sessionmaker() as session:
+        since = datetime.now(UTC) - timedelta(hours=3)
+        await session.execute(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.id == hook["id"])
+            .values(failing_since=since)
+        )
+        await session.commit()
+
+    found = by_topic(await check_all(settings, within=5))
+    webhook = [f for f in found["webhooks"] if f.level == "fail"]
+    assert len(webhook) == 1
+    assert hook["id"] in webhook[0].text
+    assert "has failed every delivery for 3.0 h" in webhook[0].text
+    assert found["worker"][0].level == "fail"
+    assert "no worker is taking them" in found["worker"][0].text
+    assert {f.level for f in found["secrets"]} == {"ok"}
+
+
+async def test_secrets_the_key_does_not_open_are_named(
+    app: FastAPI, api: Api, settings: Settings
+) -> None:
+    tenant = await api.tenant()
+    hook = await tenant.created(
+        "/v1/webhooks", {"url": "https://receiver.example/hooks", "event_types": ["call.*"]}
+    )
+    other_key = settings.model_copy(update={"encryption_key": Fernet.generate_key().decode()})
+    secrets = by_topic(await check_all(other_key, within=5))["secrets"]
+    assert secrets[0].level == "fail"
+    assert f"webhook {hook['id']}" in secrets[0].text
+    assert "was CREDIRA_ENCRYPTION_KEY changed?" in secrets[0].text
+
+
+async def test_an_invalid_encryption_key_is_named(
+    app: FastAPI, api: Api, settings: Settings
+) -> None:
+    tenant = await api.tenant()
+    await tenant.created(
+        "/v1/webhooks", {"url": "https://receiver.example/hooks", "event_types": ["call.*"]}
+    )
+    broken = settings.model_copy(update={"encryption_key": "not-a-key"})
+    secrets = by_topic(await check_all(broken, within=5))["secrets"]
+    assert secrets[0].level == "fail"
+    assert "CREDIRA_ENCRYPTION_KEY is invalid" in secrets[0].text
