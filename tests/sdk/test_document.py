@@ -8,6 +8,7 @@ import ast
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +42,22 @@ def test_the_committed_document_is_the_apps(tmp_path: Path, document: dict[str, 
     # The defaults of every setting, as `./dev openapi --output openapi.json` writes it.
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/unused.db")
     served = json.loads(json.dumps(create_app(settings).openapi()))
+    where = list(_differences(served, document))[:10]
     assert served == document, (
         "openapi.json differs from the app's document: run ./dev openapi --output openapi.json, "
-        "then python sdk/tools/generate_models.py, and add SDK methods for new operations"
+        "then python sdk/tools/generate_models.py, and add SDK methods for new operations. "
+        f"It differs at: {where}"
     )
+
+
+def _differences(a: Any, b: Any, path: str = "") -> Iterator[str]:
+    """JSON pointers where ``a`` and ``b`` differ."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            if a.get(key) != b.get(key):
+                yield from _differences(a.get(key), b.get(key), f"{path}/{key}")
+    elif a != b:
+        yield path or "/"
 
 
 @pytest.mark.parametrize("tool", ["generate_models.py", "unasync.py"])
