@@ -5,8 +5,12 @@ not open, a failing webhook endpoint, callouts no worker takes."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import threading
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -14,6 +18,7 @@ from cryptography.fernet import Fernet
 from fastapi import FastAPI
 from sqlalchemy import update
 
+from credira.auth.permissions import ALL_PERMISSIONS
 from credira.cli import main
 from credira.config import Settings
 from credira.db import migrate
@@ -139,3 +144,59 @@ async def test_an_invalid_encryption_key_is_named(
     secrets = by_topic(await check_all(broken, within=5))["secrets"]
     assert secrets[0].level == "fail"
     assert "CREDIRA_ENCRYPTION_KEY is invalid" in secrets[0].text
+
+
+SID = "AC" + "5" * 32
+TOKEN = "9f" * 16
+
+
+class TwilioAccounts(BaseHTTPRequestHandler):
+    """Twilio's account resource as its REST API answers it: ``GET
+    /2010-04-01/Accounts/{Sid}.json`` with Basic auth, 401 (code 20003) without the right
+    token; ``status`` is set by the test."""
+
+    status = "active"
+
+    def do_GET(self) -> None:
+        expected = "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
+        if self.path != f"/2010-04-01/Accounts/{SID}.json":
+            self._reply(404, {"code": 20404, "message": "The requested resource was not found"})
+        elif self.headers.get("Authorization") != expected:
+            self._reply(401, {"code": 20003, "message": "Authenticate", "status": 401})
+        else:
+            self._reply(200, {"sid": SID, "status": self.status, "friendly_name": "Acme"})
+
+    def _reply(self, status: int, body: dict[str, object]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+async def test_twilio_credentials_are_asked_of_twilio(
+    app: FastAPI, api: Api, settings: Settings
+) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), TwilioAccounts)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        tenant = await api.tenant(permissions=list(ALL_PERMISSIONS))
+        path = "/v1/account/providers/twilio"
+        body = {"account_sid": SID, "auth_token": TOKEN, "api_base": base}
+        await tenant.ok("PUT", path, json=body)
+        good = by_topic(await check_all(settings, within=5))["provider twilio"]
+        assert [f.level for f in good] == ["ok"]
+        assert f"{tenant.account_id}'s Twilio account {SID} is active" in good[0].text
+
+        await tenant.ok("PUT", path, json={"auth_token": "0" * 32})
+        refused = by_topic(await check_all(settings, within=5))["provider twilio"]
+        assert [f.level for f in refused] == ["fail"]
+        assert f"Twilio refused the credentials of {tenant.account_id}" in refused[0].text
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -303,10 +303,10 @@ def _provider_check(
     async def check() -> Finding:
         if provider != "twilio":
             return Finding(
-                "warn",
+                "ok",
                 topic,
-                f"{account_id} has {provider} credentials, but Credira has no {provider} "
-                "adapter yet: calls of its agents will fail",
+                f"{account_id}'s {provider} credentials are stored and open (the doctor does "
+                f"not ask {provider} about them)",
             )
         sid, token = values.get("account_sid", ""), values.get("auth_token", "")
         url = f"{api_base.rstrip('/')}/2010-04-01/Accounts/{sid}.json"
