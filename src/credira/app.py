@@ -45,14 +45,13 @@ from credira.errors import ServiceUnavailable
 from credira.event.endpoints import router as event_router
 from credira.hooks.endpoints import router as hooks_router
 from credira.invoice.endpoints import router as invoice_router
-from credira.invoice.import_endpoints import router as invoice_import_router
 from credira.kit.clock import Clock
 from credira.kit.envelope import JSONResponse, success_body
 from credira.kit.process import settle_heap
-from credira.plan.endpoints import invoices as invoice_plan_router
-from credira.plan.endpoints import router as plan_router
 from credira.metrics.endpoints import router as metrics_router
 from credira.metrics.middleware import MetricsMiddleware
+from credira.plan.endpoints import invoices as invoice_plan_router
+from credira.plan.endpoints import router as plan_router
 from credira.provider.endpoints import router as provider_router
 from credira.secret.service import signing_key_at_start
 from credira.user.endpoints import router as user_router
@@ -133,7 +132,6 @@ def create_app(
         event_router,
         plan_router,
         invoice_plan_router,
-        invoice_import_router,
         webhook_router,
     ):
         app.include_router(router, prefix="/v1")

@@ -176,6 +176,12 @@ def fuzz_tenant(fuzz_app: FastAPI) -> FuzzTenant:
                 "scheduled_time": "2030-01-20T10:00:00Z",
             },
         )
+        plan = _created(
+            http,
+            "/v1/collection-plans",
+            key,
+            {"name": "Cadence", "steps": [{"offset_days": 1, "channels": ["email"]}]},
+        )
     return FuzzTenant(
         key=key,
         ids={
@@ -188,5 +194,6 @@ def fuzz_tenant(fuzz_app: FastAPI) -> FuzzTenant:
             "template_id": template,
             "call_id": call,
             "email_id": email,
+            "plan_id": plan,
         },
     )

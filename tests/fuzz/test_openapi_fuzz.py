@@ -139,6 +139,26 @@ def _refused_by_stored_state(case: schemathesis.Case, response: schemathesis.Res
     return bool(error["code"] == "VALIDATION_ERROR" and error.get("field") in fields)
 
 
+# Refusals of requests whose parts the schema states one by one but not together: a plan's
+# steps in order, each on a later day, with a voice agent and a template of the account; the
+# rows of a CSV body (the document states a string). Tolerated as VALIDATION_ERROR naming a
+# field under the prefix, aimed or not.
+ACROSS_FIELDS = {
+    "POST /v1/collection-plans": "steps",
+    "PUT /v1/collection-plans/{plan_id}": "steps",
+    "POST /v1/invoices/import": "",
+}
+
+
+def _refused_across_fields(case: schemathesis.Case, response: schemathesis.Response) -> bool:
+    prefix = ACROSS_FIELDS.get(case.operation.label)
+    if prefix is None or response.status_code != 422:
+        return False
+    error = response.json()["error"]
+    field = str(error.get("field") or "")
+    return bool(error["code"] == "VALIDATION_ERROR" and field.startswith(prefix))
+
+
 # Operation label -> requests sent, filled by test_operation_conforms_to_openapi.
 CALLED: Counter[str] = Counter()
 
@@ -171,7 +191,9 @@ def test_operation_conforms_to_openapi(
     response = case.call(headers=headers)
     CALLED[case.operation.label] += 1
     excluded = []
-    if aimed and _refused_by_stored_state(case, response):
+    if (aimed and _refused_by_stored_state(case, response)) or _refused_across_fields(
+        case, response
+    ):
         excluded.append(positive_data_acceptance)
     case.validate_response(response, headers=headers, excluded_checks=excluded)
 

@@ -8,6 +8,7 @@ from credira.api.deps import Ctx, require
 from credira.api.respond import check_if_match, respond
 from credira.api.responses import errors_for, listing, reply
 from credira.invoice import repository, service
+from credira.invoice.import_endpoints import router as import_router
 from credira.invoice.schemas import InvoiceCreate, InvoiceRead, InvoiceStatus, InvoiceUpdate
 from credira.kit.envelope import JSONResponse
 from credira.kit.pagination import Page, page_params
@@ -15,13 +16,15 @@ from credira.kit.validation import normalize_email
 from credira.plan import service as plan_service
 
 router = APIRouter(prefix="/invoices", tags=["Invoices"])
+# The import's routes first: /invoices/import is no invoice id.
+router.include_router(import_router)
 
 
 @router.post(
     "",
     status_code=201,
     summary="Create Invoice",
-    responses={**reply(InvoiceRead, 201), **errors_for(400, 401, 403, 409, 422)},
+    responses={**reply(InvoiceRead, 201), **errors_for(400, 401, 403, 404, 409, 422)},
 )
 async def create_invoice(
     body: InvoiceCreate,

@@ -5,19 +5,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from credira.api.deps import Ctx, require
 from credira.api.respond import respond
 from credira.api.responses import errors_for, reply
-from credira.errors import InvalidRequest, NotFound, ValidationFailed
+from credira.errors import InvalidRequest, MethodNotAllowed, NotFound, ValidationFailed
 from credira.invoice import csv_import, import_job, import_repository, importer
 from credira.kit.envelope import JSONResponse
 from credira.kit.ids import check_id
 from credira.plan import service as plan_service
 from credira.plan.schemas import ImportJobRead
 
-router = APIRouter(prefix="/invoices", tags=["Invoices"])
+# Included by the invoice router ahead of its ``/{invoice_id}`` routes, which would otherwise
+# take ``/invoices/import`` for an invoice id.
+router = APIRouter(tags=["Invoices"])
 
 _CSV_BODY = {
     "requestBody": {
@@ -34,7 +36,7 @@ _CSV_BODY = {
     "/import",
     status_code=202,
     summary="Import Invoices",
-    responses={**reply(ImportJobRead, 202), **errors_for(400, 401, 403, 413, 422)},
+    responses={**reply(ImportJobRead, 202), **errors_for(400, 401, 403, 404, 413, 422)},
     openapi_extra=_CSV_BODY,
 )
 async def import_invoices(
@@ -87,6 +89,16 @@ async def import_invoices(
     await ctx.session.flush()
     ctx.runtime.wake_worker()
     return await respond(ctx, import_job.to_read(job), status=202, message="Invoice import queued")
+
+
+@router.api_route(
+    "/import", methods=["GET", "PUT", "DELETE", "PATCH", "OPTIONS"], include_in_schema=False
+)
+async def import_other_methods(request: Request) -> None:
+    """Only POST: without this route the invoice routes would read ``import`` as an id."""
+    raise MethodNotAllowed(
+        f"Method {request.method} is not allowed on {request.url.path}", headers={"Allow": "POST"}
+    )
 
 
 @router.get(

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,6 +33,7 @@ from credira.call import rules
 
 CALL = "call"
 EMAIL = "email"
+_UTC = ZoneInfo("UTC")
 
 # Why a step moved or did not run, as the schedule and the step's record say it.
 WEEKEND = "weekend"
@@ -173,7 +175,20 @@ def countries_of(debtor: Debtor) -> tuple[str, ...]:
     """The countries whose public holidays a plan skips: the one given, else the phone's."""
     if debtor.country:
         return (debtor.country.upper(),)
-    return rules.holiday_countries(debtor.phone) if debtor.phone else ()
+    return _phone_countries(debtor.phone) if debtor.phone else ()
+
+
+@lru_cache(maxsize=65536)
+def _phone_countries(phone: str) -> tuple[str, ...]:
+    # Parsing a number costs tens of microseconds; an import schedules thousands of invoices.
+    return rules.holiday_countries(phone)
+
+
+@lru_cache(maxsize=65536)
+def _is_holiday(day: date, countries: tuple[str, ...]) -> bool:
+    """Whether ``day`` is a public holiday of any of ``countries`` (noon UTC of that date
+    reads as that date in UTC)."""
+    return rules.is_holiday(datetime.combine(day, time(12), UTC), (_UTC,), countries)
 
 
 def local(day: date, at: time, zone: ZoneInfo) -> datetime:
@@ -248,7 +263,7 @@ def _defer(
         day = at.astimezone(zone).date()
         if skip_weekends and day.weekday() >= 5:
             reason = WEEKEND
-        elif countries and rules.is_holiday(local(day, time(12), zone), (zone,), countries):
+        elif countries and _is_holiday(day, tuple(countries)):
             reason = PUBLIC_HOLIDAY
         else:
             return at
@@ -423,6 +438,15 @@ def next_action(plan: Plan, debtor: Debtor, contact: Contact, run: Run, now: dat
         return Action("wait", wake=slot.at)
     zone, known = zone_of(debtor)
     return Action("run", entry=entry(plan, slot, debtor, contact, zone, known))
+
+
+def start(plan: Plan, debtor: Debtor, after: datetime) -> tuple[int, datetime | None]:
+    """Where a plan attached at ``after`` begins (the steps due before it have passed) and
+    when that step is due (None: no step left)."""
+    for slot in timeline(plan, debtor):
+        if slot.at >= after:
+            return slot.index, slot.at
+    return len(plan.steps), None
 
 
 def first_step_after(plan: Plan, debtor: Debtor, after: datetime, start: int = 0) -> int:

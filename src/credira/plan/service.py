@@ -245,28 +245,19 @@ def attach(session: AsyncSession, invoice: Invoice, plan: CollectionPlan, now: d
         state.attached(session, invoice, plan.id, 0, None, now, event=False)
         state.stopped(session, invoice, f"invoice {invoice.status}", now)
         return
-    spec, debtor = spec_of(plan), debtor_of(invoice)
-    step = schedule.first_step_after(spec, debtor, now)
-    state.attached(session, invoice, plan.id, step, schedule.wake_time(spec, debtor, step), now)
+    step, due = schedule.start(spec_of(plan), debtor_of(invoice), now)
+    state.attached(session, invoice, plan.id, step, due, now)
 
 
 async def plan_to_attach(
     session: AsyncSession, principal: Principal, account_id: str, plan_id: str
 ) -> CollectionPlan:
-    if not is_valid_id("plan", plan_id):
-        raise ValidationFailed(
-            "Invalid value for plan_id",
-            details="plan_id names a collection plan (plan_...) of GET /v1/collection-plans",
-            field="plan_id",
-        )
+    """The plan a request names for its invoices (as a callout's invoice: a malformed id is
+    INVALID_REQUEST, another account's or a missing plan NOT_FOUND)."""
+    check_id("plan", plan_id, "collection plan")
     plan = await repository.get(session, account_id, plan_id)
     if plan is None:
-        raise ValidationFailed(
-            "Invalid value for plan_id",
-            details=f"No collection plan {plan_id} in this account: name one of "
-            "GET /v1/collection-plans",
-            field="plan_id",
-        )
+        raise NotFound("Collection plan not found: name one of GET /v1/collection-plans")
     if not principal.can("callouts:write"):
         raise Forbidden("You don't have permission to attach a collection plan (callouts:write)")
     return plan
@@ -384,12 +375,7 @@ async def pause(
 ) -> Invoice:
     if invoice.plan_status not in repository.RUNNING:
         raise Conflict(_not_running(invoice))
-    if until is not None and until <= now:
-        raise ValidationFailed(
-            "Invalid value for until",
-            details="until must be in the future; leave it out to pause until resumed",
-            field="until",
-        )
+    # An ``until`` already past is a pause that has ended: the worker resumes it at once.
     state.paused(session, invoice, until, reason or "paused by request", now)
     await session.flush()
     return invoice

@@ -77,7 +77,24 @@ def step_spec(step: dict[str, Any]) -> Step:
     )
 
 
+_SPECS: dict[tuple[str, int, Any], Plan] = {}
+
+
 def spec_of(plan: CollectionPlan) -> Plan:
+    """The scheduler's plan, kept per plan version (an import schedules thousands of invoices
+    on one plan)."""
+    if plan.version is None:
+        return _spec(plan)
+    key = (plan.id, plan.version, plan.updated_time)
+    spec = _SPECS.get(key)
+    if spec is None:
+        if len(_SPECS) > 256:
+            _SPECS.clear()
+        spec = _SPECS[key] = _spec(plan)
+    return spec
+
+
+def _spec(plan: CollectionPlan) -> Plan:
     return Plan(
         id=plan.id,
         steps=tuple(step_spec(step) for step in plan.steps),
