@@ -19,7 +19,7 @@ from credira.plan.schemas import ImportJobRead
 
 # Included by the invoice router ahead of its ``/{invoice_id}`` routes, which would otherwise
 # take ``/invoices/import`` for an invoice id.
-router = APIRouter(tags=["Invoices"])
+router = APIRouter()
 
 _CSV_BODY = {
     "requestBody": {
