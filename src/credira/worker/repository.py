@@ -68,8 +68,7 @@ async def claim_due(
     await session.commit()
     rows.sort(key=lambda r: (r[2], r[3]))
     return [
-        Claimed(r[0], r[1], r[4] and not r[5], None if r[0] in taken_over else r[3])
-        for r in rows
+        Claimed(r[0], r[1], r[4] and not r[5], None if r[0] in taken_over else r[3]) for r in rows
     ]
 
 
