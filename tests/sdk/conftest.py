@@ -55,6 +55,7 @@ def shared_overrides() -> dict[str, Any]:
         "worker_poll_seconds": 0.05,
         "simulator_time_scale": 0.2,
         "log_level": "warning",
+        "worker_grace_seconds": 1.0,  # the module's server stops at once
         # The README example's receiver listens on 127.0.0.1.
         "webhook_allow_networks": "127.0.0.0/8",
     }

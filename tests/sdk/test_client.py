@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from credira.auth.permissions import ALL_PERMISSIONS
 from credira_sdk import (
     AsyncClient,
     Client,
@@ -144,3 +145,39 @@ async def test_the_async_client_does_the_same(base_url: str) -> None:
         with pytest.raises(NotFoundError):
             await credira.voice_agents.get("agent_0000000000000000000000000")
         assert (await credira.health())["status"] == "ok"
+
+
+def test_the_later_resources_answer_through_their_methods(base_url: str) -> None:
+    key = new_key(base_url, permissions=list(ALL_PERMISSIONS))
+    with Client(key, base_url=base_url) as credira:
+        hook = credira.webhooks.create(url="https://receiver.example/h", event_types=["call.*"])
+        assert hook["secret"].startswith("whsec_")
+        assert [h["id"] for h in credira.webhooks.iter()] == [hook["id"]]
+        changed = credira.webhooks.update(hook["id"], description="ops")
+        assert changed["description"] == "ops"
+        rotated = credira.webhooks.rotate_secret(hook["id"], grace_seconds=60)
+        assert rotated["secret"] != hook["secret"]
+        credira.webhooks.test(hook["id"])
+        assert credira.webhooks.deliveries(hook["id"]).total is not None
+        assert credira.webhooks.delete(hook["id"])["deleted"] is True
+
+        assert credira.providers.list().data
+        agent = credira.voice_agents.create(name="Ava")
+        plan = credira.collection_plans.create(
+            name="Gentle",
+            steps=[{"offset_days": 1, "channels": ["call"], "voice_agent_id": agent["id"]}],
+        )
+        assert credira.collection_plans.get(plan["id"])["name"] == "Gentle"
+        assert credira.collection_plans.preview(plan["id"], due_date="2030-01-30")
+        body = invoice_body("INV-P")
+        body["due_date"] = "2030-01-30"  # the plan's steps are still to come
+        invoice = credira.invoices.create(plan_id=plan["id"], **body)
+        paused = credira.invoices.pause(invoice["id"], reason="talking to them")
+        assert paused["id"] == invoice["id"]
+        credira.invoices.resume(invoice["id"])
+        assert credira.invoices.schedule(invoice["id"]) is not None
+        job = credira.invoices.import_csv(
+            "number,amount,currency,due_date,customer_name,customer_email,customer_phone\n"
+            "INV-CSV-1,10.00,USD,2030-01-30,Ann,ann@example.com,+14155550100\n"
+        )
+        assert credira.invoices.import_job(job["id"])["id"] == job["id"]
