@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from credira.channel.email.factory import sender_from_settings
 from credira.channel.voice.registry import VoiceProviders
+from credira.channel.voice.retell import RetellVoice
 from credira.channel.voice.simulator import VoiceSimulator
 from credira.channel.voice.twilio import TwilioVoice
 from credira.config import Settings
@@ -76,7 +77,15 @@ def voice_providers(
         timeout=settings.provider_timeout_seconds,
         poll_seconds=settings.provider_poll_seconds,
     )
-    return VoiceProviders({"simulator": simulator, "twilio": twilio})
+    retell = RetellVoice(
+        sessionmaker,
+        clock,
+        provider_accounts(settings, read_sessionmaker, "retell"),
+        read_sessionmaker=read_sessionmaker,
+        timeout=settings.provider_timeout_seconds,
+        poll_seconds=settings.provider_poll_seconds,
+    )
+    return VoiceProviders({"simulator": simulator, "twilio": twilio, "retell": retell})
 
 
 def provider_accounts(

@@ -126,6 +126,7 @@ class FakeTwilio:
         # (and no call placed).
         self.create_delay = 0.0
         self.create_refusal: int | None = None
+        self.placed = asyncio.Event()  # set once a call is placed (before its answer goes out)
         self.port = free_port()
         self._tasks: set[asyncio.Task[None]] = set()
         self._server: uvicorn.Server | None = None
@@ -199,6 +200,7 @@ class FakeTwilio:
         call = FakeCall("CA" + secrets.token_hex(16), fields["To"][0], fields["From"][0], fields)
         self.calls[call.sid] = call
         self._spawn(self._progress(call, self.scenarios.get(call.to, Scenario())))
+        self.placed.set()
         if self.create_delay:
             await asyncio.sleep(self.create_delay)
         return JSONResponse(call.resource(self.account_sid), status_code=201)

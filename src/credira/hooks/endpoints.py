@@ -17,6 +17,7 @@ from fastapi.responses import Response
 
 from credira.api.deps import runtime
 from credira.channel.voice.port import VoiceProviderError
+from credira.channel.voice.retell import RetellVoice, WebhookRefused, WebhookUnknown
 from credira.channel.voice.twilio import CallbackRefused, CallbackUnknown, Params, TwilioVoice
 from credira.errors import Forbidden, NotFound
 
@@ -74,4 +75,30 @@ async def twilio_callback(call_id: str, kind: str, request: Request) -> Response
         raise Forbidden("The request is not signed by Twilio for this call") from None
     if isinstance(answer, str):
         return Response(answer, media_type=TWIML)
+    return Response(status_code=204)
+
+
+def _retell(request: Request) -> RetellVoice:
+    try:
+        provider = runtime(request).voice.get("retell")
+    except VoiceProviderError:
+        raise NotFound("Retell is not set up on this server") from None
+    if not isinstance(provider, RetellVoice):
+        raise NotFound("Retell is not set up on this server")
+    return provider
+
+
+@router.post("/retell")
+async def retell_webhook(request: Request) -> Response:
+    """Retell's webhook (the agent's webhook URL): call_started, call_ended, call_analyzed."""
+    retell = _retell(request)
+    body = await request.body()
+    try:
+        await retell.on_webhook(body, request.headers.get("x-retell-signature", ""))
+    except WebhookUnknown:
+        log.warning("hooks.retell.unknown_call")
+        raise NotFound("Unknown call") from None
+    except WebhookRefused as exc:
+        log.warning("hooks.retell.refused", reason=str(exc))
+        raise Forbidden("The request is not signed by Retell for this call") from None
     return Response(status_code=204)

@@ -59,7 +59,9 @@ class ProviderCall(Base):
     duration: Mapped[int | None] = mapped_column()
     cost: Mapped[str | None] = mapped_column(String(20))
     currency: Mapped[str | None] = mapped_column(String(3))
-    recording_url: Mapped[str | None] = mapped_column(String(500))
+    recording_url: Mapped[str | None] = mapped_column(String(1000))
+    # The provider's own transcript (an AI agent's conversation), when it keeps one.
+    transcript: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(String(500))
     dial_time: Mapped[datetime] = mapped_column()
     # When the provider last told us something (a callback or a read of its API).

@@ -340,6 +340,7 @@ class Deciding:
                 "call_id": dialled.id,
                 "account_id": callout.account_id,
             },
+            variables=dict(variables),
         )
         return Attempt(
             callout_id=callout.id,

@@ -38,6 +38,9 @@ class CallRequest:
     voice: str
     max_duration: int
     metadata: dict[str, str] = field(default_factory=dict)
+    # The values the script was rendered with (customer_name, invoice_number, amount ...), for
+    # a provider whose own AI agent holds the conversation.
+    variables: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

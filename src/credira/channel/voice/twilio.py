@@ -41,8 +41,6 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from twilio.request_validator import RequestValidator
 
-from credira.call.state import CallStatus as LifeCycle
-from credira.call.state import may_move
 from credira.channel.voice import provider_call_repository as repository
 from credira.channel.voice.port import (
     FINAL_STATUSES,
@@ -52,6 +50,7 @@ from credira.channel.voice.port import (
     Recording,
     VoiceProviderError,
 )
+from credira.channel.voice.reported import Report, answered_time, merge
 from credira.kit.batch import GroupCommit
 from credira.kit.clock import Clock
 from credira.models import ProviderCall as CallRow
@@ -187,24 +186,6 @@ class Params:
         return values[0] if values else None
 
 
-@dataclass(frozen=True)
-class Report:
-    """What one callback or one read of Twilio's API says of a call."""
-
-    sid: str | None = None
-    status: CallStatus | None = None
-    at: datetime | None = None
-    answered_by: str | None = None
-    duration: int | None = None
-    answered_time: datetime | None = None
-    ended_time: datetime | None = None
-    cost: str | None = None
-    currency: str | None = None
-    recording_url: str | None = None
-    digits: str | None = None
-    error: str | None = None
-
-
 def _time(value: str | None) -> datetime | None:
     """An RFC 2822 time, as Twilio writes them (``Tue, 08 Dec 2026 01:02:03 +0000``)."""
     if not value:
@@ -264,39 +245,6 @@ def report_of_resource(call: Mapping[str, Any]) -> Report:
     )
 
 
-def merge(row: CallRow, report: Report, now: datetime) -> bool:
-    """Apply a report to the call's row: the status only moves forward (a late, repeated or
-    reordered report changes nothing), a value once known is kept. Whether anything changed."""
-    changed = False
-    if report.sid and row.provider_call_id is None:
-        row.provider_call_id = report.sid
-        changed = True
-    if report.sid and row.provider_call_id != report.sid:
-        return False  # another call's report: never mixed in
-    if report.status is not None and may_move(row.reported, LifeCycle(report.status)):
-        row.reported = report.status
-        changed = True
-    final = row.reported in FINAL_STATUSES
-    updates = {
-        "answered_by": report.answered_by,
-        "digits": report.digits,
-        "answered_time": report.answered_time,
-        "ended_time": report.ended_time if final else None,
-        "duration": report.duration if final else None,
-        "cost": report.cost,
-        "currency": report.currency,
-        "recording_url": report.recording_url,
-        "error": report.error,
-    }
-    for name, value in updates.items():
-        if value is not None and getattr(row, name) is None:
-            setattr(row, name, value)
-            changed = True
-    if changed:
-        row.heard_time = max(now, row.heard_time)
-    return changed
-
-
 def status_of(row: CallRow) -> CallStatus:
     """The call's status in the port's terms: a completed call a machine answered is a
     voicemail."""
@@ -304,16 +252,6 @@ def status_of(row: CallRow) -> CallStatus:
     if status == "completed" and _machine(row.answered_by):
         return "voicemail"
     return status
-
-
-def answered_time(row: CallRow) -> datetime | None:
-    """When the call was answered: as reported, else its end less its length (the answered
-    event may be lost or come last)."""
-    if row.answered_time is not None:
-        return row.answered_time
-    if row.ended_time is not None and row.duration:
-        return row.ended_time - timedelta(seconds=row.duration)
-    return None
 
 
 def _machine(answered_by: str | None) -> bool:

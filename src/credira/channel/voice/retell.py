@@ -1,0 +1,385 @@
+"""Retell AI behind the voice port: Retell's own agent holds the conversation.
+
+Dialling: ``POST {api_base}/v2/create-phone-call`` (Bearer API key) with the account's Retell
+agent (``override_agent_id``), the invoice's values and our rendered script as the agent's
+dynamic variables (``{{customer_name}}``, ``{{amount}}``, ``{{script}}`` ... in its prompt),
+our ids in ``metadata``, and the attempt's key as Retell's ``idempotency_key``: Retell creates
+one call per key for an hour, so a dial whose answer was lost is simply sent again.
+
+Status: Retell posts ``call_started``, ``call_ended`` and ``call_analyzed`` to the webhook URL
+set on the agent (``{CREDIRA_PUBLIC_URL}/hooks/retell``), signed ``x-retell-signature:
+v=<ms>,d=<hex HMAC-SHA256(API key, body + ms)>`` (``retell.lib.webhook_auth``), refused past
+five minutes. The call object's ``disconnection_reason`` gives our final status, its
+``transcript`` (``Agent:`` / ``User:`` lines) is analysed like any other, ``call_cost.
+combined_cost`` (cents) is the cost in USD, and ``recording_url`` is fetched when the call
+ends (Retell's links expire). Reports are merged into the attempt's ``provider_calls`` row
+moving forward only; the worker follows that row and reads ``GET /v2/get-call/{id}`` when
+webhooks stop coming.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import re
+import time as monotonic_time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+import httpx
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from credira.channel.voice import provider_call_repository as repository
+from credira.channel.voice.port import (
+    FINAL_STATUSES,
+    CallRequest,
+    CallStatus,
+    ProviderCall,
+    Recording,
+    VoiceProviderError,
+)
+from credira.channel.voice.reported import Report, answered_time, merge
+from credira.kit.batch import GroupCommit
+from credira.kit.clock import Clock
+from credira.models import ProviderCall as CallRow
+from credira.provider.service import ProviderAccount
+
+log = structlog.get_logger("credira.voice.retell")
+
+TOLERANCE_MS = 5 * 60 * 1000
+_SIGNATURE = re.compile(r"v=(\d+),d=([0-9a-f]{64})")
+# disconnection_reason -> our final status (any other ending of a connected call: completed).
+ENDINGS: dict[str, CallStatus] = {
+    "dial_busy": "busy",
+    "dial_no_answer": "no_answer",
+    "user_declined": "no_answer",
+    "registered_call_timeout": "no_answer",
+    "voicemail_reached": "voicemail",
+    "ivr_reached": "voicemail",
+    "manual_stopped": "cancelled",
+    "dial_failed": "failed",
+    "invalid_destination": "failed",
+    "telephony_provider_permission_denied": "failed",
+    "telephony_provider_unavailable": "failed",
+    "sip_routing_error": "failed",
+    "marked_as_spam": "failed",
+    "no_valid_payment": "failed",
+    "concurrency_limit_reached": "failed",
+    "no_concurrency_fallback": "failed",
+    "scam_detected": "failed",
+}
+NOT_CONNECTED = {"busy", "no_answer", "failed"}
+
+
+class WebhookRefused(Exception):
+    """A webhook that is not Retell's for this call (unsigned, forged, too old)."""
+
+
+class WebhookUnknown(Exception):
+    """A webhook about a call Credira did not place."""
+
+
+def sign(body: str, api_key: str, at_ms: int) -> str:
+    """Retell's ``x-retell-signature`` of ``body`` at ``at_ms`` (also what tests sign with)."""
+    digest = hmac.new(api_key.encode(), (body + str(at_ms)).encode(), hashlib.sha256)
+    return f"v={at_ms},d={digest.hexdigest()}"
+
+
+def verify(body: str, api_key: str, signature: str, now_ms: int) -> bool:
+    match = _SIGNATURE.fullmatch(signature.strip())
+    if match is None:
+        return False
+    at_ms = int(match.group(1))
+    if abs(now_ms - at_ms) > TOLERANCE_MS:
+        return False
+    return hmac.compare_digest(sign(body, api_key, at_ms), f"v={at_ms},d={match.group(2)}")
+
+
+def _instant(ms: Any) -> datetime | None:
+    if not isinstance(ms, int | float) or ms <= 0:
+        return None
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def status_of_call(call: Mapping[str, Any]) -> CallStatus | None:
+    state = call.get("call_status")
+    if state == "registered":
+        return "initiated"
+    if state == "ongoing":
+        return "in_progress"
+    if state not in ("ended", "not_connected", "error"):
+        return None
+    reason = str(call.get("disconnection_reason") or "")
+    analysis = call.get("call_analysis") or {}
+    if isinstance(analysis, dict) and analysis.get("in_voicemail"):
+        return "voicemail"
+    if reason in ENDINGS:
+        return ENDINGS[reason]
+    if state != "ended" or reason.startswith("error"):
+        return "failed"
+    return "completed"
+
+
+def report_of_call(call: Mapping[str, Any]) -> Report:
+    """A call object (webhook or ``get-call``) as a report."""
+    status = status_of_call(call)
+    final = status in FINAL_STATUSES
+    connected = status not in NOT_CONNECTED
+    cost = (call.get("call_cost") or {}).get("combined_cost")
+    duration_ms = call.get("duration_ms")
+    return Report(
+        sid=call.get("call_id"),
+        status=status,
+        answered_time=_instant(call.get("start_timestamp")) if connected else None,
+        ended_time=_instant(call.get("end_timestamp")) if final else None,
+        duration=int(duration_ms) // 1000 if final and isinstance(duration_ms, int) else None,
+        cost=f"{cost / 100:.4f}" if final and isinstance(cost, int | float) else None,
+        currency="USD" if final and isinstance(cost, int | float) else None,
+        recording_url=call.get("recording_url"),
+        transcript=call.get("transcript") if final else None,
+        error=str(call.get("disconnection_reason")) if status == "failed" else None,
+    )
+
+
+def view(row: CallRow) -> ProviderCall:
+    status = cast(CallStatus, row.reported)
+    final = status in FINAL_STATUSES
+    return ProviderCall(
+        provider_call_id=row.provider_call_id or "",
+        status=status,
+        answered_time=answered_time(row),
+        ended_time=(row.ended_time or row.heard_time) if final else None,
+        duration=(row.duration or 0) if final else None,
+        transcript=row.transcript if final and status in ("completed", "voicemail") else None,
+        from_number=row.from_number,
+        cost=row.cost,
+        currency=row.currency,
+        error=row.error if status == "failed" else None,
+    )
+
+
+AccountLookup = Callable[[str], Awaitable[ProviderAccount | None]]
+
+
+class RetellVoice:
+    name = "retell"
+    dedupes = True  # create-phone-call's idempotency_key
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        accounts: AccountLookup,
+        *,
+        read_sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+        timeout: float = 10.0,
+        poll_seconds: float = 30.0,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._read_sessionmaker = read_sessionmaker or sessionmaker
+        self._clock = clock
+        self._accounts = accounts
+        self._timeout = timeout
+        self._poll_seconds = poll_seconds
+        self._reading = GroupCommit(self._read)
+        self._polled: dict[str, float] = {}
+
+    async def _account(self, account_id: str) -> ProviderAccount:
+        account = await self._accounts(account_id)
+        if account is None:
+            raise VoiceProviderError(
+                "Retell is not configured for this account (PUT /v1/account/providers/retell)",
+                retryable=False,
+            )
+        return account
+
+    async def _request(
+        self, account: ProviderAccount, method: str, path: str, **kwargs: Any
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {account['api_key']}"}
+        async with httpx.AsyncClient(timeout=self._timeout, headers=headers) as http:
+            return await http.request(method, f"{account.api_base}{path}", **kwargs)
+
+    async def start_call(self, request: CallRequest) -> str:
+        account_id = request.metadata.get("account_id", "")
+        call_id = request.metadata.get("call_id", "")
+        account = await self._account(account_id)
+        if not request.from_number:
+            raise VoiceProviderError("a Retell call needs the agent's from_number", retryable=False)
+        now = self._clock.now()
+        row = {
+            "idempotency_key": request.idempotency_key,
+            "call_id": call_id,
+            "account_id": account_id,
+            "provider": self.name,
+            "provider_call_id": None,
+            "to_number": request.to_number,
+            "from_number": request.from_number,
+            "script": request.script,
+            "language": request.language,
+            "voice": request.voice,
+            "reported": "initiated",
+            "dial_time": now,
+            "heard_time": now,
+        }
+        async with self._sessionmaker() as session:
+            if not await repository.insert_new(session, row):
+                known = await repository.by_key(session, request.idempotency_key)
+                if known is not None and known.provider_call_id:
+                    return known.provider_call_id
+            await session.commit()
+        body = {
+            "from_number": request.from_number,
+            "to_number": request.to_number,
+            "override_agent_id": account["agent_id"],
+            "retell_llm_dynamic_variables": {
+                **request.variables,
+                "script": request.script,
+                "language": request.language,
+            },
+            "metadata": {"credira_call_id": call_id, "credira_account_id": account_id},
+            "idempotency_key": request.idempotency_key,
+        }
+        problem = "no answer"
+        for attempt in range(3):
+            if attempt:
+                await asyncio.sleep(min(1.0, self._timeout))
+            try:
+                response = await self._request(account, "POST", "/v2/create-phone-call", json=body)
+            except httpx.TimeoutException:
+                problem = "timed out"
+                continue  # the same key: Retell answers with the call it placed, if it did
+            except httpx.HTTPError as exc:
+                raise VoiceProviderError(f"Retell is unreachable: {exc}") from None
+            if response.status_code in (200, 201):
+                sid = str(response.json().get("call_id") or "")
+                if not sid:
+                    raise VoiceProviderError("Retell answered without a call_id")
+                await self._apply_key(request.idempotency_key, Report(sid=sid))
+                log.info("retell.call.placed", call_id=call_id, provider_call_id=sid)
+                return sid
+            problem = _message(response)
+            if response.status_code != 429 and response.status_code < 500:
+                raise VoiceProviderError(f"Retell refused the call: {problem}", retryable=False)
+        raise VoiceProviderError(f"Retell did not place the call: {problem}")
+
+    async def _apply_key(self, key: str, report: Report) -> CallRow | None:
+        async with self._sessionmaker() as session:
+            row = await repository.by_key(session, key, lock=True)
+            if row is not None and merge(row, report, self._clock.now()):
+                await session.commit()
+            return row
+
+    async def get_call(self, provider_call_id: str) -> ProviderCall:
+        row = await self._reading.submit(provider_call_id)
+        if row is None:
+            raise VoiceProviderError(f"unknown Retell call {provider_call_id}", retryable=False)
+        stale = (self._clock.now() - row.heard_time).total_seconds() >= self._poll_seconds
+        if row.reported not in FINAL_STATUSES and stale and self._poll_due(provider_call_id):
+            row = await self._poll(row) or row
+        if row.reported in FINAL_STATUSES:
+            self._polled.pop(provider_call_id, None)
+        return view(row)
+
+    def _poll_due(self, provider_call_id: str) -> bool:
+        now = monotonic_time.monotonic()
+        if now - self._polled.get(provider_call_id, 0.0) < self._poll_seconds:
+            return False
+        self._polled[provider_call_id] = now
+        return True
+
+    async def _poll(self, row: CallRow) -> CallRow | None:
+        sid = row.provider_call_id or ""
+        try:
+            account = await self._account(row.account_id)
+            response = await self._request(account, "GET", f"/v2/get-call/{sid}")
+        except (httpx.HTTPError, VoiceProviderError) as exc:
+            log.warning("retell.call.poll_failed", provider_call_id=sid, error=str(exc)[:200])
+            return None
+        if response.status_code != 200:
+            log.warning(
+                "retell.call.poll_failed", provider_call_id=sid, status=response.status_code
+            )
+            return None
+        return await self._apply_key(row.idempotency_key, report_of_call(response.json()))
+
+    async def _read(self, provider_call_ids: list[str]) -> list[CallRow | None]:
+        async with self._read_sessionmaker() as session:
+            rows = await repository.by_provider_ids(session, self.name, provider_call_ids)
+        found = {row.provider_call_id: row for row in rows}
+        return [found.get(call_id) for call_id in provider_call_ids]
+
+    async def cancel_call(self, provider_call_id: str) -> None:
+        row = await self._reading.submit(provider_call_id)
+        if row is None or row.reported in FINAL_STATUSES:
+            return
+        try:
+            account = await self._account(row.account_id)
+            response = await self._request(account, "POST", f"/v2/stop-call/{provider_call_id}")
+        except (httpx.HTTPError, VoiceProviderError) as exc:
+            log.warning(
+                "retell.call.stop_failed", provider_call_id=provider_call_id, error=str(exc)[:200]
+            )
+            return
+        if response.status_code >= 400:
+            log.warning(
+                "retell.call.stop_refused",
+                provider_call_id=provider_call_id,
+                error=_message(response),
+            )
+
+    def recording_on_request(self, result: ProviderCall) -> str | None:
+        return None  # Retell's recording links expire: fetched when the call ends
+
+    async def fetch_recording(self, provider_call_id: str) -> Recording | None:
+        row = await self._reading.submit(provider_call_id)
+        if row is None or not row.recording_url:
+            return None
+        extension = "mp3" if urlsplit(row.recording_url).path.endswith(".mp3") else "wav"
+        try:
+            async with httpx.AsyncClient(timeout=self._timeout) as http:
+                response = await http.get(row.recording_url)
+        except httpx.HTTPError as exc:
+            raise VoiceProviderError(f"Retell's recording is unreachable: {exc}") from None
+        if response.status_code != 200:
+            return None
+        return Recording(response.content, extension)
+
+    async def on_webhook(self, body: bytes, signature: str) -> None:
+        """A webhook (``{"event", "call"}``): verified with the account's API key, then merged."""
+        try:
+            payload = json.loads(body)
+            call = payload["call"]
+            call_id = str((call.get("metadata") or {}).get("credira_call_id") or "")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise WebhookUnknown("not a call webhook") from None
+        async with self._read_sessionmaker() as session:
+            row = await repository.by_call_id(session, self.name, call_id)
+        if row is None:
+            raise WebhookUnknown(call_id)
+        account = await self._accounts(row.account_id)
+        if account is None:
+            raise WebhookRefused("the account has no Retell settings")
+        now_ms = int(self._clock.now().timestamp() * 1000)
+        if not verify(
+            body.decode("utf-8", errors="replace"), account["api_key"], signature, now_ms
+        ):
+            raise WebhookRefused("the signature does not match, or is too old")
+        if row.provider_call_id and call.get("call_id") != row.provider_call_id:
+            raise WebhookRefused("another call")
+        await self._apply_key(row.idempotency_key, report_of_call(call))
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code}"
+    if isinstance(body, dict) and body.get("message"):
+        return str(body["message"])[:300]
+    return f"HTTP {response.status_code}"

@@ -1,0 +1,269 @@
+"""A local Retell: the parts of its REST API Credira uses, over real HTTP, checking each
+request, and posting the agent's webhooks back signed as Retell signs them
+(``x-retell-signature: v=<ms>,d=<hex HMAC-SHA256(API key, body + ms)>``).
+
+What it speaks (https://docs.retellai.com/api-references):
+- ``POST /v2/create-phone-call`` (Bearer API key, JSON) -> 201 and the call, one call per
+  ``idempotency_key``;
+- ``GET /v2/get-call/{call_id}``; ``POST /v2/stop-call/{call_id}``;
+- the call's ``recording_url`` (here ``GET /recordings/{call_id}.wav``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tests.support import free_port
+from tests.telephony.fake_twilio import WAV
+
+HOOK = "http://testserver/hooks/retell"
+CONVERSATION = (
+    "Agent: Hello, this is Ava about your invoice.\n"
+    "User: Yes, I know about it. I can pay the full amount in 7 days.\n"
+    "Agent: Thank you, goodbye."
+)
+
+
+def signature(body: str, api_key: str, at_ms: int | None = None) -> str:
+    at_ms = at_ms if at_ms is not None else int(time.time() * 1000)
+    digest = hmac.new(api_key.encode(), (body + str(at_ms)).encode(), hashlib.sha256).hexdigest()
+    return f"v={at_ms},d={digest}"
+
+
+@dataclass
+class Scenario:
+    """``reason`` is the call's disconnection_reason; ``chaos`` repeats and reorders webhooks."""
+
+    reason: str = "user_hangup"
+    transcript: str = CONVERSATION
+    chaos: bool = False
+
+
+@dataclass
+class FakeCall:
+    body: dict[str, Any]
+    call_id: str = field(default_factory=lambda: "call_" + secrets.token_hex(12))
+    call_status: str = "registered"
+    reason: str | None = None
+    start: int | None = None
+    end: int | None = None
+    transcript: str | None = None
+    analysed: bool = False
+
+    def resource(self, recordings: str) -> dict[str, Any]:
+        call: dict[str, Any] = {
+            "call_id": self.call_id,
+            "call_type": "phone_call",
+            "agent_id": self.body["override_agent_id"],
+            "call_status": self.call_status,
+            "direction": "outbound",
+            "from_number": self.body["from_number"],
+            "to_number": self.body["to_number"],
+            "metadata": self.body.get("metadata"),
+            "retell_llm_dynamic_variables": self.body.get("retell_llm_dynamic_variables"),
+        }
+        if self.start is not None:
+            call["start_timestamp"] = self.start
+        if self.end is not None:
+            call |= {
+                "end_timestamp": self.end,
+                "duration_ms": self.end - (self.start or self.end),
+                "disconnection_reason": self.reason,
+                "transcript": self.transcript,
+                "recording_url": f"{recordings}/recordings/{self.call_id}.wav"
+                if self.start
+                else None,
+                "call_cost": {
+                    "combined_cost": 8.5 if self.start else 0,
+                    "product_costs": [],
+                    "total_duration_seconds": 0,
+                    "total_duration_unit_price": 0,
+                },
+            }
+        if self.analysed:
+            call["call_analysis"] = {
+                "call_summary": "The customer will pay in 7 days.",
+                "in_voicemail": self.reason == "voicemail_reached",
+                "user_sentiment": "Positive",
+                "call_successful": True,
+            }
+        return call
+
+
+class FakeRetell:
+    def __init__(self, api_key: str, agent_id: str, deliver: httpx.AsyncClient) -> None:
+        self.api_key = api_key
+        self.agent_id = agent_id
+        self.deliver = deliver
+        self.scenarios: dict[str, Scenario] = {}
+        self.calls: dict[str, FakeCall] = {}
+        self.by_key: dict[str, str] = {}
+        self.creates = 0  # requests, repeated keys included
+        self.problems: list[str] = []
+        self.webhooks: list[tuple[str, int]] = []
+        self.create_delay = 0.0  # the first create answers this late
+        self.create_refusal: int | None = None
+        self.port = free_port()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._server: uvicorn.Server | None = None
+        self._serving: asyncio.Task[None] | None = None
+        self.app = Starlette(
+            routes=[
+                Route("/v2/create-phone-call", self._create, methods=["POST"]),
+                Route("/v2/get-call/{call_id}", self._get, methods=["GET"]),
+                Route("/v2/stop-call/{call_id}", self._stop, methods=["POST"]),
+                Route("/recordings/{call_id}.wav", self._recording, methods=["GET"]),
+            ]
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def __aenter__(self) -> FakeRetell:
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+        )
+        self._server = uvicorn.Server(config)
+        self._serving = asyncio.create_task(self._server.serve())
+        while not self._server.started:  # noqa: ASYNC110 - uvicorn offers no event
+            await asyncio.sleep(0.01)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._server is not None and self._serving is not None:
+            self._server.should_exit = True
+            await self._serving
+
+    def _refused(self, request: Request) -> Response | None:
+        if request.headers.get("authorization") != f"Bearer {self.api_key}":
+            self.problems.append("a request without the API key")
+            return JSONResponse({"message": "Unauthorized"}, status_code=401)
+        return None
+
+    async def _create(self, request: Request) -> Response:
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        self.creates += 1
+        body = json.loads(await request.body())
+        self._check(body)
+        if self.create_refusal is not None:
+            return JSONResponse({"message": "Service unavailable"}, status_code=self.create_refusal)
+        key = body.get("idempotency_key")
+        if key in self.by_key:
+            call = self.calls[self.by_key[key]]
+        else:
+            call = FakeCall(body)
+            self.calls[call.call_id] = call
+            self.by_key[key] = call.call_id
+            scenario = self.scenarios.get(body["to_number"], Scenario())
+            self._spawn(self._progress(call, scenario))
+        if self.create_delay:
+            delay, self.create_delay = self.create_delay, 0.0
+            await asyncio.sleep(delay)
+        return JSONResponse(call.resource(self.url), status_code=201)
+
+    def _check(self, body: dict[str, Any]) -> None:
+        for name in ("from_number", "to_number", "idempotency_key"):
+            if not isinstance(body.get(name), str):
+                self.problems.append(f"{name} is {body.get(name)!r}")
+        if body.get("override_agent_id") != self.agent_id:
+            self.problems.append(f"override_agent_id is {body.get('override_agent_id')!r}")
+        variables = body.get("retell_llm_dynamic_variables") or {}
+        if not all(isinstance(v, str) for v in variables.values()):
+            self.problems.append("a dynamic variable is not a string")
+        for name in ("script", "customer_name", "invoice_number", "amount", "due_date"):
+            if not variables.get(name):
+                self.problems.append(f"dynamic variable {name} missing")
+        if not str((body.get("metadata") or {}).get("credira_call_id", "")).startswith("call_"):
+            self.problems.append(f"metadata is {body.get('metadata')!r}")
+
+    async def _get(self, request: Request) -> Response:
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        call = self.calls.get(request.path_params["call_id"])
+        if call is None:
+            return JSONResponse({"message": "Not found"}, status_code=404)
+        return JSONResponse(call.resource(self.url))
+
+    async def _stop(self, request: Request) -> Response:
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        call = self.calls.get(request.path_params["call_id"])
+        if call is None:
+            return JSONResponse({"message": "Not found"}, status_code=404)
+        if call.end is None:
+            call.reason, call.end, call.call_status = "manual_stopped", _ms(), "ended"
+            self._spawn(self._hook("call_ended", call))
+        return Response(status_code=204)
+
+    async def _recording(self, request: Request) -> Response:
+        if request.path_params["call_id"] not in self.calls:
+            return Response(status_code=404)
+        return Response(WAV, media_type="audio/wav")
+
+    def _spawn(self, work: Any) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _hook(self, event: str, call: FakeCall | dict[str, Any]) -> None:
+        shown = call.resource(self.url) if isinstance(call, FakeCall) else call
+        body = json.dumps({"event": event, "call": shown})
+        reply = await self.deliver.post(
+            HOOK,
+            content=body,
+            headers={
+                "Content-Type": "application/json",
+                "x-retell-signature": signature(body, self.api_key),
+            },
+        )
+        self.webhooks.append((event, reply.status_code))
+
+    async def _progress(self, call: FakeCall, scenario: Scenario) -> None:
+        try:
+            await asyncio.sleep(0.1)
+            connected = not scenario.reason.startswith("dial_")
+            started: dict[str, Any] = {}
+            if connected:
+                call.call_status, call.start = "ongoing", _ms()
+                started = call.resource(self.url)  # sent late in a chaotic scenario
+                if not scenario.chaos:
+                    await self._hook("call_started", started)
+                await asyncio.sleep(0.1)
+            call.call_status = "ended" if connected else "not_connected"
+            call.reason, call.end = scenario.reason, _ms() + 1000
+            call.transcript = scenario.transcript if connected else None
+            await self._hook("call_ended", call)
+            if scenario.chaos:
+                await self._hook("call_ended", call)
+                if started:
+                    await self._hook("call_started", started)
+            call.analysed = True
+            await self._hook("call_analyzed", call)
+        except Exception as exc:  # a broken scenario shows in the test
+            self.problems.append(f"scenario failed: {exc!r}")
+
+
+def _ms() -> int:
+    return int(time.time() * 1000)
