@@ -23,6 +23,7 @@ from credira.models import CollectionPlan, ImportJob, Invoice
 from credira.plan import repository as plan_repository
 from credira.plan import service as plan_service
 from credira.plan import state as plan_state
+from credira.plan.schedule import Debtor
 
 log = structlog.get_logger("credira.import")
 
@@ -90,7 +91,17 @@ async def write_chunk(
     for body in rows:
         invoice = existing.get(body.number)
         if invoice is None:
-            invoice = invoice_state.new(
+            planned: dict[str, object] = {}
+            if plan is not None:
+                debtor = Debtor(
+                    due_date=body.due_date,
+                    amount=body.amount,
+                    timezone=body.customer.timezone,
+                    phone=body.customer.phone,
+                    email=body.customer.email,
+                )
+                planned = plan_service.new_invoice_fields(plan, debtor, now)
+            invoice_state.new(
                 session,
                 now,
                 id=new_id("invoice"),
@@ -107,9 +118,8 @@ async def write_chunk(
                 payment_url=body.payment_url,
                 metadata_=body.metadata,
                 created_by=created_by,
+                **planned,
             )
-            if plan is not None:
-                plan_service.attach(session, invoice, plan, now)
             counts.created += 1
             continue
         changed = _apply(invoice, body, columns)

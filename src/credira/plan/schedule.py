@@ -200,10 +200,32 @@ def local(day: date, at: time, zone: ZoneInfo) -> datetime:
 # -- the timeline ----------------------------------------------------------------------------
 
 
+# Timelines by what they depend on: the invoices of an import share a few due dates and zones.
+_TIMELINES: dict[tuple[Any, ...], tuple[Plan, tuple[Slot, ...]]] = {}
+_TIMELINES_KEPT = 20_000
+
+
 def timeline(plan: Plan, debtor: Debtor) -> list[Slot]:
     """Every step's time for this invoice, in order (see the module's docstring)."""
     zone, _ = zone_of(debtor)
     countries = countries_of(debtor) if plan.skip_holidays else ()
+    below = tuple(
+        s.min_amount_due is not None and debtor.amount < s.min_amount_due for s in plan.steps
+    )
+    key = (id(plan), debtor.due_date, zone.key, countries, below)
+    kept = _TIMELINES.get(key)
+    if kept is not None and kept[0] is plan:
+        return list(kept[1])
+    slots = _timeline(plan, debtor.due_date, zone, countries, below)
+    if len(_TIMELINES) >= _TIMELINES_KEPT:
+        _TIMELINES.clear()
+    _TIMELINES[key] = (plan, tuple(slots))
+    return slots
+
+
+def _timeline(
+    plan: Plan, due_date: date, zone: ZoneInfo, countries: tuple[str, ...], below: tuple[bool, ...]
+) -> list[Slot]:
     slots: list[Slot] = []
     previous_day: date | None = None
     last_contact: datetime | None = None
@@ -214,7 +236,7 @@ def timeline(plan: Plan, debtor: Debtor) -> list[Slot]:
             if step.anchor == Anchor.PREVIOUS_STEP and previous_day is not None:
                 day = previous_day + timedelta(days=step.offset_days)
             else:
-                day = debtor.due_date + timedelta(days=step.offset_days)
+                day = due_date + timedelta(days=step.offset_days)
             nominal = local(day, step.at, zone)
             if last_day is not None and day <= last_day:
                 # The last contact was moved onto or past this one's day: one day after it.
@@ -227,9 +249,7 @@ def timeline(plan: Plan, debtor: Debtor) -> list[Slot]:
             at = _defer(at, step, zone, plan.skip_weekends, countries, moved)
         except OverflowError:
             break  # past the year 9999: this step and those after it never come
-        skip = None
-        if step.min_amount_due is not None and debtor.amount < step.min_amount_due:
-            skip = BELOW_MIN_AMOUNT
+        skip = BELOW_MIN_AMOUNT if below[index] else None
         slots.append(Slot(index, nominal, at, tuple(moved), skip))
         previous_day = at.astimezone(zone).date()
         if skip is None:

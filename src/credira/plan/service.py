@@ -249,6 +249,13 @@ def attach(session: AsyncSession, invoice: Invoice, plan: CollectionPlan, now: d
     state.attached(session, invoice, plan.id, step, due, now)
 
 
+def new_invoice_fields(plan: CollectionPlan, debtor: Debtor, now: datetime) -> dict[str, Any]:
+    """The plan columns of a new open invoice attached to ``plan`` at ``now`` (for the bulk
+    import, which writes them with the invoice)."""
+    step, due = schedule.start(spec_of(plan), debtor, now)
+    return state.initial(plan.id, step, due)
+
+
 async def plan_to_attach(
     session: AsyncSession, principal: Principal, account_id: str, plan_id: str
 ) -> CollectionPlan:

@@ -13,6 +13,7 @@ the change (events are written at its commit, see ``credira.event.log``).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -69,6 +70,20 @@ def attached(
     _touch(invoice, now)
     if event:
         _event(session, invoice, EventType.INVOICE_PLAN_STARTED, now)
+
+
+def initial(plan_id: str, step: int, next_time: datetime | None) -> dict[str, Any]:
+    """The plan columns of a new invoice that starts following ``plan_id`` at ``step`` (its
+    ``invoice.created`` event shows them, in place of an ``invoice.plan_started``)."""
+    done = next_time is None
+    return {
+        "plan_id": plan_id,
+        "plan_status": (RunStatus.COMPLETED if done else RunStatus.ACTIVE).value,
+        "plan_step": step,
+        "plan_next_time": next_time,
+        "plan_paused_until": None,
+        "plan_reason": None,
+    }
 
 
 def detached(session: AnySession, invoice: Invoice, now: datetime) -> None:
