@@ -4,12 +4,15 @@ across the end of daylight-saving time and a weekend."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from credira.invoice import state as invoice_state
 from credira.models import Invoice
 from credira.plan import service as plan_service
+from credira.plan.tasks import PlanSteps
+from credira.suppression import repository as suppressions
 from tests.plan.conftest import Plans
 
 
@@ -173,3 +176,73 @@ async def test_pause_and_resume_by_hand(plans: Plans) -> None:
     await plans.at(_instant(entries[2]["time"]))
     [made] = await plans.callouts(invoice["id"])
     assert made["metadata"]["plan_step"] == 2
+
+
+async def test_editing_a_plan_changes_only_what_has_not_run(plans: Plans) -> None:
+    plan = await plans.plan()
+    invoice = await plans.invoice(plan["id"])
+    path = f"/v1/invoices/{invoice['id']}"
+    entries = (await plans.tenant.ok("GET", f"{path}/schedule"))["data"]["entries"]
+    await plans.at(_instant(entries[1]["time"]))
+    ran = await plans.callouts(invoice["id"])
+    steps = plans.body()["steps"]
+    steps[0]["time"] = "08:00"  # run already: stays as it ran
+    steps[2]["time"] = "15:30"
+    await plans.tenant.ok("PUT", f"/v1/collection-plans/{plan['id']}", json={"steps": steps})
+    after = (await plans.tenant.ok("GET", f"{path}/schedule"))["data"]["entries"]
+    assert [e["step"] for e in after] == [2, 3]
+    assert after[0]["local_time"] == "2026-11-09T15:30:00-08:00"
+    await plans.at(_instant(after[0]["time"]) - timedelta(minutes=1))
+    assert await plans.callouts(invoice["id"]) == ran
+    await plans.at(_instant(after[0]["time"]))
+    made = await plans.callouts(invoice["id"])
+    assert made[:2] == ran
+    assert made[2]["scheduled_time"] == after[0]["time"]
+
+
+async def test_an_opted_out_number_loses_the_steps_calls(plans: Plans) -> None:
+    plan = await plans.plan()
+    invoice = await plans.invoice(plan["id"])
+    async with plans.steps.sessionmaker() as session:
+        await suppressions.suppress(
+            session,
+            plans.tenant.account_id,
+            "phone",
+            "+14155550142",
+            reason="asked not to be called",
+            source=None,
+            now=plans.clock.now(),
+        )
+        await session.commit()
+    path = f"/v1/invoices/{invoice['id']}"
+    entries = (await plans.tenant.ok("GET", f"{path}/schedule"))["data"]["entries"]
+    assert [(e["channels"], e["blocked"]) for e in entries] == [
+        (["email"], None),
+        ([], "opted_out"),
+        (["email"], None),
+        ([], "opted_out"),
+    ]
+    await plans.at(_instant(entries[-1]["time"]))
+    made = await plans.callouts(invoice["id"])
+    assert [c["metadata"]["plan_step"] for c in made] == [0, 2]
+    assert not any(c["actions"]["calls_enabled"] for c in made)
+    skipped = (
+        await plans.tenant.ok(
+            "GET", "/v1/events", params={"invoice_id": invoice["id"], "type": "plan_step.skipped"}
+        )
+    )["data"]
+    assert sorted((e["data"]["step"], e["data"]["reason"]) for e in skipped) == [
+        (1, "opted_out"),
+        (3, "opted_out"),
+    ]
+
+
+async def test_concurrent_workers_make_each_step_once(plans: Plans) -> None:
+    plan = await plans.plan()
+    invoices = [await plans.invoice(plan["id"]) for _ in range(12)]
+    others = [PlanSteps(plans.steps.sessionmaker, plans.clock) for _ in range(3)]
+    plans.clock.set(_instant("2026-10-29T17:00:00Z"))
+    await asyncio.gather(*(worker.run_due() for worker in [plans.steps, *others] * 2))
+    for invoice in invoices:
+        made = await plans.callouts(invoice["id"])
+        assert [c["metadata"]["plan_step"] for c in made] == [0]
