@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
+from collections.abc import AsyncIterable, AsyncIterator
 from datetime import datetime
 from typing import Protocol
 
@@ -27,19 +28,91 @@ class Sender(Protocol):
     async def aclose(self) -> None: ...
 
 
-class _GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport over a connection pool whose every TCP connection is made by the
-    guard (httpx offers no argument for the pool's network backend)."""
+class _Connections(httpx.AsyncBaseTransport):
+    """httpx's transport over httpcore connections, each made by the guard, kept alive per
+    origin in a plain stack: httpcore's pool scans every connection of the pool for every
+    request (several syscalls each), which cost more than the requests themselves at a few
+    hundred a second. At most ``idle`` connections per origin are kept."""
 
-    def __init__(self, policy: Policy, limits: httpx.Limits) -> None:
-        super().__init__(trust_env=False, limits=limits)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl.create_default_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=GuardedBackend(policy),
+    def __init__(self, policy: Policy, idle: int, keepalive: float = 30.0) -> None:
+        self._backend = GuardedBackend(policy)
+        self._ssl = ssl.create_default_context()
+        self._idle_max = idle
+        self._keepalive = keepalive
+        self._idle: dict[tuple[bytes, bytes, int], list[httpcore.AsyncHTTPConnection]] = {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        port = url.port or (443 if url.raw_scheme == b"https" else 80)
+        key = (url.raw_scheme, url.raw_host, port)
+        connection = None
+        idle = self._idle.setdefault(key, [])
+        while idle:
+            candidate = idle.pop()
+            if candidate.is_idle() and not candidate.has_expired():
+                connection = candidate
+                break
+            await candidate.aclose()
+        if connection is None:
+            connection = httpcore.AsyncHTTPConnection(
+                httpcore.Origin(url.raw_scheme, url.raw_host, port),
+                ssl_context=self._ssl,
+                keepalive_expiry=self._keepalive,
+                network_backend=self._backend,
+            )
+        assert isinstance(request.stream, httpx.AsyncByteStream)
+        core = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
         )
+        try:
+            reply = await connection.handle_async_request(core)
+        except BaseException:
+            await connection.aclose()
+            raise
+        return httpx.Response(
+            status_code=reply.status,
+            headers=reply.headers,
+            stream=_Body(reply, connection, idle, self._idle_max),
+            extensions=reply.extensions,
+        )
+
+    async def aclose(self) -> None:
+        for idle in self._idle.values():
+            for connection in idle:
+                await connection.aclose()
+        self._idle.clear()
+
+
+class _Body(httpx.AsyncByteStream):
+    """A reply's body; once closed, its connection goes back to its origin's stack."""
+
+    def __init__(
+        self,
+        reply: httpcore.Response,
+        connection: httpcore.AsyncHTTPConnection,
+        idle: list[httpcore.AsyncHTTPConnection],
+        idle_max: int,
+    ) -> None:
+        self.reply, self.connection, self.idle, self.idle_max = reply, connection, idle, idle_max
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        stream = self.reply.stream
+        assert isinstance(stream, AsyncIterable)
+        async for part in stream:
+            yield part
+
+    async def aclose(self) -> None:
+        await self.reply.aclose()
+        if self.connection.is_idle() and len(self.idle) < self.idle_max:
+            self.idle.append(self.connection)
+        else:
+            await self.connection.aclose()
 
 
 class HttpSender:
@@ -48,9 +121,8 @@ class HttpSender:
 
     def __init__(self, policy: Policy, *, timeout: float = 15.0, connections: int = 200) -> None:
         self.timeout = timeout
-        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
         self.client = httpx.AsyncClient(
-            transport=_GuardedTransport(policy, limits),
+            transport=_Connections(policy, idle=connections),
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
             trust_env=False,
@@ -90,9 +162,15 @@ class HttpSender:
             return Outcome(None, elapsed(), error=f"refused by the SSRF guard: {exc}")
         except TimeoutError:
             return Outcome(None, elapsed(), error=f"no reply within {self.timeout:g} s")
-        except httpx.TimeoutException as exc:
+        except (httpx.TimeoutException, httpcore.TimeoutException) as exc:
             return Outcome(None, elapsed(), error=f"timed out: {type(exc).__name__}")
-        except (httpx.HTTPError, OSError, ssl.SSLError) as exc:
+        except (
+            httpx.HTTPError,
+            httpcore.NetworkError,
+            httpcore.ProtocolError,
+            OSError,
+            ssl.SSLError,
+        ) as exc:
             return Outcome(None, elapsed(), error=f"{type(exc).__name__}: {exc}"[:500])
 
     async def aclose(self) -> None:
