@@ -430,6 +430,13 @@ def _not_running(invoice: Invoice) -> str:
     return f"The invoice's collection plan is {invoice.plan_status} ({invoice.plan_reason})"
 
 
+def settled(session: AsyncSession, invoice: Invoice, now: datetime) -> None:
+    """The invoice was paid, voided or disputed (by a call): its plan stops now rather than
+    at its next step."""
+    if invoice.plan_status in repository.RUNNING and invoice.status in SETTLED:
+        state.stopped(session, invoice, f"invoice {invoice.status}", now)
+
+
 def promise_pause(
     session: AsyncSession, invoice: Invoice, promised: datetime, now: datetime
 ) -> None:

@@ -63,6 +63,7 @@ async def apply_outcome(
                 f"disputed by the debtor on call {call_id}",
                 now,
             )
+            plan_service.settled(session, invoice, now)
         await callout_repository.cancel_pending_for_invoice(
             session,
             invoice.account_id,
