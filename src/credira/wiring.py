@@ -164,6 +164,7 @@ def build_deliverer(settings: Settings, parts: Parts, worker_id: str) -> Deliver
         disable_after_hours=settings.webhook_disable_after_hours,
         poll_seconds=min(settings.worker_poll_seconds, 0.1),
         grace_seconds=min(settings.worker_grace_seconds, settings.webhook_timeout_seconds),
+        retention=timedelta(days=settings.event_retention_days),
     )
 
 

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from credira.config import Settings
-from credira.models import WebhookEndpoint
+from credira.models import WebhookDelivery, WebhookEndpoint
 from credira.secret.crypto import cipher_for
 from credira.webhook.policy import Outcome, after, parse_retry_after, should_disable
+from credira.wiring import assemble, build_deliverer
 from tests.support import ADMIN_KEY, Api, bearer
 
 URL = "https://hooks.example.com/credira"
@@ -156,3 +157,22 @@ def test_an_endpoint_failing_for_five_days_is_disabled() -> None:
     assert not should_disable(None, NOW, 120)
     assert not should_disable(NOW - timedelta(hours=119), NOW, 120)
     assert should_disable(NOW - timedelta(hours=120), NOW, 120)
+
+
+async def test_finished_deliveries_are_pruned_with_the_event_log(app: FastAPI, api: Api) -> None:
+    tenant = await api.tenant()
+    hook = await tenant.created("/v1/webhooks", {"url": URL, "event_types": ["*"]})
+    sent = [(await tenant.request("POST", f"/v1/webhooks/{hook['id']}/test")).json() for _ in "ab"]
+    old = datetime.now(UTC) - timedelta(days=31)
+    async with app.state.engine.begin() as conn:
+        await conn.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id == sent[0]["data"]["delivery_id"])
+            .values(status="delivered", updated_time=old)
+        )
+    settings = app.state.runtime.settings
+    deliverer = build_deliverer(settings, assemble(settings, engine=app.state.engine), "w")
+    assert await deliverer.prune() == 1
+    await deliverer.sender.aclose()
+    left = (await tenant.ok("GET", f"/v1/webhooks/{hook['id']}/deliveries"))["data"]
+    assert [d["id"] for d in left] == [sent[1]["data"]["delivery_id"]]

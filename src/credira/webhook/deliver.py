@@ -54,6 +54,8 @@ GROUP_MAX = 3  # deliveries of one object sent in a row from one claim (the leas
 ATTEMPTS_KEPT = 50
 FLUSH_EVERY = 0.02  # seconds between writes of recorded attempts
 FLUSH_MAX = 500
+PRUNE_FIRST_AFTER = 60.0  # seconds after start
+PRUNE_EVERY = 600.0
 
 
 class Deliverer:
@@ -72,6 +74,7 @@ class Deliverer:
         disable_after_hours: float = 120.0,
         poll_seconds: float = 0.1,
         grace_seconds: float = 5.0,
+        retention: timedelta = timedelta(days=30),
     ) -> None:
         self.sessionmaker = sessionmaker
         self.clock = clock
@@ -86,6 +89,7 @@ class Deliverer:
         self.disable_after_hours = disable_after_hours
         self.poll_seconds = poll_seconds
         self.grace_seconds = grace_seconds
+        self.retention = retention
         self._in_flight: Counter[str] = Counter()  # deliveries per endpoint
         self._tasks: set[asyncio.Task[None]] = set()
         self._wakeup = asyncio.Event()
@@ -107,8 +111,13 @@ class Deliverer:
 
     async def run(self, stop: asyncio.Event) -> None:
         flusher = asyncio.create_task(self._flush_loop(stop))
+        loop = asyncio.get_running_loop()
+        next_prune = loop.time() + PRUNE_FIRST_AFTER
         try:
             while not stop.is_set():
+                if loop.time() >= next_prune:
+                    next_prune = loop.time() + PRUNE_EVERY
+                    await self.prune()
                 more = await self.fan_out() >= FAN_OUT_BATCH
                 more = await self._claim_and_send() or more
                 if not more:
@@ -133,6 +142,22 @@ class Deliverer:
             for waiter in waiters:
                 waiter.cancel()
         self._wakeup.clear()
+
+    async def prune(self) -> int:
+        """Delete the finished deliveries older than the event log's retention; how many."""
+        total = 0
+        before = self.clock.now() - self.retention
+        try:
+            while True:
+                async with self.sessionmaker() as session:
+                    deleted = await repository.prune(session, before)
+                    await session.commit()
+                total += deleted
+                if deleted < repository.PRUNE_BATCH:
+                    break
+        except (DBAPIError, OSError) as exc:
+            log.warning("webhook.prune_failed", error=str(exc)[:300])
+        return total
 
     # -- fan-out ---------------------------------------------------------------------------
 

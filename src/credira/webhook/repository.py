@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -323,3 +323,20 @@ async def unlease(session: AsyncSession, worker_id: str, delivery_ids: Collectio
         .values(lease_owner=None, lease_expires=None)
         .execution_options(synchronize_session=False)
     )
+
+
+PRUNE_BATCH = 10_000
+
+
+async def prune(session: AsyncSession, before: datetime, *, batch: int = PRUNE_BATCH) -> int:
+    """Delete up to ``batch`` finished deliveries last changed before ``before``; how many."""
+    oldest = (
+        select(D.id)
+        .where(D.status != DeliveryStatus.PENDING, D.updated_time < before)
+        .limit(batch)
+        .scalar_subquery()
+    )
+    result: Any = await session.execute(
+        delete(D).where(D.id.in_(oldest)).execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)
