@@ -10,6 +10,7 @@ import hmac
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+import credira.metrics.events  # noqa: F401 - the events this process commits are counted
 from credira.errors import Unauthorized
 from credira.metrics.collect import render, snapshot
 from credira.metrics.registry import process_registry
