@@ -46,7 +46,6 @@ from credira.webhook.schemas import WebhookCreate
 from credira.wiring import assemble, build_deliverer
 
 ALLOW = "127.0.0.0/8"
-EXTRA: dict[str, Any] = json.loads(__import__("os").environ.get("BENCH_EXTRA", "{}"))
 
 
 # -- the receiver (its own process) --------------------------------------------------------
@@ -283,7 +282,7 @@ def main() -> None:
             print(json.dumps({"db": kind, "skipped": why}))
             continue
         with fresh_database(kind, "webhooks") as db:
-            result = measure(db, events, args.endpoints, seconds, args.batch, **EXTRA)
+            result = measure(db, events, args.endpoints, seconds, args.batch)
         print(json.dumps(result), flush=True)
 
 
