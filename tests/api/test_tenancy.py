@@ -41,6 +41,8 @@ PARAM_KIND = {
     "template_id": "template",
     "email_id": "email",
     "event_id": "event",
+    "plan_id": "plan",
+    "job_id": "import",
 }
 
 
@@ -76,6 +78,14 @@ PATH_ROUTES: dict[tuple[str, str], Target] = {
     ("GET", "/v1/emails/{email_id}"): Target(),
     ("POST", "/v1/emails/{email_id}/reconcile"): Target({"outcome": "delivered"}),
     ("GET", "/v1/events/{event_id}"): Target(),
+    ("GET", "/v1/collection-plans/{plan_id}"): Target(),
+    ("PUT", "/v1/collection-plans/{plan_id}"): Target({"name": "Mallory", "is_default": True}),
+    ("DELETE", "/v1/collection-plans/{plan_id}"): Target(),
+    ("POST", "/v1/collection-plans/{plan_id}/preview"): Target({"due_date": "2030-01-01"}),
+    ("GET", "/v1/invoices/{invoice_id}/schedule"): Target(),
+    ("POST", "/v1/invoices/{invoice_id}/pause"): Target({"reason": "not yours"}),
+    ("POST", "/v1/invoices/{invoice_id}/resume"): Target(),
+    ("GET", "/v1/invoices/import/{job_id}"): Target(),
     ("GET", "/transcriptions/{name}"): Target(params={"name": "{call}.txt"}),
     ("GET", "/recordings/{name}"): Target(params={"name": "{call}.mp3"}),
 }
@@ -212,6 +222,16 @@ async def world(shared_app: FastAPI, shared_api: Api) -> World:
     assert email["callout_id"] == callout["id"]
     b_invoice, b_agent, b_callout = await b.scenario()
     b_template = (await b.ok("POST", "/v1/email-templates", json=TEMPLATE))["data"]
+    plan = await a.created(
+        "/v1/collection-plans",
+        {"name": "Cadence", "steps": [{"offset_days": 1, "channels": ["email"]}]},
+    )
+    await a.ok("PUT", f"/v1/invoices/{invoice['id']}", json={"plan_id": plan["id"]})
+    csv = "number,amount,currency,due_date,customer_name\nIMP-1,10.00,USD,2030-01-01,Ann\n"
+    job = await a.request(
+        "POST", "/v1/invoices/import", content=csv, headers={"Content-Type": "text/csv"}
+    )
+    assert job.status_code == 202, job.text
     ids = {
         "call": call["data"]["id"],
         "user": second["id"],
@@ -222,6 +242,8 @@ async def world(shared_app: FastAPI, shared_api: Api) -> World:
         "template": template["id"],
         "email": email["id"],
         "event": (await a.ok("GET", "/v1/events", params={"limit": 1}))["data"][0]["id"],
+        "plan": plan["id"],
+        "import": job.json()["data"]["id"],
     }
     return World(shared_app, a, b, ids, b_invoice, b_agent, b_callout, b_template)
 
