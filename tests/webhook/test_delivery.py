@@ -202,6 +202,12 @@ async def test_test_event_and_manual_retry(api: Api) -> None:
         assert payload["type"] == "webhook.test"
         assert payload["data"]["id"] == sent["event_id"]
 
+        async def recorded() -> bool:
+            # Until its attempt is written, the delivery is in flight: a retry is CONFLICT.
+            [delivery] = await deliveries(tenant, hook["id"])
+            return bool(delivery["status"] == "delivered")
+
+        await eventually(recorded, within=10)
         path = f"/v1/webhooks/{hook['id']}/deliveries/{sent['delivery_id']}/retry"
         await tenant.ok("POST", path)
         await eventually(lambda: asyncio.sleep(0, len(receiver.received) == 2), within=10)
