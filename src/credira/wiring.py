@@ -18,6 +18,7 @@ from credira.channel.email.factory import sender_from_settings
 from credira.channel.voice.registry import VoiceProviders
 from credira.channel.voice.retell import RetellVoice
 from credira.channel.voice.simulator import VoiceSimulator
+from credira.channel.voice.telnyx import TelnyxVoice
 from credira.channel.voice.twilio import TwilioVoice
 from credira.config import Settings
 from credira.db.engine import create_engine, create_sessionmaker
@@ -85,7 +86,18 @@ def voice_providers(
         timeout=settings.provider_timeout_seconds,
         poll_seconds=settings.provider_poll_seconds,
     )
-    return VoiceProviders({"simulator": simulator, "twilio": twilio, "retell": retell})
+    telnyx = TelnyxVoice(
+        sessionmaker,
+        clock,
+        provider_accounts(settings, read_sessionmaker, "telnyx"),
+        public_url=settings.public_url,
+        read_sessionmaker=read_sessionmaker,
+        timeout=settings.provider_timeout_seconds,
+        poll_seconds=settings.provider_poll_seconds,
+    )
+    return VoiceProviders(
+        {"simulator": simulator, "twilio": twilio, "telnyx": telnyx, "retell": retell}
+    )
 
 
 def provider_accounts(

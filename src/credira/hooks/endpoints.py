@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from credira.api.deps import runtime
+from credira.channel.voice import telnyx
 from credira.channel.voice.port import VoiceProviderError
 from credira.channel.voice.retell import RetellVoice, WebhookRefused, WebhookUnknown
 from credira.channel.voice.twilio import CallbackRefused, CallbackUnknown, Params, TwilioVoice
@@ -101,4 +102,34 @@ async def retell_webhook(request: Request) -> Response:
     except WebhookRefused as exc:
         log.warning("hooks.retell.refused", reason=str(exc))
         raise Forbidden("The request is not signed by Retell for this call") from None
+    return Response(status_code=204)
+
+
+def _telnyx(request: Request) -> telnyx.TelnyxVoice:
+    try:
+        provider = runtime(request).voice.get("telnyx")
+    except VoiceProviderError:
+        raise NotFound("Telnyx is not set up on this server") from None
+    if not isinstance(provider, telnyx.TelnyxVoice):
+        raise NotFound("Telnyx is not set up on this server")
+    return provider
+
+
+@router.post("/telnyx")
+async def telnyx_webhook(request: Request) -> Response:
+    """A Telnyx Call Control webhook about one of our calls (client_state names it)."""
+    adapter = _telnyx(request)
+    body = await request.body()
+    try:
+        await adapter.on_webhook(
+            body,
+            request.headers.get("telnyx-signature-ed25519", ""),
+            request.headers.get("telnyx-timestamp", ""),
+        )
+    except telnyx.WebhookUnknown:
+        log.warning("hooks.telnyx.unknown_call")
+        raise NotFound("Unknown call") from None
+    except telnyx.WebhookRefused as exc:
+        log.warning("hooks.telnyx.refused", reason=str(exc))
+        raise Forbidden("The request is not signed by Telnyx for this call") from None
     return Response(status_code=204)
