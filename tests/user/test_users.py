@@ -129,7 +129,15 @@ async def test_new_user_gets_default_permissions(api: Api) -> None:
         [
             *(
                 f"{r}:{a}"
-                for r in ("calls", "emails", "callouts", "invoices", "voice_agents", "webhooks")
+                for r in (
+                    "calls",
+                    "emails",
+                    "callouts",
+                    "invoices",
+                    "voice_agents",
+                    "webhooks",
+                    "plans",
+                )
                 for a in ("read", "write")
             ),
             "events:read",
