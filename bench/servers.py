@@ -41,7 +41,8 @@ def environment(db: Database, **extra: str) -> dict[str, str]:
         CREDIRA_DATA_DIR=str(db.data_dir),
         CREDIRA_ADMIN_KEY=ADMIN_KEY,
         CREDIRA_EMBEDDED_WORKER="false",
-        PYTHONPATH=str(ROOT),
+        # This tree's code, whichever checkout the environment has installed.
+        PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "src")]),
     )
     env.update(extra)
     return env

@@ -2,15 +2,91 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
 
 from credira.kit.clock import format_time
-from credira.models import Callout
 
-__all__ = ["to_read"]
+__all__ = ["CalloutFields", "CalloutSnapshot", "to_read"]
 
 
-def to_read(callout: Callout) -> dict[str, Any]:
+class CalloutFields(Protocol):
+    """What the API shows of a callout: a ``Callout`` row, or a snapshot of one."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def account_id(self) -> str: ...
+    @property
+    def invoice_id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def priority(self) -> str: ...
+    @property
+    def scheduled_time(self) -> datetime: ...
+    @property
+    def created_time(self) -> datetime: ...
+    @property
+    def updated_time(self) -> datetime: ...
+    @property
+    def contact_name(self) -> str | None: ...
+    @property
+    def contact_email(self) -> str | None: ...
+    @property
+    def contact_phone(self) -> str | None: ...
+    @property
+    def calls_enabled(self) -> bool: ...
+    @property
+    def emails_enabled(self) -> bool: ...
+    @property
+    def voice_agent_id(self) -> str | None: ...
+    @property
+    def metadata_(self) -> dict[str, Any]: ...
+    @property
+    def run_at(self) -> datetime: ...
+    @property
+    def hold_reason(self) -> str | None: ...
+    @property
+    def status_reason(self) -> str | None: ...
+    @property
+    def completed_time(self) -> datetime | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CalloutSnapshot:
+    """The shown fields of a callout written without loading it (the worker's claim, one
+    ``UPDATE ... RETURNING`` for a batch, builds these instead of ORM objects)."""
+
+    id: str
+    account_id: str
+    invoice_id: str
+    status: str
+    type: str
+    priority: str
+    scheduled_time: datetime
+    created_time: datetime
+    updated_time: datetime
+    contact_name: str | None
+    contact_email: str | None
+    contact_phone: str | None
+    calls_enabled: bool
+    emails_enabled: bool
+    voice_agent_id: str | None
+    metadata_: dict[str, Any]
+    run_at: datetime
+    hold_reason: str | None
+    status_reason: str | None
+    completed_time: datetime | None
+
+
+SNAPSHOT_FIELDS = CalloutSnapshot.__dataclass_fields__.keys()
+
+
+def to_read(callout: CalloutFields) -> dict[str, Any]:
     """The documented callout object, key for key; extra keys appear only when they apply."""
     data: dict[str, Any] = {
         "id": callout.id,

@@ -8,7 +8,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy import ColumnElement, Table, and_, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from credira.callout import state
@@ -27,6 +27,23 @@ class Claimed:
     email_pending: bool = True
     # When it became due (None for one taken over from a stopped worker): for its lateness.
     due: datetime | None = None
+
+
+def _callouts() -> Table:
+    table = Callout.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+_CALLOUTS = _callouts()
+_COLUMNS = inspect(Callout).columns  # by attribute name (``metadata_`` is column ``metadata``)
+# Each claimed callout's place in the claim's order and whether its email part may have work,
+# then what its event shows (labelled by attribute name).
+_CLAIM_ORDER = ("id", "invoice_id", "priority_rank", "run_at", "emails_enabled", "email_done")
+_CLAIM_RETURNS = [
+    _COLUMNS[name].label(name)
+    for name in _CLAIM_ORDER + tuple(n for n in state.CLAIM_READS if n not in _CLAIM_ORDER)
+]
 
 
 def _due(now: datetime) -> ColumnElement[bool]:
@@ -93,36 +110,25 @@ async def _take(
     picked = await take_in_turn(session, candidates, limit)
     if not picked:
         return []
+    # By key only: the rows were claimable when taken and cannot have changed since (they are
+    # locked on PostgreSQL, whose lock checked the condition against the row as it was then;
+    # SQLite lets no other writer in), and with the condition here PostgreSQL may walk every
+    # claimable row to find them. A Core statement on the table: nothing is loaded into the
+    # session, and the event's snapshot is built from what the statement returns.
     claim = (
-        update(Callout)
-        # By key only: the rows were claimable when taken and cannot have changed since (they
-        # are locked on PostgreSQL, whose lock checked the condition against the row as it
-        # was then; SQLite lets no other writer in), and with the condition here PostgreSQL
-        # may walk every claimable row to find them.
-        .where(Callout.id.in_(picked))
-        .values({**state.claim_values(worker_id, now, lease), "version": Callout.version + 1})
-        .execution_options(synchronize_session=False)
+        update(_CALLOUTS)
+        .where(_CALLOUTS.c.id.in_(picked))
+        .values({**state.claim_values(worker_id, now, lease), "version": _CALLOUTS.c.version + 1})
     )
-    if events:
-        # Whole rows, for each claimed callout's event (what the API now shows of it).
-        claimed = list((await session.scalars(claim.returning(Callout))).all())
-        for callout in claimed:
-            state.claimed(session, callout, now)
-        return [
-            (c.id, c.invoice_id, c.priority_rank, c.run_at, c.emails_enabled, c.email_done)
-            for c in claimed
-        ]
-    result = await session.execute(
-        claim.returning(
-            Callout.id,
-            Callout.invoice_id,
-            Callout.priority_rank,
-            Callout.run_at,
-            Callout.emails_enabled,
-            Callout.email_done,
+    rows = (
+        await session.execute(
+            claim.returning(*_CLAIM_RETURNS[: None if events else len(_CLAIM_ORDER)])
         )
-    )
-    return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in result.all()]
+    ).all()
+    if events:
+        for row in rows:
+            state.claimed(session, row._mapping, now)
+    return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
 
 async def renew_leases(
