@@ -20,6 +20,7 @@ from credira.channel.voice.retell import RetellVoice
 from credira.channel.voice.simulator import VoiceSimulator
 from credira.channel.voice.telnyx import TelnyxVoice
 from credira.channel.voice.twilio import TwilioVoice
+from credira.channel.voice.vapi import VapiVoice
 from credira.config import Settings
 from credira.db.engine import create_engine, create_sessionmaker
 from credira.kit.clock import Clock, SystemClock
@@ -95,8 +96,23 @@ def voice_providers(
         timeout=settings.provider_timeout_seconds,
         poll_seconds=settings.provider_poll_seconds,
     )
+    vapi = VapiVoice(
+        sessionmaker,
+        clock,
+        provider_accounts(settings, read_sessionmaker, "vapi"),
+        public_url=settings.public_url,
+        read_sessionmaker=read_sessionmaker,
+        timeout=settings.provider_timeout_seconds,
+        poll_seconds=settings.provider_poll_seconds,
+    )
     return VoiceProviders(
-        {"simulator": simulator, "twilio": twilio, "telnyx": telnyx, "retell": retell}
+        {
+            "simulator": simulator,
+            "twilio": twilio,
+            "telnyx": telnyx,
+            "vapi": vapi,
+            "retell": retell,
+        }
     )
 
 
@@ -115,9 +131,10 @@ def provider_accounts(
 def build_worker(settings: Settings, parts: Parts, *, observer: Observer | None = None) -> Worker:
     """The worker of ``serve`` and ``worker``; ``observer`` is told of its claims, batches
     and runs (the benchmark's measurements)."""
+    from credira.api import idempotency, idempotency_repository
     from credira.email.dispatch import EmailDispatcher, Links
     from credira.email_template.render import Limits
-    from credira.worker.runner import Worker, new_worker_id
+    from credira.worker.runner import Pruning, Worker, new_worker_id
 
     sessionmaker, clock = parts.sessionmaker, parts.clock
     worker_id = new_worker_id()
@@ -143,6 +160,14 @@ def build_worker(settings: Settings, parts: Parts, *, observer: Observer | None 
         render_limits=Limits.of(settings),
         public_url=settings.public_url,
         event_retention=timedelta(days=settings.event_retention_days),
+        pruning=(
+            Pruning(
+                "idempotency_records",
+                idempotency_repository.purge_expired,
+                idempotency.RETENTION,
+                idempotency_repository.PURGE_BATCH,
+            ),
+        ),
         # One connection for lease renewals, apart from the busy pool.
         heartbeat_engine=create_engine(settings.model_copy(update={"db_pool_size": 1})),
         observer=observer,

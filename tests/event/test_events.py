@@ -7,11 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from credira.event import log
 from credira.event.types import EventType
-from credira.models import Account
+from credira.models import Account, IdempotencyRecord
 from credira.worker.calls import write_progress
 from tests.support import Api, Tenant, eventually, zone_in_calling_hours
 
@@ -220,6 +221,42 @@ async def test_events_past_the_retention_period_are_pruned(api: Api, app: Any) -
     assert [e["object_id"] for e in kept["data"] if e["object_id"].startswith("inv_")] == [
         "inv_recent"
     ]
+
+
+async def test_idempotency_records_past_a_day_are_pruned(api: Api, app: Any) -> None:
+    """A key is kept 24 hours (the README's promise): within them a reuse with another body is
+    refused; once the worker has pruned the record, the key is free again."""
+    tenant = await api.tenant()
+    runtime = app.state.runtime
+    key = {"Idempotency-Key": "retention-1"}
+
+    def body(number: str) -> dict[str, Any]:
+        return {
+            "number": number,
+            "amount": "10.00",
+            "currency": "USD",
+            "due_date": "2024-01-30",
+            "customer": {"name": "Jane Roe", "email": "jane@example.com"},
+        }
+
+    first = await tenant.request("POST", "/v1/invoices", json=body("INV-R1"), headers=key)
+    assert first.status_code == 201, first.text
+    await runtime.worker.prune_events()
+    again = await tenant.request("POST", "/v1/invoices", json=body("INV-R2"), headers=key)
+    assert again.status_code == 409, again.text
+
+    async with runtime.sessionmaker() as session:
+        await session.execute(
+            update(IdempotencyRecord).values(
+                created_time=runtime.clock.now() - timedelta(hours=24, minutes=1)
+            )
+        )
+        await session.commit()
+    assert await runtime.worker.prune_events() >= 1
+
+    later = await tenant.request("POST", "/v1/invoices", json=body("INV-R2"), headers=key)
+    assert later.status_code == 201, later.text
+    assert later.json()["data"]["number"] == "INV-R2"
 
 
 async def test_a_late_progress_report_leaves_a_finished_call_and_its_events_alone(

@@ -139,7 +139,3 @@ def record(
         response_body=body,
         created_time=now,
     )
-
-
-async def purge_expired(session: AsyncSession, before: datetime) -> int:
-    return await repository.purge_expired(session, before)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from datetime import timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -37,6 +39,24 @@ log = structlog.get_logger("credira.worker")
 
 PRUNE_FIRST_AFTER = 60.0  # seconds after start: not in the rush of a start
 PRUNE_EVERY = 600.0
+
+
+class Prune(Protocol):
+    async def __call__(self, session: AsyncSession, before: datetime, *, batch: int) -> int:
+        """Delete up to ``batch`` rows made before ``before``; how many."""
+        ...
+
+
+@dataclass(frozen=True)
+class Pruning:
+    """Rows the worker deletes once they are older than ``keep``, ``batch`` per transaction."""
+
+    name: str
+    prune: Prune
+    keep: timedelta
+    batch: int
+
+
 CLAIM_BATCH = 100  # callouts (emails) claimed in one transaction at most
 
 
@@ -72,6 +92,7 @@ class Worker:
         render_limits: Limits = DEFAULT_LIMITS,
         public_url: str = "",
         event_retention: timedelta = timedelta(days=30),
+        pruning: Sequence[Pruning] = (),
         observer: Observer | None = None,
         webhooks: Deliverer | None = None,
     ) -> None:
@@ -116,6 +137,14 @@ class Worker:
             observer=observer,
         )
         self.event_retention = event_retention
+        # Other rows that outlive their use, pruned with the events (the API's idempotency
+        # records: given by the composition root, as the worker knows nothing of the API).
+        self.pruning = (
+            Pruning(
+                "events", event_repository.prune, event_retention, event_repository.PRUNE_BATCH
+            ),
+            *pruning,
+        )
         # Collection plans: the due steps' callouts, made before each sweep's claim.
         reads = read_sessionmaker or sessionmaker
         self.plans = PlanSteps(sessionmaker, clock, reads=reads)
@@ -280,22 +309,29 @@ class Worker:
                 log.warning("worker.heartbeat_failed", error=str(exc)[:300])
 
     async def prune_events(self) -> int:
-        """Delete the events past the retention period, a batch per transaction (several
-        workers may do it at once: each deletes what is still there); how many."""
+        """Delete the events, and the other rows given in ``pruning``, past their retention
+        period, a batch per transaction (several workers may do it at once: each deletes what
+        is still there); how many in all."""
         total = 0
-        before = self.clock.now() - self.event_retention
+        for pruning in self.pruning:
+            total += await self._prune(pruning)
+        return total
+
+    async def _prune(self, pruning: Pruning) -> int:
+        total = 0
+        before = self.clock.now() - pruning.keep
         try:
             while True:
                 async with self.sessionmaker() as session:
-                    deleted = await event_repository.prune(session, before)
+                    deleted = await pruning.prune(session, before, batch=pruning.batch)
                     await session.commit()
                 total += deleted
-                if deleted < event_repository.PRUNE_BATCH:
+                if deleted < pruning.batch:
                     break
         except (DBAPIError, OSError) as exc:
-            log.warning("events.prune_failed", error=str(exc)[:300])
+            log.warning("prune.failed", rows=pruning.name, error=str(exc)[:300])
         if total:
-            log.info("events.pruned", count=total, before=str(before))
+            log.info("pruned", rows=pruning.name, count=total, before=str(before))
         return total
 
     async def _drain(self) -> None:
