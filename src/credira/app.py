@@ -16,6 +16,7 @@ from credira.account.endpoints import router as account_router
 from credira.agent.endpoints import router as agent_router
 from credira.api import errors
 from credira.api.deps import Runtime
+from credira.api.fast_json import JSONResponse
 from credira.api.middleware import EdgeMiddleware
 from credira.api.responses import (
     INPUT_TYPES,
@@ -46,7 +47,7 @@ from credira.event.endpoints import router as event_router
 from credira.hooks.endpoints import router as hooks_router
 from credira.invoice.endpoints import router as invoice_router
 from credira.kit.clock import Clock
-from credira.kit.envelope import JSONResponse, success_body
+from credira.kit.envelope import success_body
 from credira.kit.process import settle_heap
 from credira.metrics.endpoints import router as metrics_router
 from credira.metrics.middleware import MetricsMiddleware

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends
 from credira.account.schemas import AccountRead, AccountSettingsUpdate
 from credira.account.settings import OutreachSettings
 from credira.api.deps import Ctx, require
+from credira.api.fast_json import JSONResponse
 from credira.api.respond import respond
 from credira.api.responses import errors_for, reply
 from credira.errors import NotFound
 from credira.kit.clock import format_time
-from credira.kit.envelope import JSONResponse
 from credira.models import Account
 
 router = APIRouter(prefix="/account", tags=["Account"])

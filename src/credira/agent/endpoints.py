@@ -7,11 +7,12 @@ from fastapi import APIRouter, Depends, Query
 from credira.agent import repository, service
 from credira.agent.schemas import AgentStatus, VoiceAgentCreate, VoiceAgentRead, VoiceAgentUpdate
 from credira.api.deps import Ctx, require
+from credira.api.fast_json import JSONResponse
+from credira.api.pagination import page_params
 from credira.api.respond import check_if_match, respond
 from credira.api.responses import Deleted, errors_for, listing, reply
 from credira.kit.clock import format_time
-from credira.kit.envelope import JSONResponse
-from credira.kit.pagination import Page, page_params
+from credira.kit.pagination import Page
 
 router = APIRouter(prefix="/voice-agents", tags=["Voice agents"])
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from credira.api.fast_json import JSONResponse
 from credira.api.idempotency import IdempotentReplay
 from credira.errors import (
     Conflict,
@@ -25,7 +26,7 @@ from credira.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
-from credira.kit.envelope import JSONResponse, error_body
+from credira.kit.envelope import error_body
 from credira.kit.validation import EMAIL_DETAILS, PHONE_DETAILS
 
 log = structlog.get_logger("credira.http")

@@ -8,8 +8,9 @@ from sqlalchemy.exc import IntegrityError
 
 from credira.api import idempotency
 from credira.api.deps import Ctx
+from credira.api.fast_json import JSONResponse
 from credira.errors import PreconditionFailed
-from credira.kit.envelope import JSONResponse, dumps, success_body
+from credira.kit.envelope import dumps, success_body
 
 
 def etag_of(version: int) -> str:

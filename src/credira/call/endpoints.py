@@ -6,14 +6,15 @@ from fastapi import APIRouter, Depends, Query
 from starlette.responses import FileResponse, PlainTextResponse
 
 from credira.api.deps import Ctx, require
+from credira.api.fast_json import JSONResponse
+from credira.api.pagination import page_params
 from credira.api.respond import respond
 from credira.api.responses import errors_for, listing, reply
 from credira.call import repository, service
 from credira.call.schemas import CallCreate, CallCreated, CallDetailRead, CallRead
 from credira.errors import InvalidRequest, NotFound
 from credira.invoice import service as invoice_service
-from credira.kit.envelope import JSONResponse
-from credira.kit.pagination import Page, page_params
+from credira.kit.pagination import Page
 from credira.ratelimit.http import limit_create_call
 
 router = APIRouter(prefix="/calls", tags=["Calls"])

@@ -6,6 +6,8 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import ConfigDict, Field, StrictStr
 
 from credira.api.deps import Ctx, require
+from credira.api.fast_json import JSONResponse
+from credira.api.pagination import page_params
 from credira.api.respond import check_if_match, respond
 from credira.api.responses import errors_for, listing, reply
 from credira.callout import repository, service
@@ -21,8 +23,7 @@ from credira.errors import InvalidRequest
 from credira.invoice import service as invoice_service
 from credira.kit.body import RequestBody
 from credira.kit.clock import format_time
-from credira.kit.envelope import JSONResponse
-from credira.kit.pagination import Page, page_params
+from credira.kit.pagination import Page
 from credira.report import service as report
 
 router = APIRouter(prefix="/callouts", tags=["Callouts"])

@@ -5,6 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from credira.api.deps import Ctx, require
+from credira.api.fast_json import JSONResponse
+from credira.api.pagination import page_params
 from credira.api.respond import respond
 from credira.api.responses import errors_for, listing, reply
 from credira.callout import service as callout_service
@@ -19,8 +21,7 @@ from credira.email.schemas import (
 from credira.email.state import EmailStatus
 from credira.email_template.render import Limits
 from credira.errors import InvalidRequest
-from credira.kit.envelope import JSONResponse
-from credira.kit.pagination import Page, page_params
+from credira.kit.pagination import Page
 
 router = APIRouter(tags=["Emails"])
 

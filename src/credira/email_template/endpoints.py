@@ -5,6 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from credira.api.deps import Ctx, require
+from credira.api.fast_json import JSONResponse
+from credira.api.pagination import page_params
 from credira.api.respond import check_if_match, respond
 from credira.api.responses import Deleted, errors_for, listing, reply
 from credira.email_template import repository, service
@@ -18,9 +20,8 @@ from credira.email_template.schemas import (
 )
 from credira.errors import InvalidRequest, NotFound
 from credira.kit.clock import format_time
-from credira.kit.envelope import JSONResponse
 from credira.kit.ids import check_id
-from credira.kit.pagination import Page, page_params
+from credira.kit.pagination import Page
 
 router = APIRouter(prefix="/email-templates", tags=["Emails"])
 

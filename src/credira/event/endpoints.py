@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from credira.api.deps import Ctx, require
+from credira.api.fast_json import JSONResponse
 from credira.api.respond import respond
 from credira.api.responses import errors_for, listing, reply
 from credira.errors import ValidationFailed
@@ -12,7 +13,6 @@ from credira.event import repository, service
 from credira.event.repository import EventFilter
 from credira.event.schemas import EventRead
 from credira.event.types import OBJECT_ID_PATTERN, TYPE_FILTER_PATTERN, matcher
-from credira.kit.envelope import JSONResponse
 from credira.kit.ids import check_id
 from credira.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from credira.kit.validation import UTCTime

@@ -5,13 +5,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from credira.api.deps import Ctx, require
+from credira.api.fast_json import JSONResponse
+from credira.api.pagination import page_params
 from credira.api.respond import check_if_match, respond
 from credira.api.responses import errors_for, listing, reply
 from credira.invoice import repository, service
 from credira.invoice.import_endpoints import router as import_router
 from credira.invoice.schemas import InvoiceCreate, InvoiceRead, InvoiceStatus, InvoiceUpdate
-from credira.kit.envelope import JSONResponse
-from credira.kit.pagination import Page, page_params
+from credira.kit.pagination import Page
 from credira.kit.validation import normalize_email
 from credira.plan import service as plan_service
 

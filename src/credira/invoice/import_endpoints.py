@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from credira.api.deps import Ctx, require
+from credira.api.fast_json import JSONResponse
 from credira.api.respond import respond
 from credira.api.responses import errors_for, reply
 from credira.errors import InvalidRequest, MethodNotAllowed, NotFound, ValidationFailed
 from credira.invoice import csv_import, import_job, import_repository, importer
-from credira.kit.envelope import JSONResponse
 from credira.kit.ids import check_id
 from credira.plan import service as plan_service
 from credira.plan.schemas import ImportJobRead

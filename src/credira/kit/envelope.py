@@ -1,11 +1,11 @@
-"""The response envelope every endpoint speaks, and a fast JSON response class."""
+"""The response envelope every endpoint speaks (its response class is
+``credira.api.fast_json.JSONResponse``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import orjson
-from starlette.responses import Response
 
 from credira.kit.clock import SystemClock, format_time
 
@@ -14,15 +14,6 @@ _clock = SystemClock()
 
 def dumps(value: Any) -> bytes:
     return orjson.dumps(value)
-
-
-class JSONResponse(Response):
-    media_type = "application/json"
-
-    def render(self, content: Any) -> bytes:
-        if isinstance(content, bytes):
-            return content
-        return dumps(content)
 
 
 def meta(request_id: str, **extra: Any) -> dict[str, Any]:

@@ -7,13 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from credira.api.deps import Ctx, require
+from credira.api.fast_json import JSONResponse
+from credira.api.pagination import page_params
 from credira.api.respond import check_if_match, respond
 from credira.api.responses import Deleted, errors_for, listing, reply
 from credira.invoice import service as invoice_service
 from credira.invoice.schemas import InvoiceRead
 from credira.kit.clock import format_time
-from credira.kit.envelope import JSONResponse
-from credira.kit.pagination import Page, page_params
+from credira.kit.pagination import Page
 from credira.plan import repository, service
 from credira.plan.schemas import (
     CollectionPlanCreate,

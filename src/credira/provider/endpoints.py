@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from credira.api.deps import Ctx, require
+from credira.api.fast_json import JSONResponse
 from credira.api.respond import respond
 from credira.api.responses import errors_for, listing, reply
-from credira.kit.envelope import JSONResponse
 from credira.provider import service
 from credira.provider.schemas import PROVIDER_NAMES, ProviderName, ProviderSettingsRead
 from credira.provider.schemas import ProviderSettingsUpdate as Update

@@ -5,12 +5,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 
 from credira.api.deps import Ctx, require
+from credira.api.fast_json import JSONResponse
+from credira.api.pagination import page_params
 from credira.api.respond import check_if_match, respond
 from credira.api.responses import errors_for, listing, reply
 from credira.errors import Forbidden
 from credira.kit.clock import format_time
-from credira.kit.envelope import JSONResponse
-from credira.kit.pagination import Page, page_params
+from credira.kit.pagination import Page
 from credira.models import User
 from credira.user import repository, service
 from credira.user.schemas import (
