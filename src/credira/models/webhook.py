@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, column
 from sqlalchemy.orm import Mapped, mapped_column
 
 from credira.models.base import Base, Timestamps
@@ -47,7 +47,13 @@ class WebhookDelivery(Base):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_deliveries_endpoint_event"),
-        Index("ix_webhook_deliveries_due", "status", "next_attempt_time"),
+        # Pending deliveries only, in due order: a claim reads one range of it.
+        Index(
+            "ix_webhook_deliveries_due",
+            "next_attempt_time",
+            postgresql_where=column("status") == "pending",
+            sqlite_where=column("status") == "pending",
+        ),
         Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
         Index("ix_webhook_deliveries_object", "endpoint_id", "object_id", "event_id"),
     )

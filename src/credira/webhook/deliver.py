@@ -237,6 +237,10 @@ class Deliverer:
                 if surplus:
                     await repository.unlease(session, self.worker_id, surplus)
                 targets = await repository.targets(session, {c.endpoint_id for c in kept})
+                for endpoint_id in {c.endpoint_id for c in kept} - targets.keys():
+                    # Disabled (or deleted) since the claim's read: its deliveries wait.
+                    ids = [c.id for c in kept if c.endpoint_id == endpoint_id]
+                    await repository.park(session, endpoint_id, ids)
                 wanted = [c.event_id for c in kept if c.body is None]
                 events = await repository.events(session, wanted) if wanted else {}
                 await session.commit()
@@ -396,6 +400,7 @@ class Deliverer:
                     endpoint = await repository.lock_endpoint(session, endpoint_id)
                     if endpoint is not None and endpoint.enabled:
                         state.disable(session, endpoint, reason, now)
+                        await repository.park(session, endpoint_id)
                         COUNTERS["disabled"] += 1
                         log.info("webhook.disabled", endpoint_id=endpoint_id, reason=reason.value)
                 await session.commit()

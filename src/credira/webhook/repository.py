@@ -6,19 +6,22 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from credira.db.dialect import claimable_ids, insert_ignore
+from credira.db.dialect import claimable_ids, insert_ignore, prefer_index_order
 from credira.kit.pagination import Page
 from credira.models import Event, WebhookDelivery, WebhookEndpoint
 from credira.webhook.types import DeliveryStatus
 
 D = WebhookDelivery
+# The due time of a disabled endpoint's pending deliveries: out of every claim's range until
+# the endpoint is enabled again (so a claim reads the due index alone, in its order).
+PARKED = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 def _deliveries_table() -> Table:
@@ -141,12 +144,16 @@ class PendingEvent:
 
 
 async def pending_events(session: AsyncSession, limit: int) -> list[PendingEvent]:
-    """The oldest events not fanned out yet, locked (and skipped by other workers)."""
-    candidates = select(Event.id).where(Event.webhooks_pending).order_by(Event.id).limit(limit)
+    """The oldest events not fanned out yet, locked and skipped by other workers on
+    PostgreSQL (on SQLite two workers may read the same ones: their deliveries are made once
+    anyway, unique per endpoint and event). One range of the partial index, however long the
+    log is."""
     rows = await session.execute(
         select(Event.id, Event.account_id, Event.type, Event.object_id, Event.created_time)
-        .where(claimable_ids(session, candidates, Event.id))
+        .where(Event.webhooks_pending)
         .order_by(Event.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
     )
     return [PendingEvent(*row) for row in rows]
 
@@ -214,16 +221,17 @@ async def claim_due(
         earlier.status == DeliveryStatus.PENDING,
         earlier.lease_expires >= now,
     )
+    # A range of the due index (pending only), in its order, left once the claim is full.
     conditions = [
         D.status == DeliveryStatus.PENDING,
         D.next_attempt_time <= now,
         or_(D.lease_expires.is_(None), D.lease_expires < now),
-        D.endpoint_id.in_(select(WebhookEndpoint.id).where(WebhookEndpoint.enabled)),
         ~in_flight_before,
     ]
     if busy_endpoints:
         conditions.append(D.endpoint_id.not_in(sorted(busy_endpoints)))
     candidates = select(D.id).where(and_(*conditions)).order_by(D.next_attempt_time).limit(limit)
+    await prefer_index_order(session)
     rows = await session.execute(
         update(D)
         .where(claimable_ids(session, candidates, D.id))
@@ -237,6 +245,7 @@ async def claim_due(
 
 
 async def targets(session: AsyncSession, endpoint_ids: Collection[str]) -> dict[str, Target]:
+    """The enabled endpoints among these, by id."""
     rows = await session.execute(
         select(
             WebhookEndpoint.id,
@@ -245,7 +254,7 @@ async def targets(session: AsyncSession, endpoint_ids: Collection[str]) -> dict[
             WebhookEndpoint.secret,
             WebhookEndpoint.previous_secret,
             WebhookEndpoint.previous_expires,
-        ).where(WebhookEndpoint.id.in_(sorted(endpoint_ids)))
+        ).where(WebhookEndpoint.id.in_(sorted(endpoint_ids)), WebhookEndpoint.enabled)
     )
     return {r[0]: Target(*r) for r in rows}
 
@@ -313,6 +322,33 @@ async def counts(session: AsyncSession) -> Counts:
         select(func.min(D.created_time)).where(D.status == DeliveryStatus.PENDING)
     )
     return Counts(by_status, oldest_event, oldest_delivery)
+
+
+async def park(session: AsyncSession, endpoint_id: str, delivery_ids: Collection[str] = ()) -> None:
+    """A disabled endpoint's pending deliveries (or these of them) wait for it, unleased."""
+    condition = [D.endpoint_id == endpoint_id, D.status == DeliveryStatus.PENDING]
+    if delivery_ids:
+        condition.append(D.id.in_(sorted(delivery_ids)))
+    await session.execute(
+        update(D)
+        .where(*condition)
+        .values(next_attempt_time=PARKED, lease_owner=None, lease_expires=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def unpark(session: AsyncSession, endpoint_id: str, now: datetime) -> None:
+    """An endpoint enabled again: its waiting deliveries are due now."""
+    await session.execute(
+        update(D)
+        .where(
+            D.endpoint_id == endpoint_id,
+            D.status == DeliveryStatus.PENDING,
+            D.next_attempt_time == PARKED,
+        )
+        .values(next_attempt_time=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def unlease(session: AsyncSession, worker_id: str, delivery_ids: Collection[str]) -> None:

@@ -94,12 +94,15 @@ async def update(
         endpoint.event_types = list(fields["event_types"])
     if "description" in fields:
         endpoint.description = fields["description"]
-    if fields.get("enabled") is not None:
+    if fields.get("enabled") is not None and fields["enabled"] != endpoint.enabled:
         endpoint.enabled = fields["enabled"]
         if endpoint.enabled:
-            # Enabled again by its user: a fresh start.
+            # Enabled again by its user: a fresh start, and what waited is due now.
             endpoint.disabled_reason = None
             endpoint.failing_since = None
+            await repository.unpark(session, endpoint.id, now)
+        else:
+            await repository.park(session, endpoint.id)
     endpoint.updated_time = max(now, endpoint.created_time)
     await session.flush()
     return endpoint
@@ -153,7 +156,8 @@ async def send_test(
         event_type=TEST_EVENT,
         object_id=endpoint.id,
         body=payload(TEST_EVENT, created, event).decode("utf-8"),
-        next_attempt_time=now,
+        # A disabled endpoint gets it once enabled again.
+        next_attempt_time=now if endpoint.enabled else repository.PARKED,
         created_time=now,
         updated_time=now,
     )
@@ -177,6 +181,9 @@ async def retry(session: AsyncSession, delivery: WebhookDelivery, now: datetime)
     if delivery.status == DeliveryStatus.PENDING and leased:
         raise Conflict("The delivery is being attempted right now; retry it after")
     await repository.write_delivery(session, delivery.id, state.retried(now))
+    endpoint = await repository.get(session, delivery.account_id, delivery.endpoint_id)
+    if endpoint is not None and not endpoint.enabled:
+        await repository.park(session, endpoint.id, [delivery.id])
     await session.refresh(delivery)
     return delivery
 

@@ -82,7 +82,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_webhook_deliveries_due", ["status", "next_attempt_time"], unique=False
+            "ix_webhook_deliveries_due",
+            ["next_attempt_time"],
+            unique=False,
+            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending'"),
         )
         batch_op.create_index("ix_webhook_deliveries_endpoint", ["endpoint_id", "id"], unique=False)
         batch_op.create_index(
