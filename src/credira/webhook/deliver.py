@@ -7,9 +7,10 @@
    marker is found whenever it commits, where "events after the last id seen" would miss a
    late one.
 2. **Claim.** Due deliveries are leased like callouts (``FOR UPDATE SKIP LOCKED`` on
-   PostgreSQL), oldest due first, at most ``per_endpoint`` in flight to one endpoint, and not
-   while an earlier delivery of the same object to the same endpoint is in flight. Those of
-   one object in a claim are sent one after the other, in event order.
+   PostgreSQL), oldest due first. A worker sends at most ``per_endpoint`` at a time to one
+   endpoint and holds as many more waiting for a free slot (started without another claim),
+   so a slow or dead endpoint takes a bounded share; a delivery waits while an earlier one of
+   the same object to the same endpoint is in flight (here or, by its lease, anywhere).
 3. **Send** (``sender.py``) with the Standard Webhooks headers, and **record** each attempt:
    outcomes are written together every few milliseconds (group commit), each only while the
    lease is still this worker's. A worker killed at any point loses nothing: an unwritten
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -50,12 +52,18 @@ log = structlog.get_logger("credira.webhook")
 
 FAN_OUT_BATCH = 500
 CLAIM_BATCH = 200
-GROUP_MAX = 3  # deliveries of one object sent in a row from one claim (the lease covers them)
 ATTEMPTS_KEPT = 50
 FLUSH_EVERY = 0.02  # seconds between writes of recorded attempts
 FLUSH_MAX = 500
 PRUNE_FIRST_AFTER = 60.0  # seconds after start
 PRUNE_EVERY = 600.0
+
+
+@dataclass(frozen=True)
+class _Ready:
+    item: Claimed
+    body: bytes | None  # None: the event was pruned from the log
+    target: Target
 
 
 class Deliverer:
@@ -83,7 +91,8 @@ class Deliverer:
         self.worker_id = worker_id
         self.schedule = schedule
         self.timeout = timeout
-        self.lease = timedelta(seconds=timeout * GROUP_MAX + 30)
+        # Held here for up to two rounds of an endpoint's slots, then sent: the lease covers it.
+        self.lease = timedelta(seconds=timeout * 3 + 30)
         self.concurrency = concurrency
         self.per_endpoint = per_endpoint
         self.disable_after_hours = disable_after_hours
@@ -91,6 +100,8 @@ class Deliverer:
         self.grace_seconds = grace_seconds
         self.retention = retention
         self._in_flight: Counter[str] = Counter()  # deliveries per endpoint
+        self._waiting: defaultdict[str, list[_Ready]] = defaultdict(list)  # claimed, not sent
+        self._objects: set[tuple[str, str]] = set()  # (endpoint, object) in flight
         self._tasks: set[asyncio.Task[None]] = set()
         self._wakeup = asyncio.Event()
         self._written: list[dict[str, Any]] = []
@@ -104,10 +115,6 @@ class Deliverer:
     def wake(self) -> None:
         """Look now instead of at the next poll (events or a retry were just committed)."""
         self._wakeup.set()
-
-    @property
-    def busy(self) -> int:
-        return sum(self._in_flight.values())
 
     async def run(self, stop: asyncio.Event) -> None:
         flusher = asyncio.create_task(self._flush_loop(stop))
@@ -220,12 +227,15 @@ class Deliverer:
     # -- claim and send --------------------------------------------------------------------
 
     async def _claim_and_send(self) -> bool:
-        """Claim due deliveries for the free slots and start them; whether the claim was full."""
-        want = min(self.concurrency - self.busy, CLAIM_BATCH)
+        """Claim due deliveries for the free places and start them; whether the claim was
+        full. A worker holds up to ``2 * per_endpoint`` of one endpoint's deliveries: as many
+        in flight, the rest waiting here for the next free slot (no claim in between)."""
+        want = min(2 * self.concurrency - self.held, CLAIM_BATCH)
         if want <= 0:
             return False
         now = self.clock.now()
-        busy = {e for e, n in self._in_flight.items() if n >= self.per_endpoint}
+        cap = 2 * self.per_endpoint
+        busy = {e for e in self._in_flight.keys() | self._waiting.keys() if self._held(e) >= cap}
         try:
             async with self.sessionmaker() as session:
                 claimed = await repository.claim_due(
@@ -233,7 +243,7 @@ class Deliverer:
                 )
                 if not claimed:
                     return False
-                kept, surplus = self._fit(claimed)
+                kept, surplus = self._fit(claimed, cap)
                 if surplus:
                     await repository.unlease(session, self.worker_id, surplus)
                 targets = await repository.targets(session, {c.endpoint_id for c in kept})
@@ -248,34 +258,60 @@ class Deliverer:
             log.warning("webhook.claim_failed", error=str(exc)[:300])
             await asyncio.sleep(1.0)
             return False
-        groups: dict[tuple[str, str], list[Claimed]] = defaultdict(list)
         for item in kept:
-            groups[(item.endpoint_id, item.object_id)].append(item)
-        for items in groups.values():
-            bodies = [self._body(item, events) for item in items]
-            task = asyncio.create_task(self._send_group(items, bodies, targets))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            target = targets.get(item.endpoint_id)
+            if target is not None:
+                self._waiting[item.endpoint_id].append(
+                    _Ready(item, self._body(item, events), target)
+                )
+        for endpoint_id in {c.endpoint_id for c in kept}:
+            self._dispatch(endpoint_id)
         return len(claimed) == want
 
-    def _fit(self, claimed: list[Claimed]) -> tuple[list[Claimed], list[str]]:
-        """What this worker sends now (within the per-endpoint limit, a few per object), and
-        the rest, handed back at once."""
+    @property
+    def held(self) -> int:
+        return sum(self._in_flight.values()) + sum(len(w) for w in self._waiting.values())
+
+    def _held(self, endpoint_id: str) -> int:
+        return self._in_flight[endpoint_id] + len(self._waiting.get(endpoint_id, ()))
+
+    def _fit(self, claimed: list[Claimed], cap: int) -> tuple[list[Claimed], list[str]]:
+        """What this worker keeps (up to ``cap`` held per endpoint) and the rest, handed back
+        at once."""
         kept: list[Claimed] = []
         surplus: list[str] = []
-        per_object: Counter[tuple[str, str]] = Counter()
+        taken: Counter[str] = Counter()
         for item in claimed:  # in event order
-            key = (item.endpoint_id, item.object_id)
-            if (
-                self._in_flight[item.endpoint_id] >= self.per_endpoint
-                or per_object[key] >= GROUP_MAX
-            ):
+            if self._held(item.endpoint_id) + taken[item.endpoint_id] >= cap:
                 surplus.append(item.id)
-                continue
-            per_object[key] += 1
-            self._in_flight[item.endpoint_id] += 1
-            kept.append(item)
+            else:
+                taken[item.endpoint_id] += 1
+                kept.append(item)
         return kept, surplus
+
+    def _dispatch(self, endpoint_id: str) -> None:
+        """Start the endpoint's waiting deliveries while it has free slots, in event order,
+        none while an earlier one of its object is in flight."""
+        waiting = self._waiting.get(endpoint_id)
+        while waiting and self._in_flight[endpoint_id] < self.per_endpoint:
+            index = next(
+                (
+                    i
+                    for i, ready in enumerate(waiting)
+                    if (endpoint_id, ready.item.object_id) not in self._objects
+                ),
+                None,
+            )
+            if index is None:
+                break
+            ready = waiting.pop(index)
+            self._in_flight[endpoint_id] += 1
+            self._objects.add((endpoint_id, ready.item.object_id))
+            task = asyncio.create_task(self._run(ready))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        if not waiting:
+            self._waiting.pop(endpoint_id, None)
 
     @staticmethod
     def _body(item: Claimed, events: dict[str, Any]) -> bytes | None:
@@ -286,22 +322,22 @@ class Deliverer:
             return None  # pruned from the log meanwhile
         return payload(event.type, format_time(event.created_time), event_read(event))
 
-    async def _send_group(
-        self, items: list[Claimed], bodies: list[bytes | None], targets: dict[str, Target]
-    ) -> None:
-        for item, body in zip(items, bodies, strict=True):
-            try:
-                await self._send(item, body, targets.get(item.endpoint_id))
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # The lease runs out and the delivery is attempted again.
-                log.exception("webhook.delivery_crashed", delivery_id=item.id)
-            finally:
-                self._in_flight[item.endpoint_id] -= 1
-                if self._in_flight[item.endpoint_id] <= 0:
-                    del self._in_flight[item.endpoint_id]
-                self._wakeup.set()
+    async def _run(self, ready: _Ready) -> None:
+        item = ready.item
+        try:
+            await self._send(item, ready.body, ready.target)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The lease runs out and the delivery is attempted again.
+            log.exception("webhook.delivery_crashed", delivery_id=item.id)
+        finally:
+            self._objects.discard((item.endpoint_id, item.object_id))
+            self._in_flight[item.endpoint_id] -= 1
+            if self._in_flight[item.endpoint_id] <= 0:
+                del self._in_flight[item.endpoint_id]
+            self._dispatch(item.endpoint_id)
+            self._wakeup.set()
 
     def _signatures(self, target: Target, msg_id: str, at: datetime, body: bytes) -> str:
         secrets = [target.secret]
