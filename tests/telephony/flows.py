@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from credira.kit.ids import new_id
 from credira.models import Call
 from tests.support import Tenant, eventually, zone_in_calling_hours
 
@@ -52,3 +54,40 @@ async def the_call(tenant: Tenant, invoice_id: str) -> dict[str, Any]:
         row = await session.get(Call, call["id"])
         call["provider_call_id"] = row.provider_call_id
     return call
+
+
+async def call_row(tenant: Tenant, phone: str) -> str:
+    """A call attempt's row, as the worker writes it before dialling, for a callout no worker
+    will run (scheduled years ahead): for tests that dial through an adapter themselves."""
+    invoice = await tenant.invoice(
+        customer={"name": "John Doe", "phone": phone, "timezone": zone_in_calling_hours()}
+    )
+    agent = await tenant.agent()
+    callout = await tenant.callout(
+        invoice["id"], agent["id"], scheduled_time="2099-01-01T10:00:00Z"
+    )
+    app = tenant.api.client._transport.app  # type: ignore[attr-defined]
+    now = datetime.now(UTC)
+    call_id = new_id("call")
+    async with app.state.runtime.sessionmaker() as session:
+        session.add(
+            Call(
+                id=call_id,
+                account_id=tenant.account_id,
+                invoice_id=invoice["id"],
+                callout_id=callout["id"],
+                attempt_id=new_id("attempt"),
+                attempt_number=1,
+                idempotency_key=f"{callout['id']}:call:1",
+                provider="test",
+                to_number=phone,
+                status="initiated",
+                call_purpose="payment_reminder",
+                scheduled_time=now,
+                metadata_={},
+                created_time=now,
+                updated_time=now,
+            )
+        )
+        await session.commit()
+    return call_id

@@ -15,10 +15,12 @@ from credira.auth.permissions import ALL_PERMISSIONS
 from credira.channel.voice.port import CallRequest
 from tests.support import Api, Tenant
 from tests.telephony.fake_twilio import FakeTwilio, Scenario
-from tests.telephony.flows import CALLER_ID, PUBLIC, call_out, settled, the_call
+from tests.telephony.flows import CALLER_ID, PUBLIC, call_out, call_row, settled, the_call
 
 SID = "AC" + "5" * 32
 TOKEN = "9f" * 16
+
+PHONE_RESUMED = "+14155550111"
 
 
 @pytest.fixture
@@ -205,16 +207,17 @@ async def test_a_dial_cut_off_mid_request_is_found_when_the_attempt_resumes(
     """The worker dies after Twilio placed the call and before it heard the call's sid: the
     worker taking the attempt over finds that call instead of dialling again."""
     tenant = await twilio_tenant(api, twilio)
+    call_id = await call_row(tenant, PHONE_RESUMED)
     adapter = app.state.runtime.voice.get("twilio")
     request = CallRequest(
-        idempotency_key="callout_x:call:1",
-        to_number="+14155550111",
+        idempotency_key=f"{call_id}:dial",
+        to_number=PHONE_RESUMED,
         from_number=CALLER_ID,
         script="Hello.",
         language="en-US",
         voice="default",
         max_duration=120,
-        metadata={"account_id": tenant.account_id, "call_id": "call_resumed"},
+        metadata={"account_id": tenant.account_id, "call_id": call_id},
     )
     twilio.create_delay = 1.0
     dialling = asyncio.create_task(adapter.start_call(request))

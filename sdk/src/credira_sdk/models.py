@@ -1085,7 +1085,7 @@ VoiceAgentCreate = TypedDict(
     "VoiceAgentCreate",
     {
         "name": Required[str],
-        "provider": NotRequired[Literal["simulator", "twilio", "telnyx", "retell"] | None],
+        "provider": NotRequired[Literal["simulator", "twilio", "telnyx", "vapi", "retell"] | None],
         "mode": NotRequired[Literal["script"] | None],
         "voice": NotRequired[str | None],
         "language": NotRequired[str | None],
@@ -1121,7 +1121,7 @@ VoiceAgentUpdate = TypedDict(
     "VoiceAgentUpdate",
     {
         "name": NotRequired[str | None],
-        "provider": NotRequired[Literal["simulator", "twilio", "telnyx", "retell"] | None],
+        "provider": NotRequired[Literal["simulator", "twilio", "telnyx", "vapi", "retell"] | None],
         "mode": NotRequired[Literal["script"] | None],
         "voice": NotRequired[str | None],
         "language": NotRequired[str | None],

@@ -21,9 +21,9 @@ Phone = Annotated[validation.Phone, documented("Phone")]
 
 # The providers a voice agent may name: the simulator and the real providers with an adapter
 # (their credentials are the account's: PUT /v1/account/providers/{provider}).
-PROVIDERS = ("simulator", "twilio", "telnyx", "retell")
+PROVIDERS = ("simulator", "twilio", "telnyx", "vapi", "retell")
 # Named in the API (provider settings) but without an adapter yet.
-PLANNED_PROVIDERS = ("vapi",)
+PLANNED_PROVIDERS: tuple[str, ...] = ()
 MODES = ("script",)
 
 

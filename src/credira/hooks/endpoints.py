@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from credira.api.deps import runtime
-from credira.channel.voice import telnyx
+from credira.channel.voice import telnyx, vapi
 from credira.channel.voice.port import VoiceProviderError
 from credira.channel.voice.retell import RetellVoice, WebhookRefused, WebhookUnknown
 from credira.channel.voice.twilio import CallbackRefused, CallbackUnknown, Params, TwilioVoice
@@ -132,4 +132,30 @@ async def telnyx_webhook(request: Request) -> Response:
     except telnyx.WebhookRefused as exc:
         log.warning("hooks.telnyx.refused", reason=str(exc))
         raise Forbidden("The request is not signed by Telnyx for this call") from None
+    return Response(status_code=204)
+
+
+def _vapi(request: Request) -> vapi.VapiVoice:
+    try:
+        provider = runtime(request).voice.get("vapi")
+    except VoiceProviderError:
+        raise NotFound("Vapi is not set up on this server") from None
+    if not isinstance(provider, vapi.VapiVoice):
+        raise NotFound("Vapi is not set up on this server")
+    return provider
+
+
+@router.post("/vapi")
+async def vapi_message(request: Request) -> Response:
+    """A Vapi server message about one of our calls (status-update, end-of-call-report)."""
+    adapter = _vapi(request)
+    body = await request.body()
+    try:
+        await adapter.on_message(body, request.headers.get(vapi.SECRET_HEADER, ""))
+    except vapi.WebhookUnknown:
+        log.warning("hooks.vapi.unknown_call")
+        raise NotFound("Unknown call") from None
+    except vapi.WebhookRefused as exc:
+        log.warning("hooks.vapi.refused", reason=str(exc))
+        raise Forbidden("The request does not carry this account's Vapi secret") from None
     return Response(status_code=204)

@@ -42,7 +42,8 @@ class ProviderCall(Base):
     __table_args__ = (Index("ix_provider_calls_provider_id", "provider", "provider_call_id"),)
 
     idempotency_key: Mapped[str] = mapped_column(String(120), primary_key=True)
-    call_id: Mapped[str] = mapped_column(String(40), unique=True)
+    # Goes with the call (its invoice or callout deleted): the script names the debtor.
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), unique=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     provider: Mapped[str] = mapped_column(String(20))
     provider_call_id: Mapped[str | None] = mapped_column(String(120))

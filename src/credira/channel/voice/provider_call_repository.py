@@ -58,13 +58,15 @@ async def by_provider_ids(
 
 
 async def claimed_ids(
-    session: AsyncSession, provider: str, provider_call_ids: Sequence[str]
+    session: AsyncSession, provider: str, provider_call_ids: Sequence[str], *, besides: str
 ) -> set[str]:
-    """Which of these provider calls already belong to an attempt."""
+    """Which of these provider calls already belong to an attempt other than ``besides`` (an
+    idempotency key)."""
     found = await session.scalars(
         select(ProviderCall.provider_call_id).where(
             ProviderCall.provider == provider,
             ProviderCall.provider_call_id.in_(provider_call_ids),
+            ProviderCall.idempotency_key != besides,
         )
     )
     return {call_id for call_id in found if call_id}

@@ -372,13 +372,21 @@ class TwilioVoice:
         if not listed:
             return None
         async with self._read_sessionmaker() as session:
-            taken = await repository.claimed_ids(session, self.name, [sid for _, sid in listed])
+            taken = await repository.claimed_ids(
+                session, self.name, [sid for _, sid in listed], besides=key
+            )
         free = sorted(item for item in listed if item[1] not in taken)
         if not free:
             return None
         sid = free[0][1]
         await self._record_sid(key, sid)
-        return sid
+        # A callback may have named the call meanwhile: the row's word is the one kept.
+        return await self._known_sid(key) or sid
+
+    async def _known_sid(self, key: str) -> str | None:
+        async with self._read_sessionmaker() as session:
+            row = await repository.by_key(session, key)
+        return row.provider_call_id if row is not None else None
 
     async def get_call(self, provider_call_id: str) -> ProviderCall:
         row = await self._reading.submit(provider_call_id)

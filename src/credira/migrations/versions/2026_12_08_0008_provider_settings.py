@@ -75,6 +75,12 @@ def upgrade() -> None:
             name=op.f("fk_provider_calls_account_id_accounts"),
             ondelete="CASCADE",
         ),
+        sa.ForeignKeyConstraint(
+            ["call_id"],
+            ["calls.id"],
+            name=op.f("fk_provider_calls_call_id_calls"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("idempotency_key", name=op.f("pk_provider_calls")),
         sa.UniqueConstraint("call_id", name=op.f("uq_provider_calls_call_id")),
     )

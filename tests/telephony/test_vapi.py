@@ -1,0 +1,169 @@
+"""Calls through Vapi, end to end: the worker dials a local Vapi (tests/telephony/
+fake_vapi.py), whose assistant holds the conversation and posts its server messages back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from credira.auth.permissions import ALL_PERMISSIONS
+from credira.channel.voice.port import CallRequest
+from tests.support import Api, Tenant
+from tests.telephony.fake_vapi import HOOK, FakeVapi, Scenario
+from tests.telephony.flows import CALLER_ID, PUBLIC, call_out, call_row, settled, the_call
+
+API_KEY = "vapi-" + "3" * 32
+PHONE_NUMBER = "6a1f3c9e-0000-4000-8000-00000000abcd"
+SECRET = "whsec-" + "s" * 26
+
+PHONE_RESUMED = "+14155550112"
+
+
+@pytest.fixture
+async def vapi(client: httpx.AsyncClient) -> AsyncIterator[FakeVapi]:
+    async with FakeVapi(API_KEY, PHONE_NUMBER, SECRET, client) as fake:
+        yield fake
+    assert fake.problems == []
+
+
+async def vapi_tenant(api: Api, fake: FakeVapi) -> Tenant:
+    tenant = await api.tenant(permissions=list(ALL_PERMISSIONS))
+    settings = {
+        "api_key": API_KEY,
+        "phone_number_id": PHONE_NUMBER,
+        "webhook_secret": SECRET,
+        "api_base": fake.url,
+    }
+    await tenant.ok("PUT", "/v1/account/providers/vapi", json=settings)
+    return tenant
+
+
+async def test_vapis_assistant_gets_a_dispute_read_into_our_outcome(
+    api: Api, vapi: FakeVapi
+) -> None:
+    tenant = await vapi_tenant(api, vapi)
+    phone = "+14155550145"
+    vapi.scenarios[phone] = Scenario(chaos=True)
+    invoice, callout_id = await call_out(tenant, phone, provider="vapi")
+    callout = await settled(tenant, callout_id)
+    assert callout["status"] == "completed"
+    call = await the_call(tenant, invoice["id"])
+    [placed] = vapi.calls.values()
+    assert vapi.creates == 1
+    assert call["provider_call_id"] == placed.id
+    assert (call["status"], call["outcome"], call["from"]) == ("completed", "dispute", CALLER_ID)
+    assert call["cost"] == 0.12
+    assert "I dispute this invoice" in call["transcript"]
+    assistant = placed.body["assistant"]
+    assert assistant["firstMessage"].startswith("Hello John Doe")
+    assert invoice["number"] in assistant["model"]["messages"][0]["content"]
+    assert all(200 <= status < 300 for _, status in vapi.messages), vapi.messages
+    events = (await tenant.ok("GET", "/v1/events", params={"object_id": call["id"]}))["data"]
+    assert [e["type"] for e in events].count("call.completed") == 1
+    invoice_now = (await tenant.ok("GET", f"/v1/invoices/{invoice['id']}"))["data"]
+    assert invoice_now["status"] == "disputed"
+    audio = await tenant.request("GET", call["call_recording_url"].removeprefix(PUBLIC))
+    assert audio.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("reason", "status"),
+    [
+        ("customer-busy", "busy"),
+        ("customer-did-not-answer", "no_answer"),
+        ("voicemail", "voicemail"),
+        ("twilio-failed-to-connect-call", "failed"),
+    ],
+)
+async def test_an_unhappy_vapi_ending_is_retried_later(
+    api: Api, vapi: FakeVapi, reason: str, status: str
+) -> None:
+    tenant = await vapi_tenant(api, vapi)
+    phone = "+14155550176"
+    vapi.scenarios[phone] = Scenario(reason=reason)
+    invoice, callout_id = await call_out(tenant, phone, provider="vapi")
+    callout = await settled(tenant, callout_id)
+    assert (callout["status"], callout["hold_reason"]) == ("scheduled", f"retry_after_{status}")
+    assert (await the_call(tenant, invoice["id"]))["status"] == status
+
+
+async def test_a_create_whose_answer_times_out_is_found_not_placed_again(
+    api: Api, vapi: FakeVapi
+) -> None:
+    tenant = await vapi_tenant(api, vapi)
+    phone = "+14155550186"
+    vapi.scenarios[phone] = Scenario()
+    vapi.create_delay = 1.5  # past the adapter's 0.5 s: the call is placed, the answer lost
+    invoice, callout_id = await call_out(tenant, phone, provider="vapi")
+    await settled(tenant, callout_id)
+    assert vapi.creates == 1
+    [placed] = vapi.calls.values()
+    assert (await the_call(tenant, invoice["id"]))["provider_call_id"] == placed.id
+
+
+async def test_a_vapi_dial_cut_off_mid_request_is_found_when_the_attempt_resumes(
+    app: FastAPI, api: Api, vapi: FakeVapi
+) -> None:
+    tenant = await vapi_tenant(api, vapi)
+    call_id = await call_row(tenant, PHONE_RESUMED)
+    adapter = app.state.runtime.voice.get("vapi")
+    request = CallRequest(
+        idempotency_key=f"{call_id}:dial",
+        to_number=PHONE_RESUMED,
+        from_number=CALLER_ID,
+        script="Hello.",
+        language="en-US",
+        voice="default",
+        max_duration=120,
+        metadata={"account_id": tenant.account_id, "call_id": call_id},
+        variables={"invoice_number": "INV-9"},
+    )
+    vapi.create_delay = 1.0
+    dialling = asyncio.create_task(adapter.start_call(request))
+    while not vapi.calls:  # noqa: ASYNC110 - the fake has placed the call, not answered yet
+        await asyncio.sleep(0.01)
+    dialling.cancel()  # the worker dies while Vapi is answering
+    with pytest.raises(asyncio.CancelledError):
+        await dialling
+    found = await adapter.start_call(request)
+    [placed] = vapi.calls.values()
+    assert found == placed.id
+    assert vapi.creates == 1
+
+
+async def test_vapi_down_leaves_the_callout_scheduled_for_a_retry(api: Api, vapi: FakeVapi) -> None:
+    tenant = await vapi_tenant(api, vapi)
+    vapi.create_refusal = 400
+    _, callout_id = await call_out(tenant, "+14155550196", provider="vapi")
+    callout = await settled(tenant, callout_id)
+    assert (callout["status"], callout["hold_reason"]) == ("scheduled", "retry_after_failed")
+
+
+async def test_messages_without_the_secret_change_nothing(
+    api: Api, vapi: FakeVapi, client: httpx.AsyncClient
+) -> None:
+    tenant = await vapi_tenant(api, vapi)
+    phone = "+14155550158"
+    vapi.scenarios[phone] = Scenario()
+    invoice, callout_id = await call_out(tenant, phone, provider="vapi")
+    await settled(tenant, callout_id)
+    call = await the_call(tenant, invoice["id"])
+    [placed] = vapi.calls.values()
+    message: dict[str, Any] = {
+        "type": "end-of-call-report",
+        "endedReason": "customer-busy",
+        "artifact": {},
+        "call": {"id": placed.id, "assistant": placed.body["assistant"]},
+    }
+    body = json.dumps({"message": message})
+    for headers in ({}, {"X-Vapi-Secret": "whsec-guess"}, {"X-Vapi-Secret": SECRET + "x"}):
+        reply = await client.post(HOOK, content=body, headers=headers)
+        assert reply.status_code == 403, reply.text
+    assert await vapi.post(message) == 204  # genuine, and late: the call stays as it ended
+    assert (await the_call(tenant, invoice["id"]))["status"] == call["status"] == "completed"
