@@ -108,7 +108,6 @@ class Deliverer:
         self._succeeded: set[str] = set()
         self._failed: set[str] = set()
         self._gone: set[str] = set()
-        self._flushed = asyncio.Event()
         self._matchers: dict[tuple[str, ...], tuple[set[str], set[str]]] = {}
         self._signers: dict[str, Webhook] = {}
 
@@ -117,7 +116,7 @@ class Deliverer:
         self._wakeup.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        flusher = asyncio.create_task(self._flush_loop(stop))
+        flusher = asyncio.create_task(self._flush_loop())
         loop = asyncio.get_running_loop()
         next_prune = loop.time() + PRUNE_FIRST_AFTER
         try:
@@ -337,7 +336,8 @@ class Deliverer:
             if self._in_flight[item.endpoint_id] <= 0:
                 del self._in_flight[item.endpoint_id]
             self._dispatch(item.endpoint_id)
-            self._wakeup.set()
+            if item.endpoint_id not in self._waiting:
+                self._wakeup.set()  # room for more of this endpoint: claim now, not at the poll
 
     def _signatures(self, target: Target, msg_id: str, at: datetime, body: bytes) -> str:
         secrets = [target.secret]
@@ -406,7 +406,7 @@ class Deliverer:
 
     # -- recording -------------------------------------------------------------------------
 
-    async def _flush_loop(self, stop: asyncio.Event) -> None:
+    async def _flush_loop(self) -> None:
         while True:
             await asyncio.sleep(FLUSH_EVERY)
             await self.flush()
