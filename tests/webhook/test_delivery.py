@@ -218,3 +218,21 @@ async def test_failing_for_five_days_disables_with_an_event(app: FastAPI, api: A
     assert len(receiver.received) == 1
     events = (await tenant.ok("GET", "/v1/events", params={"object_id": hook["id"]}))["data"]
     assert [e["type"] for e in events] == ["webhook.disabled"]
+
+
+async def test_a_redirect_is_a_failure_and_is_not_followed(api: Api) -> None:
+    tenant = await api.tenant()
+    async with Receiver() as elsewhere:
+        moved = Reply(302, {"Location": elsewhere.url}, b"moved")
+        async with Receiver(lambda n: moved) as receiver:
+            hook = await subscribe(tenant, receiver.url, "invoice.created")
+            await tenant.invoice()
+
+            async def attempted() -> dict[str, Any] | None:
+                found = await deliveries(tenant, hook["id"])
+                return found[0] if found and found[0]["attempts"] else None
+
+            delivery = await eventually(attempted, within=10)
+        assert elsewhere.received == []
+    assert {a["status_code"] for a in delivery["attempts"]} == {302}
+    assert delivery["status"] != "delivered"
