@@ -257,12 +257,13 @@ class Deliverer:
             log.warning("webhook.claim_failed", error=str(exc)[:300])
             await asyncio.sleep(1.0)
             return False
+        bodies: dict[str, bytes | None] = {}  # one event's body, whatever its endpoints
         for item in kept:
             target = targets.get(item.endpoint_id)
             if target is not None:
-                self._waiting[item.endpoint_id].append(
-                    _Ready(item, self._body(item, events), target)
-                )
+                if item.event_id not in bodies or item.body is not None:
+                    bodies[item.event_id] = self._body(item, events)
+                self._waiting[item.endpoint_id].append(_Ready(item, bodies[item.event_id], target))
         for endpoint_id in {c.endpoint_id for c in kept}:
             self._dispatch(endpoint_id)
         return len(claimed) == want
