@@ -6,11 +6,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, delete, func, insert, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from credira.models.event import Event
+from credira.models.webhook import WebhookEndpoint
 
 
 def _events_table() -> Table:
@@ -19,11 +31,21 @@ def _events_table() -> Table:
     return table
 
 
-_INSERT = insert(_events_table())
+# An event waits for the webhook fan-out only when its account has an enabled endpoint, as
+# the database sees it in the event's own transaction: the events of the many accounts with
+# none are never read, marked or updated again (one index probe each, in the INSERT).
+_INSERT = insert(_events_table()).values(
+    webhooks_pending=exists().where(
+        WebhookEndpoint.account_id == bindparam("endpoint_account"),
+        WebhookEndpoint.enabled.is_(true()),
+    )
+)
 
 
 def append(session: Session, rows: list[dict[str, Any]]) -> None:
     """Write the events, in one statement (called by the session just before it commits)."""
+    for row in rows:
+        row["endpoint_account"] = row["account_id"]
     session.execute(_INSERT, rows)
 
 
