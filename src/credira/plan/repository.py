@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from credira.db.dialect import dialect_name
 from credira.kit.pagination import Page
-from credira.models import Callout, CollectionPlan, Invoice, PlanStepRun
+from credira.models import Callout, CollectionPlan, EmailTemplate, Invoice, PlanStepRun, VoiceAgent
 from credira.plan.schedule import RunStatus
 
 RUNNING = (RunStatus.ACTIVE.value, RunStatus.PAUSED.value)
@@ -153,8 +153,6 @@ async def step_ran(session: AsyncSession, invoice_id: str, plan_id: str, step: i
 
 
 async def agent_ids(session: AsyncSession, account_id: str, ids: Collection[str]) -> set[str]:
-    from credira.models import VoiceAgent
-
     if not ids:
         return set()
     rows = await session.scalars(
@@ -164,8 +162,6 @@ async def agent_ids(session: AsyncSession, account_id: str, ids: Collection[str]
 
 
 async def template_ids(session: AsyncSession, account_id: str, ids: Collection[str]) -> set[str]:
-    from credira.models import EmailTemplate
-
     if not ids:
         return set()
     rows = await session.scalars(

@@ -37,6 +37,10 @@ async def get(session: AsyncSession, account_id: str, plan_id: str) -> Collectio
 # -- checking a plan -------------------------------------------------------------------------
 
 
+# The last step of a plan comes at most this many days after the due date.
+MAX_PLAN_DAYS = 730
+
+
 def _invalid(index: int, name: str, message: str) -> ValidationFailed:
     return ValidationFailed(
         "Invalid collection plan", details=message, field=f"steps.{index}.{name}"
@@ -95,18 +99,14 @@ def check_steps(steps: list[StepIn]) -> None:
                 f"the due date, not after step {index - 1} (day {previous_day}); give it an "
                 "offset_days after the previous step's or reorder the steps",
             )
-        if day > schedule_limit_days():
+        if day > MAX_PLAN_DAYS:
             raise _invalid(
                 index,
                 "offset_days",
                 f"Step {index} falls {day} days after the due date; a plan ends within "
-                f"{schedule_limit_days()} days of it",
+                f"{MAX_PLAN_DAYS} days of it",
             )
         previous_day = day
-
-
-def schedule_limit_days() -> int:
-    return 730
 
 
 async def _check_references(session: AsyncSession, account_id: str, steps: list[StepIn]) -> None:
