@@ -8,8 +8,10 @@ import asyncio
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import update
+
 from credira.invoice import state as invoice_state
-from credira.models import Invoice
+from credira.models import CollectionPlan, Invoice
 from credira.plan import service as plan_service
 from credira.plan.tasks import PlanSteps
 from credira.suppression import repository as suppressions
@@ -246,3 +248,24 @@ async def test_concurrent_workers_make_each_step_once(plans: Plans) -> None:
     for invoice in invoices:
         made = await plans.callouts(invoice["id"])
         assert [c["metadata"]["plan_step"] for c in made] == [0]
+
+
+async def test_an_invoice_that_cannot_move_does_not_hold_up_the_others(plans: Plans) -> None:
+    broken = await plans.plan(name="Broken")
+    sound = await plans.plan(name="Sound")
+    stuck = await plans.invoice(broken["id"])
+    fine = await plans.invoice(sound["id"])
+    async with plans.steps.sessionmaker() as session:
+        # A step no code writes (no channels): reading it fails.
+        await session.execute(
+            update(CollectionPlan)
+            .where(CollectionPlan.id == broken["id"])
+            .values(steps=[{"offset_days": -3}], version=CollectionPlan.version + 1)
+        )
+        await session.commit()
+    due = _instant("2026-10-29T17:00:00Z")
+    await plans.at(due)
+    assert len(await plans.callouts(fine["id"])) == 1
+    assert await plans.callouts(stuck["id"]) == []
+    later = (await plans.tenant.ok("GET", f"/v1/invoices/{stuck['id']}"))["data"]
+    assert later["plan"]["next_step_time"] == "2026-10-29T17:10:00Z"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from credira.db.dialect import dialect_name
@@ -92,37 +92,41 @@ async def running_invoices(session: AsyncSession, plan_id: str) -> list[Invoice]
     return list(rows.all())
 
 
-async def any_due(session: AsyncSession, now: datetime) -> bool:
-    found = await session.scalar(
-        select(Invoice.id)
-        .where(
-            Invoice.plan_status.in_(RUNNING),
-            Invoice.plan_next_time.is_not(None),
-            Invoice.plan_next_time <= now,
-        )
-        .limit(1)
-    )
-    return found is not None
+def _due(now: datetime) -> list[ColumnElement[bool]]:
+    return [
+        Invoice.plan_status.in_(RUNNING),
+        Invoice.plan_next_time.is_not(None),
+        Invoice.plan_next_time <= now,
+    ]
 
 
-async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[Invoice]:
+async def due_ids(session: AsyncSession, now: datetime, limit: int) -> list[str]:
     """Up to ``limit`` invoices whose plan is due (its next step's time, or its pause's end),
-    longest due first, locked until the transaction ends; concurrent workers on PostgreSQL
-    pass over each other's (``SKIP LOCKED``), SQLite serialises writers."""
-    query = (
-        select(Invoice)
-        .where(
-            Invoice.plan_status.in_(RUNNING),
-            Invoice.plan_next_time.is_not(None),
-            Invoice.plan_next_time <= now,
-        )
-        .order_by(Invoice.plan_next_time)
-        .limit(limit)
+    longest due first (the plan due index), read without locking."""
+    rows = await session.scalars(
+        select(Invoice.id).where(*_due(now)).order_by(Invoice.plan_next_time).limit(limit)
     )
+    return list(rows.all())
+
+
+async def claim_due(session: AsyncSession, now: datetime, ids: Collection[str]) -> list[Invoice]:
+    """Those of ``ids`` still due, locked until the transaction ends, in id order; concurrent
+    workers on PostgreSQL pass over each other's (``SKIP LOCKED``), SQLite serialises
+    writers."""
+    query = select(Invoice).where(Invoice.id.in_(ids), *_due(now)).order_by(Invoice.id)
     if dialect_name(session) == "postgresql":
         query = query.with_for_update(skip_locked=True)
     rows = await session.scalars(query.execution_options(populate_existing=True))
     return list(rows.all())
+
+
+async def look_later(session: AsyncSession, invoice_id: str, at: datetime) -> None:
+    await session.execute(
+        update(Invoice)
+        .where(Invoice.id == invoice_id, Invoice.plan_status.in_(RUNNING))
+        .values(plan_next_time=at)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def step_callout(

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from credira.account.settings import OutreachSettings
@@ -35,6 +35,8 @@ BATCH = 100
 # A step that runs only if the previous one did not reach the debtor waits for that one's
 # outcome, looking again this often.
 OUTCOME_WAIT = timedelta(minutes=5)
+# An invoice whose plan step failed unexpectedly is tried again this much later.
+RETRY_LATER = timedelta(minutes=10)
 
 
 class PlanSteps:
@@ -57,34 +59,46 @@ class PlanSteps:
             # Looked for without a writer's lock first: on SQLite a writing transaction waits
             # for every other, and most polls find nothing due.
             async with self.reads() as session:
-                if not await repository.any_due(session, self.clock.now()):
-                    return 0
-            return await self._batch(None)
-        except IntegrityError:
-            # A step reached twice (never with SKIP LOCKED claims; kept as the last guard):
-            # each invoice alone, so that only the one already done fails.
-            log.warning("plan.step_conflict")
-            return await self._one_by_one()
+                due = await repository.due_ids(session, self.clock.now(), BATCH)
+            if not due:
+                return 0
+            try:
+                return await self._batch(due)
+            except (DBAPIError, OSError):
+                raise
+            except Exception:
+                # A step reached twice (an IntegrityError, never with SKIP LOCKED claims) or an
+                # invoice that cannot be moved: each alone, so that only that one fails.
+                log.exception("plan.batch_failed")
+                return await self._one_by_one(due)
         except (DBAPIError, OSError) as exc:
             log.warning("plan.run_failed", error=str(exc)[:300])
             return 0
 
-    async def _one_by_one(self) -> int:
+    async def _one_by_one(self, due: list[str]) -> int:
         done = 0
-        for _ in range(BATCH):
+        for invoice_id in due:
             try:
-                looked = await self._batch(1)
-            except IntegrityError:
-                continue
-            if not looked:
-                break
-            done += looked
+                done += await self._batch([invoice_id])
+            except Exception:
+                log.exception("plan.invoice_failed", invoice_id=invoice_id)
+                await self._later(invoice_id)
         return done
 
-    async def _batch(self, limit: int | None) -> int:
+    async def _later(self, invoice_id: str) -> None:
+        """An invoice whose plan could not be moved is looked at again later, not at every
+        poll before all the others."""
+        try:
+            async with self.sessionmaker() as session:
+                await repository.look_later(session, invoice_id, self.clock.now() + RETRY_LATER)
+                await session.commit()
+        except Exception:
+            log.exception("plan.defer_failed", invoice_id=invoice_id)
+
+    async def _batch(self, ids: list[str]) -> int:
         async with self.sessionmaker() as session:
             now = self.clock.now()
-            invoices = await repository.claim_due(session, now, limit or BATCH)
+            invoices = await repository.claim_due(session, now, ids)
             if not invoices:
                 return 0
             plans = await repository.get_many(
