@@ -178,11 +178,29 @@ class ImportJobs:
                 import_job.claimed(job, self.worker_id, now, LEASE)
                 job_id = job.id
                 await session.commit()
-            await self._run(job_id)
-            return job_id
         except (DBAPIError, OSError) as exc:
-            log.warning("import.job_failed", error=str(exc)[:300])
+            log.warning("import.claim_failed", error=str(exc)[:300])
             return None
+        try:
+            await self._run(job_id)
+        except (DBAPIError, OSError) as exc:
+            # Taken over when the lease runs out, from the last chunk written.
+            log.warning("import.job_interrupted", job_id=job_id, error=str(exc)[:300])
+        except Exception as exc:
+            # Not something a second try would mend: the job ends failed, saying so.
+            log.exception("import.job_failed", job_id=job_id)
+            await self._fail(job_id, f"the import stopped: {type(exc).__name__}")
+        return job_id
+
+    async def _fail(self, job_id: str, error: str) -> None:
+        try:
+            async with self.sessionmaker() as session:
+                job = await import_repository.lock(session, job_id)
+                if job is not None and job.lease_owner == self.worker_id:
+                    import_job.finished(job, error, self.clock.now())
+                    await session.commit()
+        except (DBAPIError, OSError) as exc:
+            log.warning("import.job_failed", job_id=job_id, error=str(exc)[:300])
 
     async def _run(self, job_id: str) -> None:
         async with self.sessionmaker() as session:
