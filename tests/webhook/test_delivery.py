@@ -236,3 +236,21 @@ async def test_a_redirect_is_a_failure_and_is_not_followed(api: Api) -> None:
         assert elsewhere.received == []
     assert {a["status_code"] for a in delivery["attempts"]} == {302}
     assert delivery["status"] != "delivered"
+
+
+async def test_a_reply_holding_nul_is_kept_readable(api: Api) -> None:
+    tenant = await api.tenant()
+
+    def script(n: int) -> Reply:
+        return Reply(500, body=b"bad\x00reply") if n == 0 else Reply(200)
+
+    async with Receiver(script) as receiver:
+        hook = await subscribe(tenant, receiver.url, "invoice.created")
+        await tenant.invoice()
+
+        async def delivered() -> dict[str, Any] | None:
+            found = await deliveries(tenant, hook["id"])
+            return found[0] if found and found[0]["status"] == "delivered" else None
+
+        delivery = await eventually(delivered, within=10)
+    assert [a["response"] for a in delivery["attempts"]] == ["bad\ufffdreply", "ok"]

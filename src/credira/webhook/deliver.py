@@ -55,6 +55,7 @@ CLAIM_BATCH = 200
 ATTEMPTS_KEPT = 50
 FLUSH_EVERY = 0.02  # seconds between writes of recorded attempts
 FLUSH_MAX = 500
+FLUSH_TRIES = 20  # a flush failing this many times in a row drops its rows
 PRUNE_FIRST_AFTER = 60.0  # seconds after start
 PRUNE_EVERY = 600.0
 
@@ -108,6 +109,7 @@ class Deliverer:
         self._succeeded: set[str] = set()
         self._failed: set[str] = set()
         self._gone: set[str] = set()
+        self._flush_failures = 0
         self._matchers: dict[tuple[str, ...], tuple[set[str], set[str]]] = {}
         self._signers: dict[str, Webhook] = {}
 
@@ -410,7 +412,13 @@ class Deliverer:
     async def _flush_loop(self) -> None:
         while True:
             await asyncio.sleep(FLUSH_EVERY)
-            await self.flush()
+            try:
+                await self.flush()
+            except Exception:
+                # Not the database being away (flush keeps those): rows it cannot write.
+                # Dropped, so that they hold back nothing else; their leases run out and
+                # they are attempted again.
+                log.exception("webhook.record_dropped")
 
     async def flush(self) -> None:
         """Write the recorded attempts and what they say of their endpoints, together."""
@@ -441,7 +449,12 @@ class Deliverer:
                         COUNTERS["disabled"] += 1
                         log.info("webhook.disabled", endpoint_id=endpoint_id, reason=reason.value)
                 await session.commit()
+            self._flush_failures = 0
         except (DBAPIError, OSError) as exc:
+            self._flush_failures += 1
+            if self._flush_failures >= FLUSH_TRIES:
+                self._flush_failures = 0
+                raise  # the same rows failing again and again: dropped by the loop
             # Kept for the next flush; the leases outlast a short outage.
             log.warning("webhook.record_failed", error=str(exc)[:300])
             self._written = written + self._written

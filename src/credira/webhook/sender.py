@@ -20,6 +20,11 @@ from credira.webhook.policy import RESPONSE_KEPT, Outcome, parse_retry_after
 USER_AGENT = "Credira-Webhooks/1.0"
 
 
+def clean(text: str) -> str:
+    """A receiver's text as it can be stored: PostgreSQL's JSON holds no NUL character."""
+    return text.replace("\x00", "\ufffd")
+
+
 class Sender(Protocol):
     async def send(
         self, url: str, headers: dict[str, str], body: bytes, now: datetime
@@ -151,7 +156,7 @@ class HttpSender:
                             break
                 finally:
                     await response.aclose()
-                text = bytes(kept[:RESPONSE_KEPT]).decode("utf-8", "replace")
+                text = clean(bytes(kept[:RESPONSE_KEPT]).decode("utf-8", "replace"))
                 return Outcome(
                     response.status_code,
                     elapsed(),
@@ -171,7 +176,7 @@ class HttpSender:
             OSError,
             ssl.SSLError,
         ) as exc:
-            return Outcome(None, elapsed(), error=f"{type(exc).__name__}: {exc}"[:500])
+            return Outcome(None, elapsed(), error=clean(f"{type(exc).__name__}: {exc}"[:500]))
 
     async def aclose(self) -> None:
         await self.client.aclose()
