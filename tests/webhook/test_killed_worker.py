@@ -4,15 +4,20 @@ while no worker ran."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
+from fastapi import FastAPI
 
 from credira.config import Settings
+from credira.event.log import record
+from credira.event.types import EventType
 from tests.support import ADMIN_KEY, Api, eventually
 from tests.webhook.receiver import Receiver, Reply
 from tests.webhook.test_delivery import deliveries, subscribe, verified
@@ -95,3 +100,43 @@ async def test_sigkill_between_attempts_loses_no_event(
     assert sorted(objects) == sorted([first["id"]] * 3 + [second["id"]])
     assert "Traceback" not in (tmp_path / "w2.log").read_text()
     assert json.loads(receiver.received[-1].body)["type"] == "invoice.created"
+
+
+async def test_two_workers_deliver_each_event_once(
+    app: FastAPI, api: Api, backend: str, database_url: str, tmp_path: Path
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("several worker processes share one PostgreSQL database")
+    tenant = await api.tenant()
+    async with Receiver() as receiver:
+        hook = await subscribe(tenant, receiver.url, "invoice.*")
+        workers = [start_worker(database_url, tmp_path, f"p{i}", **WORKER) for i in range(2)]
+        try:
+            # Events committed in many transactions while both workers fan out and claim.
+            now = datetime.now(UTC)
+            for batch in range(30):
+                async with app.state.runtime.sessionmaker() as session:
+                    for n in range(10):
+                        record(
+                            session,
+                            EventType.INVOICE_UPDATED,
+                            account_id=tenant.account_id,
+                            object_id=f"inv_{batch:03d}{n:03d}",
+                            data={"n": n},
+                            now=now,
+                        )
+                    await session.commit()
+
+            async def all_received() -> bool:
+                return len(receiver.received) >= 300
+
+            await eventually(all_received, within=30)
+            await asyncio.sleep(0.5)  # time for a second copy to show, were one sent
+        finally:
+            stop(*workers)
+    ids = [r.headers["webhook-id"] for r in receiver.received]
+    assert len(ids) == len(set(ids)) == 300
+    found = await tenant.ok("GET", f"/v1/webhooks/{hook['id']}/deliveries", params={"limit": 1})
+    assert found["meta"]["total_deliveries"] == 300
+    for i in range(2):
+        assert "Traceback" not in (tmp_path / f"p{i}.log").read_text()
