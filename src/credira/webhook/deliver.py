@@ -54,6 +54,7 @@ FAN_OUT_BATCH = 500
 CLAIM_BATCH = 200
 ATTEMPTS_KEPT = 50
 FLUSH_EVERY = 0.02  # seconds between writes of recorded attempts
+IDLE_MAX_SECONDS = 0.5  # the longest wait between two looks that found nothing
 FLUSH_MAX = 500
 FLUSH_TRIES = 20  # a flush failing this many times in a row drops its rows
 PRUNE_FIRST_AFTER = 60.0  # seconds after start
@@ -105,6 +106,10 @@ class Deliverer:
         self._objects: set[tuple[str, str]] = set()  # (endpoint, object) in flight
         self._tasks: set[asyncio.Task[None]] = set()
         self._wakeup = asyncio.Event()
+        # How long the next idle wait lasts: the poll interval after work or a wake-up, then
+        # twice as long after each look that found nothing, up to IDLE_MAX_SECONDS. A worker
+        # whose accounts have no endpoint looks a few times a second, not ten.
+        self._idle_wait = poll_seconds
         self._written: list[dict[str, Any]] = []
         self._succeeded: set[str] = set()
         self._failed: set[str] = set()
@@ -115,6 +120,7 @@ class Deliverer:
 
     def wake(self) -> None:
         """Look now instead of at the next poll (events or a retry were just committed)."""
+        self._idle_wait = self.poll_seconds
         self._wakeup.set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -128,8 +134,11 @@ class Deliverer:
                     await self.prune()
                 more = await self.fan_out() >= FAN_OUT_BATCH
                 more = await self._claim_and_send() or more
-                if not more:
+                if more:
+                    self._idle_wait = self.poll_seconds
+                else:
                     await self._idle(stop)
+                    self._idle_wait = min(2 * self._idle_wait, IDLE_MAX_SECONDS)
         finally:
             await self._drain()
             flusher.cancel()
@@ -145,7 +154,7 @@ class Deliverer:
     async def _idle(self, stop: asyncio.Event) -> None:
         waiters = [asyncio.ensure_future(self._wakeup.wait()), asyncio.ensure_future(stop.wait())]
         try:
-            await asyncio.wait(waiters, timeout=self.poll_seconds, return_when="FIRST_COMPLETED")
+            await asyncio.wait(waiters, timeout=self._idle_wait, return_when="FIRST_COMPLETED")
         finally:
             for waiter in waiters:
                 waiter.cancel()
