@@ -91,3 +91,22 @@ async def call_row(tenant: Tenant, phone: str) -> str:
         )
         await session.commit()
     return call_id
+
+
+async def unhappy_endings(
+    tenant: Tenant, endings: dict[str, str], **agent: Any
+) -> dict[str, dict[str, Any]]:
+    """Callouts to each number at once, each call ending in its status without a conversation:
+    each callout waits for its retry (``retry_after_<status>``). The call of each number."""
+    started = {phone: await call_out(tenant, phone, **agent) for phone in endings}
+    calls: dict[str, dict[str, Any]] = {}
+    for phone, status in endings.items():
+        invoice, callout_id = started[phone]
+        callout = await settled(tenant, callout_id)
+        assert (callout["status"], callout.get("hold_reason")) == (
+            "scheduled",
+            f"retry_after_{status}",
+        ), phone
+        calls[phone] = await the_call(tenant, invoice["id"])
+        assert (calls[phone]["status"], calls[phone]["outcome"]) == (status, None), phone
+    return calls

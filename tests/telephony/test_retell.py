@@ -15,7 +15,7 @@ from credira.auth.permissions import ALL_PERMISSIONS
 from credira.channel.voice.retell import sign, verify
 from tests.support import Api, Tenant
 from tests.telephony.fake_retell import FakeRetell, Scenario, signature
-from tests.telephony.flows import CALLER_ID, PUBLIC, call_out, settled, the_call
+from tests.telephony.flows import CALLER_ID, PUBLIC, call_out, settled, the_call, unhappy_endings
 
 API_KEY = "key_" + "7" * 28
 AGENT = "agent_" + "a" * 24
@@ -78,26 +78,20 @@ async def test_retells_agent_gets_a_promise_read_into_our_outcome(
     assert audio.content.startswith(b"RIFF")
 
 
-@pytest.mark.parametrize(
-    ("reason", "status"),
-    [
-        ("dial_busy", "busy"),
-        ("dial_no_answer", "no_answer"),
-        ("dial_failed", "failed"),
-        ("voicemail_reached", "voicemail"),
-    ],
-)
-async def test_an_unhappy_retell_ending_is_retried_later(
-    api: Api, retell: FakeRetell, reason: str, status: str
-) -> None:
+async def test_unhappy_retell_endings_are_retried_later(api: Api, retell: FakeRetell) -> None:
     tenant = await retell_tenant(api, retell)
-    phone = "+14155550178"
-    retell.scenarios[phone] = Scenario(reason=reason)
-    invoice, callout_id = await call_out(tenant, phone, provider="retell")
-    callout = await settled(tenant, callout_id)
-    assert callout["status"] == "scheduled"
-    assert callout["hold_reason"] == f"retry_after_{status}"
-    assert (await the_call(tenant, invoice["id"]))["status"] == status
+    endings = {
+        "+14155550191": ("dial_busy", "busy"),
+        "+14155550192": ("dial_no_answer", "no_answer"),
+        "+14155550193": ("dial_failed", "failed"),
+        "+14155550194": ("voicemail_reached", "voicemail"),
+    }
+    retell.scenarios.update(
+        {phone: Scenario(reason=reason) for phone, (reason, _) in endings.items()}
+    )
+    await unhappy_endings(
+        tenant, {phone: status for phone, (_, status) in endings.items()}, provider="retell"
+    )
 
 
 async def test_a_create_whose_answer_times_out_is_sent_again_with_its_key(

@@ -15,7 +15,7 @@ from credira.auth.permissions import ALL_PERMISSIONS
 from credira.channel.voice.telnyx import client_state, verify
 from tests.support import Api, Tenant
 from tests.telephony.fake_telnyx import HOOK, FakeTelnyx, Scenario
-from tests.telephony.flows import CALLER_ID, PUBLIC, call_out, settled, the_call
+from tests.telephony.flows import CALLER_ID, PUBLIC, call_out, settled, the_call, unhappy_endings
 
 API_KEY = "KEY0123456789ABCDEF_" + "x" * 12
 CONNECTION = "1494404757140276705"
@@ -87,29 +87,19 @@ async def test_pressing_1_on_telnyx_is_a_promise_whatever_order_the_webhooks_com
     assert audio.status_code == 200
 
 
-@pytest.mark.parametrize(
-    ("scenario", "status"),
-    [
-        (Scenario(cause="user_busy"), "busy"),
-        (Scenario(cause="timeout"), "no_answer"),
-        (Scenario(cause="not_found"), "failed"),
-        (Scenario(amd="machine"), "voicemail"),
-    ],
-)
-async def test_an_unhappy_telnyx_ending_is_retried_later(
-    api: Api, telnyx: FakeTelnyx, scenario: Scenario, status: str
-) -> None:
+async def test_unhappy_telnyx_endings_are_retried_later(api: Api, telnyx: FakeTelnyx) -> None:
     tenant = await telnyx_tenant(api, telnyx)
-    phone = "+14155550179"
-    telnyx.scenarios[phone] = scenario
-    invoice, callout_id = await call_out(tenant, phone, provider="telnyx")
-    callout = await settled(tenant, callout_id)
-    assert callout["status"] == "scheduled"
-    assert callout["hold_reason"] == f"retry_after_{status}"
-    assert (await the_call(tenant, invoice["id"]))["status"] == status
-    if status == "voicemail":
-        [placed] = telnyx.calls.values()
-        assert [action for action, _ in placed.commands] == ["speak", "hangup"]
+    scenarios = {
+        "+14155550181": (Scenario(cause="user_busy"), "busy"),
+        "+14155550182": (Scenario(cause="timeout"), "no_answer"),
+        "+14155550183": (Scenario(cause="not_found"), "failed"),
+        "+14155550184": (Scenario(amd="machine"), "voicemail"),
+    }
+    telnyx.scenarios.update({phone: scenario for phone, (scenario, _) in scenarios.items()})
+    endings = {phone: status for phone, (_, status) in scenarios.items()}
+    await unhappy_endings(tenant, endings, provider="telnyx")
+    [machine] = [c for c in telnyx.calls.values() if c.body["to"] == "+14155550184"]
+    assert [action for action, _ in machine.commands] == ["speak", "hangup"]
 
 
 async def test_a_dial_whose_answer_times_out_is_sent_again_with_its_command_id(

@@ -15,7 +15,15 @@ from credira.auth.permissions import ALL_PERMISSIONS
 from credira.channel.voice.port import CallRequest
 from tests.support import Api, Tenant
 from tests.telephony.fake_twilio import FakeTwilio, Scenario
-from tests.telephony.flows import CALLER_ID, PUBLIC, call_out, call_row, settled, the_call
+from tests.telephony.flows import (
+    CALLER_ID,
+    PUBLIC,
+    call_out,
+    call_row,
+    settled,
+    the_call,
+    unhappy_endings,
+)
 
 SID = "AC" + "5" * 32
 TOKEN = "9f" * 16
@@ -91,33 +99,20 @@ async def test_pressing_1_is_a_promise_to_pay_whatever_order_the_callbacks_come_
     assert TOKEN not in logged.out + logged.err
 
 
-@pytest.mark.parametrize(
-    ("scenario", "status"),
-    [
-        (Scenario(ending="busy"), "busy"),
-        (Scenario(ending="no-answer"), "no_answer"),
-        (Scenario(ending="failed"), "failed"),
-        (Scenario(ending="canceled"), "cancelled"),
-        (Scenario(answered_by="machine_end_beep", digits=None), "voicemail"),
-    ],
-)
-async def test_an_unhappy_ending_is_retried_later(
-    api: Api, twilio: FakeTwilio, scenario: Scenario, status: str
-) -> None:
+async def test_unhappy_endings_are_retried_later(api: Api, twilio: FakeTwilio) -> None:
     tenant = await twilio_tenant(api, twilio)
-    phone = "+14155550177"
-    twilio.scenarios[phone] = scenario
-    invoice, callout_id = await call_out(tenant, phone)
-    callout = await settled(tenant, callout_id)
-    assert callout["status"] == "scheduled"
-    assert callout["hold_reason"] == f"retry_after_{status}"
-    call = await the_call(tenant, invoice["id"])
-    assert call["status"] == status
-    assert call["outcome"] is None
-    if status == "voicemail":
-        [placed] = twilio.calls.values()
-        assert "<Gather" not in placed.twiml[0]
-        assert "call us back" in placed.twiml[0]
+    scenarios = {
+        "+14155550171": (Scenario(ending="busy"), "busy"),
+        "+14155550172": (Scenario(ending="no-answer"), "no_answer"),
+        "+14155550173": (Scenario(ending="failed"), "failed"),
+        "+14155550174": (Scenario(ending="canceled"), "cancelled"),
+        "+14155550175": (Scenario(answered_by="machine_end_beep", digits=None), "voicemail"),
+    }
+    twilio.scenarios.update({phone: scenario for phone, (scenario, _) in scenarios.items()})
+    await unhappy_endings(tenant, {phone: status for phone, (_, status) in scenarios.items()})
+    [voicemail] = [c for c in twilio.calls.values() if c.to == "+14155550175"]
+    assert "<Gather" not in voicemail.twiml[0]
+    assert "call us back" in voicemail.twiml[0]
 
 
 async def test_dial_whose_answer_times_out_is_found_not_dialled_again(

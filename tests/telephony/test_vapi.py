@@ -16,7 +16,15 @@ from credira.auth.permissions import ALL_PERMISSIONS
 from credira.channel.voice.port import CallRequest
 from tests.support import Api, Tenant
 from tests.telephony.fake_vapi import HOOK, FakeVapi, Scenario
-from tests.telephony.flows import CALLER_ID, PUBLIC, call_out, call_row, settled, the_call
+from tests.telephony.flows import (
+    CALLER_ID,
+    PUBLIC,
+    call_out,
+    call_row,
+    settled,
+    the_call,
+    unhappy_endings,
+)
 
 API_KEY = "vapi-" + "3" * 32
 PHONE_NUMBER = "6a1f3c9e-0000-4000-8000-00000000abcd"
@@ -72,25 +80,20 @@ async def test_vapis_assistant_gets_a_dispute_read_into_our_outcome(
     assert audio.status_code == 200
 
 
-@pytest.mark.parametrize(
-    ("reason", "status"),
-    [
-        ("customer-busy", "busy"),
-        ("customer-did-not-answer", "no_answer"),
-        ("voicemail", "voicemail"),
-        ("twilio-failed-to-connect-call", "failed"),
-    ],
-)
-async def test_an_unhappy_vapi_ending_is_retried_later(
-    api: Api, vapi: FakeVapi, reason: str, status: str
-) -> None:
+async def test_unhappy_vapi_endings_are_retried_later(api: Api, vapi: FakeVapi) -> None:
     tenant = await vapi_tenant(api, vapi)
-    phone = "+14155550176"
-    vapi.scenarios[phone] = Scenario(reason=reason)
-    invoice, callout_id = await call_out(tenant, phone, provider="vapi")
-    callout = await settled(tenant, callout_id)
-    assert (callout["status"], callout["hold_reason"]) == ("scheduled", f"retry_after_{status}")
-    assert (await the_call(tenant, invoice["id"]))["status"] == status
+    endings = {
+        "+14155550161": ("customer-busy", "busy"),
+        "+14155550162": ("customer-did-not-answer", "no_answer"),
+        "+14155550163": ("voicemail", "voicemail"),
+        "+14155550164": ("twilio-failed-to-connect-call", "failed"),
+    }
+    vapi.scenarios.update(
+        {phone: Scenario(reason=reason) for phone, (reason, _) in endings.items()}
+    )
+    await unhappy_endings(
+        tenant, {phone: status for phone, (_, status) in endings.items()}, provider="vapi"
+    )
 
 
 async def test_a_create_whose_answer_times_out_is_found_not_placed_again(

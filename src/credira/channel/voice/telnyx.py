@@ -260,7 +260,7 @@ class TelnyxVoice:
         if row.answered_time is None or (row.cost is not None and row.recording_url):
             return False
         ended = row.ended_time or row.heard_time
-        return (self._clock.now() - ended).total_seconds() < min(self._poll_seconds, SETTLE_SECONDS)
+        return (self._clock.now() - ended).total_seconds() < SETTLE_SECONDS
 
     def _poll_due(self, provider_call_id: str) -> bool:
         now = monotonic_time.monotonic()
