@@ -35,6 +35,7 @@ from twilio.request_validator import RequestValidator
 from tests.support import free_port
 
 EVENTS = ["initiated", "ringing", "answered", "completed"]
+FINAL = ("completed", "busy", "no-answer", "failed", "canceled")
 # An empty 8 kHz mono WAV.
 WAV = bytes.fromhex(
     "524946462400000057415645666d74201000000001000100401f0000803e0000020010006461746100000000"
@@ -126,6 +127,7 @@ class FakeTwilio:
         # (and no call placed).
         self.create_delay = 0.0
         self.create_refusal: int | None = None
+        self.peak = 0  # the most calls in progress at once
         self.placed = asyncio.Event()  # set once a call is placed (before its answer goes out)
         self.port = free_port()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -197,6 +199,8 @@ class FakeTwilio:
         if self.create_refusal is not None:
             return _error(self.create_refusal, 20500, "Internal Server Error")
         self.creates += 1
+        live = [c for c in self.calls.values() if c.status not in FINAL]
+        self.peak = max(self.peak, len(live) + 1)
         call = FakeCall("CA" + secrets.token_hex(16), fields["To"][0], fields["From"][0], fields)
         self.calls[call.sid] = call
         self._spawn(self._progress(call, self.scenarios.get(call.to, Scenario())))

@@ -13,7 +13,7 @@ from twilio.request_validator import RequestValidator
 
 from credira.auth.permissions import ALL_PERMISSIONS
 from credira.channel.voice.port import CallRequest
-from tests.support import Api, Tenant
+from tests.support import Api, Tenant, eventually
 from tests.telephony.fake_twilio import FakeTwilio, Scenario
 from tests.telephony.flows import (
     CALLER_ID,
@@ -226,3 +226,26 @@ async def test_a_dial_cut_off_mid_request_is_found_when_the_attempt_resumes(
     [placed] = twilio.calls.values()
     assert found == again == placed.sid
     assert twilio.creates == 1
+
+
+async def test_the_accounts_limit_of_calls_at_once_holds_the_next_dial(
+    api: Api, twilio: FakeTwilio
+) -> None:
+    tenant = await twilio_tenant(api, twilio)
+    limit = {"max_concurrent_calls": 1, "calls_per_second": 5}
+    shown = (await tenant.ok("PUT", "/v1/account/providers/twilio", json=limit))["data"]
+    assert (shown["max_concurrent_calls"], shown["calls_per_second"]) == (1, 5)
+    phones = ("+14155550131", "+14155550132")
+    started = [await call_out(tenant, phone) for phone in phones]
+    for _, callout_id in started:
+
+        async def completed(callout_id: str = callout_id) -> bool:
+            data = (await tenant.ok("GET", f"/v1/callouts/{callout_id}"))["data"]
+            return bool(data["status"] == "completed")
+
+        await eventually(completed, within=20)
+    assert twilio.creates == 2
+    assert twilio.peak == 1
+    held = await tenant.ok("GET", "/v1/events", params={"type": "callout.held"})
+    reasons = {event["data"].get("hold_reason") for event in held["data"]}
+    assert "provider_busy: 1 calls in progress" in reasons

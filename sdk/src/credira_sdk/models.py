@@ -850,6 +850,8 @@ ProviderSettingsRead = TypedDict(
         "configured": Required[bool],
         "fields": Required[dict[str, ProviderFieldRead]],
         "api_base": Required[str],
+        "max_concurrent_calls": Required[int | None],
+        "calls_per_second": Required[int | None],
         "callback_url": Required[str],
         "updated_time": NotRequired[str],
     },
@@ -867,6 +869,8 @@ ProviderSettingsUpdate = TypedDict(
         "webhook_secret": NotRequired[str | None],
         "agent_id": NotRequired[str | None],
         "api_base": NotRequired[str | None],
+        "max_concurrent_calls": NotRequired[int | None],
+        "calls_per_second": NotRequired[int | None],
     },
 )
 

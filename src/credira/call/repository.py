@@ -170,3 +170,42 @@ async def endings(session: AsyncSession, call_ids: Collection[str]) -> dict[str,
         )
     )
     return {row.id: Ending(*row) for row in found}
+
+
+async def provider_load(
+    session: AsyncSession,
+    pairs: Collection[tuple[str, str]],
+    *,
+    open_since: datetime,
+    started_since: datetime,
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """For each (account, provider): its calls dialled since ``open_since`` that have not
+    ended, and those dialled since ``started_since`` (two range reads of
+    ``ix_calls_account_placed``); for the providers' limits on calls at once and per second."""
+    if not pairs:
+        return {}
+    accounts = sorted({account for account, _ in pairs})
+    providers = sorted({provider for _, provider in pairs})
+    scope = (
+        Call.account_id.in_(accounts),
+        Call.provider.in_(providers),
+        Call.placed_time.is_not(None),
+    )
+    open_rows = await session.execute(
+        select(Call.account_id, Call.provider, func.count())
+        .where(*scope, Call.placed_time >= open_since, Call.status.not_in(FINAL_STATUSES))
+        .group_by(Call.account_id, Call.provider)
+    )
+    started_rows = await session.execute(
+        select(Call.account_id, Call.provider, func.count())
+        .where(*scope, Call.placed_time >= started_since)
+        .group_by(Call.account_id, Call.provider)
+    )
+    load = {pair: [0, 0] for pair in pairs}
+    for account, provider, count in open_rows:
+        if (account, provider) in load:
+            load[(account, provider)][0] = int(count)
+    for account, provider, count in started_rows:
+        if (account, provider) in load:
+            load[(account, provider)][1] = int(count)
+    return {pair: (counts[0], counts[1]) for pair, counts in load.items()}

@@ -26,6 +26,10 @@ class ProviderSetting(Timestamps, Base):
     credentials: Mapped[str] = mapped_column(Text)
     api_base: Mapped[str | None] = mapped_column(String(300))
     fields_set: Mapped[dict[str, Any]] = mapped_column()
+    # What the provider allows the account at once (None: no limit of Credira's): calls in
+    # progress, and calls started in any one second. The worker holds dials past them.
+    max_concurrent_calls: Mapped[int | None] = mapped_column()
+    calls_per_second: Mapped[int | None] = mapped_column()
 
 
 class ProviderCall(Base):

@@ -8,10 +8,11 @@ import ipaddress
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, ConfigDict, Field, StrictStr
+from pydantic import AfterValidator, ConfigDict, Field, StrictInt, StrictStr
 
 from credira.api.responses import Instant, ReadModel, absent
 from credira.kit.body import RequestBody
+from credira.kit.validation import WHOLE
 
 ProviderName = Literal["twilio", "telnyx", "vapi", "retell"]
 PROVIDER_NAMES: tuple[ProviderName, ...] = ("twilio", "telnyx", "vapi", "retell")
@@ -81,6 +82,9 @@ ApiBase = Annotated[
 ]
 
 
+Limit = Annotated[StrictInt, Field(ge=0, le=10_000), WHOLE]
+
+
 class ProviderSettingsUpdate(RequestBody):
     """The fields of one provider; those sent replace the stored ones, the others stay. The
     first PUT of a provider must hold all of its fields (Twilio: account_sid and auth_token;
@@ -100,6 +104,12 @@ class ProviderSettingsUpdate(RequestBody):
     api_base: ApiBase | None = Field(
         default=None, description="The provider's API base URL (default: its real host)"
     )
+    max_concurrent_calls: Limit | None = Field(
+        default=None, description="Calls in progress at once for the account (0: no limit)"
+    )
+    calls_per_second: Limit | None = Field(
+        default=None, description="Calls started in any one second (0: no limit)"
+    )
 
 
 # --- Replies ---
@@ -115,5 +125,7 @@ class ProviderSettingsRead(ReadModel):
     configured: bool = Field(description="Every field the provider needs is set")
     fields: dict[str, ProviderFieldRead] = Field(description="Which fields are set, and when")
     api_base: str
+    max_concurrent_calls: int | None = Field(description="null: no limit")
+    calls_per_second: int | None = Field(description="null: no limit")
     callback_url: str = Field(description="Where the provider's callbacks must reach Credira")
     updated_time: Instant = absent()

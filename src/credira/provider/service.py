@@ -23,6 +23,8 @@ from credira.provider.schemas import (
 )
 from credira.secret.crypto import Cipher
 
+NOT_CREDENTIALS = ("api_base", "max_concurrent_calls", "calls_per_second")
+
 
 @dataclass(frozen=True)
 class ProviderAccount:
@@ -50,7 +52,7 @@ async def put(
     sent = body.model_dump(exclude_unset=True)
     fields = FIELDS[provider]
     for name, value in sent.items():
-        if name != "api_base" and value is not None and name not in fields:
+        if name not in NOT_CREDENTIALS and value is not None and name not in fields:
             raise ValidationFailed(
                 "Invalid field value",
                 details=f"{name} is not a {provider} setting; its fields: {', '.join(fields)}",
@@ -88,6 +90,9 @@ async def put(
         if "api_base" in sent:
             setting.api_base = sent["api_base"]
         setting.updated_time = max(now, setting.updated_time)
+    for name in ("max_concurrent_calls", "calls_per_second"):
+        if sent.get(name) is not None:
+            setattr(setting, name, sent[name] or None)
     await session.flush()
     return setting
 
@@ -104,6 +109,8 @@ def to_read(provider: str, setting: ProviderSetting | None, public_url: str) -> 
         "configured": setting is not None and all(name in stamps for name in FIELDS[provider]),
         "fields": fields,
         "api_base": (setting.api_base if setting else None) or DEFAULT_API_BASE[provider],
+        "max_concurrent_calls": setting.max_concurrent_calls if setting else None,
+        "calls_per_second": setting.calls_per_second if setting else None,
         "callback_url": f"{public_url.rstrip('/')}/hooks/{provider}",
     }
     if setting is not None:

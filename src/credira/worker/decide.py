@@ -32,6 +32,7 @@ from credira.invoice.schemas import SETTLED
 from credira.kit.clock import Clock
 from credira.kit.ids import new_id
 from credira.models import Account, Call, Callout, Invoice, VoiceAgent
+from credira.provider import repository as provider_repository
 from credira.suppression import repository as suppressions
 from credira.worker import repository
 from credira.worker.calls import insert_attempts
@@ -152,6 +153,12 @@ _DIALLED = tuple(_Dialled.__dataclass_fields__)  # the same names in the row and
 
 _Held = list[tuple[str, str | None, datetime | None]]
 
+PROVIDER_BUSY = "provider_busy"
+PROVIDER_BUSY_WAIT = timedelta(seconds=2)
+# A call dialled longer ago than this is not counted as in progress, whatever its row says
+# (the longest call, 3600 s, and the follower's margin): a stuck row never blocks the account.
+PROVIDER_OPEN_WINDOW = timedelta(hours=2)
+
 
 class Deciding:
     """The deciding transactions of one worker."""
@@ -181,6 +188,9 @@ class Deciding:
             # cap counts taken meanwhile must not flush them one by one).
             with session.no_autoflush:
                 ready = [await self._decide(session, facts, claimed, held) for claimed in batch]
+                # The providers' limits (calls at once, per second), before the daily cap
+                # counts the calls that may go.
+                ready = await _within_provider_limits(session, ready, facts.now, held)
                 # Cost guard: the daily call cap, counted last, for all of an account's calls
                 # at once (the counts are held until the commit).
                 wanted = Counter(r.callout.account_id for r in ready if r and r.counts)
@@ -352,6 +362,47 @@ class Deciding:
             zone=ready.zones[0],
             max_duration=agent.max_duration,
         )
+
+
+async def _within_provider_limits(
+    session: AsyncSession, ready: list[_Ready | None], now: datetime, held: _Held
+) -> list[_Ready | None]:
+    """The dials the account's provider limits let go now; the others wait a moment
+    (``provider_busy``), no attempt spent. Nothing is read for providers without limits."""
+    wanted = {
+        (r.callout.account_id, r.agent.provider)
+        for r in ready
+        if r is not None and r.counts and r.agent.provider != "simulator"
+    }
+    limits = await provider_repository.limits_locked(session, wanted)
+    if not limits:
+        return ready
+    load = await calls.provider_load(
+        session,
+        list(limits),
+        open_since=now - PROVIDER_OPEN_WINDOW,
+        started_since=now - timedelta(seconds=1),
+    )
+    kept: list[_Ready | None] = []
+    for r in ready:
+        key = (r.callout.account_id, r.agent.provider) if r is not None else None
+        if r is None or not r.counts or key not in limits:
+            kept.append(r)
+            continue
+        most, per_second = limits[key]
+        in_progress, this_second = load[key]
+        if most is not None and in_progress >= most:
+            wait, reason = PROVIDER_BUSY_WAIT, f"{PROVIDER_BUSY}: {most} calls in progress"
+        elif per_second is not None and this_second >= per_second:
+            wait, reason = timedelta(seconds=1), f"{PROVIDER_BUSY}: {per_second} calls a second"
+        else:
+            load[key] = (in_progress + 1, this_second + 1)
+            kept.append(r)
+            continue
+        callout_state.reschedule(session, r.callout, now + wait, reason, now)
+        held.append((r.callout.id, reason, now + wait))
+        kept.append(None)
+    return kept
 
 
 def _check_rules(

@@ -34,6 +34,8 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
+        sa.Column("max_concurrent_calls", sa.Integer(), nullable=True),
+        sa.Column("calls_per_second", sa.Integer(), nullable=True),
         sa.Column("created_time", UTCDateTime(), nullable=False),
         sa.Column("updated_time", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
