@@ -43,6 +43,8 @@ PARAM_KIND = {
     "event_id": "event",
     "plan_id": "plan",
     "job_id": "import",
+    "webhook_id": "webhook",
+    "delivery_id": "delivery",
 }
 
 
@@ -86,6 +88,13 @@ PATH_ROUTES: dict[tuple[str, str], Target] = {
     ("POST", "/v1/invoices/{invoice_id}/pause"): Target({"reason": "not yours"}),
     ("POST", "/v1/invoices/{invoice_id}/resume"): Target(),
     ("GET", "/v1/invoices/import/{job_id}"): Target(),
+    ("GET", "/v1/webhooks/{webhook_id}"): Target(),
+    ("PUT", "/v1/webhooks/{webhook_id}"): Target({"description": "Mallory", "enabled": False}),
+    ("DELETE", "/v1/webhooks/{webhook_id}"): Target(),
+    ("POST", "/v1/webhooks/{webhook_id}/rotate-secret"): Target({"grace_seconds": 0}),
+    ("POST", "/v1/webhooks/{webhook_id}/test"): Target(),
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): Target(),
+    ("POST", "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/retry"): Target(),
     ("GET", "/transcriptions/{name}"): Target(params={"name": "{call}.txt"}),
     ("GET", "/recordings/{name}"): Target(params={"name": "{call}.mp3"}),
 }
@@ -96,6 +105,15 @@ QUERY_ROUTES: set[tuple[str, str, str]] = {
     ("GET", "/v1/calls", "invoice_id"),
     ("GET", "/v1/emails", "callout_id"),
     ("GET", "/v1/email-templates", "account_id"),
+    ("POST", "/v1/invoices/import", "plan_id"),
+}
+
+# The bodies of query routes that need one (as the route takes it).
+QUERY_BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/v1/invoices/import"): {
+        "content": "number,amount,currency,due_date,customer_name\nIMP-B,10.00,USD,2030-01-01,Bo\n",
+        "headers": {"Content-Type": "text/csv"},
+    },
 }
 
 # The links inside an email take no API key: the signed token in the path is the credential,
@@ -107,6 +125,13 @@ TOKEN_ROUTES: set[tuple[str, str]] = {
     ("GET", "/u/{token}"),
     ("POST", "/u/{token}"),
 }
+
+# Routes with a path parameter that names no object of an account: the caller's own
+# account's provider settings (a provider's name), and the providers' callbacks, whose
+# credential is the provider's signature (tests/telephony checks that a forged one changes
+# nothing).
+OWN_ROUTES: set[tuple[str, str]] = {("PUT", "/v1/account/providers/{provider}")}
+CALLBACK_PREFIX = "/hooks/"
 
 # List filters that take any object's id: another account's object filters to nothing, as an
 # unknown id does (an empty list, not NOT_FOUND: the filter names no parent to look up).
@@ -136,7 +161,8 @@ def _served() -> tuple[set[tuple[str, str]], set[tuple[str, str, str]]]:
 async def test_matrix_covers_every_object_route() -> None:
     with_path, with_query_id = _served()
     assert not TOKEN_ROUTES & set(PATH_ROUTES)
-    assert with_path == set(PATH_ROUTES) | TOKEN_ROUTES, (
+    callbacks = {(m, p) for m, p in with_path if p.startswith(CALLBACK_PREFIX)}
+    assert with_path - callbacks == set(PATH_ROUTES) | TOKEN_ROUTES | OWN_ROUTES, (
         "add new routes with a path parameter to PATH_ROUTES"
     )
     assert with_query_id == QUERY_ROUTES | FILTER_ROUTES, (
@@ -232,6 +258,11 @@ async def world(shared_app: FastAPI, shared_api: Api) -> World:
         "POST", "/v1/invoices/import", content=csv, headers={"Content-Type": "text/csv"}
     )
     assert job.status_code == 202, job.text
+    webhook = await a.created(
+        "/v1/webhooks", {"url": "https://hooks.example.com/credira", "event_types": ["callout.*"]}
+    )
+    test = await a.request("POST", f"/v1/webhooks/{webhook['id']}/test")
+    assert test.status_code == 202, test.text
     ids = {
         "call": call["data"]["id"],
         "user": second["id"],
@@ -244,6 +275,8 @@ async def world(shared_app: FastAPI, shared_api: Api) -> World:
         "event": (await a.ok("GET", "/v1/events", params={"limit": 1}))["data"][0]["id"],
         "plan": plan["id"],
         "import": job.json()["data"]["id"],
+        "webhook": webhook["id"],
+        "delivery": test.json()["data"]["delivery_id"],
     }
     return World(shared_app, a, b, ids, b_invoice, b_agent, b_callout, b_template)
 
@@ -266,6 +299,8 @@ async def _a_view(world: World) -> dict[str, Any]:
         f"/v1/emails?callout_id={ids['callout']}",
         "/v1/invoices",
         "/v1/voice-agents",
+        f"/v1/webhooks/{ids['webhook']}",
+        f"/v1/webhooks/{ids['webhook']}/deliveries",
     ]
     view: dict[str, Any] = {}
     for path in paths:
@@ -297,9 +332,14 @@ def _fill(path: str, target: Target, ids: dict[str, str]) -> str:
 
 
 async def _assert_foreign_is_missing(
-    b: Tenant, method: str, foreign: str, missing: str, body: dict[str, Any] | None
+    b: Tenant,
+    method: str,
+    foreign: str,
+    missing: str,
+    body: dict[str, Any] | None,
+    **request: Any,
 ) -> None:
-    kwargs: dict[str, Any] = {} if body is None else {"json": body}
+    kwargs: dict[str, Any] = dict(request) if body is None else {"json": body}
     reply_missing = await b.request(method, missing, **kwargs)
     reply_foreign = await b.request(method, foreign, **kwargs)
     assert reply_missing.status_code == 404, reply_missing.text
@@ -336,12 +376,15 @@ async def test_foreign_id_in_query_is_not_found(
 ) -> None:
     before_db = await snapshot_database(world.app)
     kind = PARAM_KIND[name]
+    # A route that takes a body gets a valid one, so that only the id can make it fail.
+    request = QUERY_BODIES.get((method, path), {})
     await _assert_foreign_is_missing(
         world.b,
         method,
         f"{path}?{name}={world.ids[kind]}",
         f"{path}?{name}={new_id(kind)}",
         None,
+        **request,
     )
     assert await snapshot_database(world.app) == before_db
 
