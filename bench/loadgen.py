@@ -71,7 +71,7 @@ def templates(spec: dict[str, Any]) -> list[Template]:
         if body is None:
             out.append(Template(head.encode(), None, r.get("kind")))
         else:
-            head += "Content-Type: application/json\r\n"
+            head += f"Content-Type: {r.get('content_type', 'application/json')}\r\n"
             parts = [p.encode() for p in body.split("{n}")]
             out.append(Template(head.encode(), parts, r.get("kind")))
     return out
@@ -85,6 +85,8 @@ async def exchange(
     status = int(head[9:12])
     lower = head.lower()
     at = lower.find(b"content-length:")
+    if at < 0 and status in (204, 304):  # no body, by definition (RFC 9110)
+        return status, b""
     if at < 0:
         raise RuntimeError(f"reply without Content-Length: {head[:200]!r}")
     end = lower.find(b"\r\n", at)

@@ -524,6 +524,11 @@ class TwilioVoice:
         return row
 
     async def apply(self, row: CallRow, report: Report) -> None:
+        """Merge a report into the call's row. ``row`` was just read: a report that changes
+        nothing there changes nothing in any later state either (a merge only moves forward),
+        so a repeated or late callback costs no write transaction."""
+        if not merge(row, report, self._clock.now()):
+            return
         async with self._sessionmaker() as session:
             current = await repository.by_key(session, row.idempotency_key, lock=True)
             if current is not None and merge(current, report, self._clock.now()):
