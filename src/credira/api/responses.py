@@ -161,6 +161,8 @@ ID_FIELDS = {
     "event_id": "event",
     "plan_id": "plan",
     "job_id": "import",
+    "webhook_id": "webhook",
+    "delivery_id": "delivery",
 }
 # The kind of id ``starting_after`` takes on each list.
 LIST_KINDS = {
@@ -173,6 +175,8 @@ LIST_KINDS = {
     "/v1/emails": "email",
     "/v1/events": "event",
     "/v1/collection-plans": "plan",
+    "/v1/webhooks": "webhook",
+    "/v1/webhooks/{webhook_id}/deliveries": "delivery",
 }
 # Query parameters the list endpoints need but declare optional, so that a missing one is
 # INVALID_REQUEST "Missing required parameter: invoice_id" (API.md) rather than pydantic's 422.

@@ -18,8 +18,13 @@ WebhookUrl = Annotated[
     StrictStr,
     Field(
         max_length=2000,
-        pattern=f"^https?://[^{_NOT_IN_URL}/?#]+([/?#][^{_NOT_IN_URL}]*)?$",
-        description="Where events are POSTed: an absolute http or https URL (public address)",
+        # The authority in ASCII (RFC 3986's characters; an international name in its
+        # punycode form), the rest as invoice links take it.
+        pattern=f"^https?://[A-Za-z0-9._~%!$&'()*+,;=:@\\[\\]-]+([/?#][^{_NOT_IN_URL}]*)?$",
+        description=(
+            "Where events are POSTed: an absolute http or https URL (public address; a name "
+            "outside ASCII in its punycode form)"
+        ),
     ),
 ]
 
