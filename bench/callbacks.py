@@ -219,8 +219,9 @@ def main() -> None:
     logs = Path(tempfile.mkdtemp(prefix="credira-bench-callbacks-"))
     print(f"logs: {logs}")
     for kind in kinds:
-        if kind == "postgresql" and not postgres_available():
-            print("postgresql: not reachable, skipped")
+        unavailable = postgres_available() if kind == "postgresql" else None
+        if unavailable is not None:  # postgres_available() says why not, None when it answers
+            print(f"postgresql: skipped ({unavailable})")
             continue
         print(json.dumps(run(kind, cfg, logs)))
 
