@@ -24,8 +24,7 @@ import hashlib
 import hmac
 import json
 import re
-import time as monotonic_time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -35,6 +34,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from credira.channel.voice import provider_call_repository as repository
+from credira.channel.voice.hosted import AccountLookup, HostedCalls
 from credira.channel.voice.port import (
     FINAL_STATUSES,
     CallRequest,
@@ -43,8 +43,7 @@ from credira.channel.voice.port import (
     Recording,
     VoiceProviderError,
 )
-from credira.channel.voice.reported import Report, answered_time, merge
-from credira.kit.batch import GroupCommit
+from credira.channel.voice.reported import Report, answered_time
 from credira.kit.clock import Clock
 from credira.models import ProviderCall as CallRow
 from credira.provider.service import ProviderAccount
@@ -163,11 +162,9 @@ def view(row: CallRow) -> ProviderCall:
     )
 
 
-AccountLookup = Callable[[str], Awaitable[ProviderAccount | None]]
-
-
-class RetellVoice:
+class RetellVoice(HostedCalls):
     name = "retell"
+    title = "Retell"
     dedupes = True  # create-phone-call's idempotency_key
 
     def __init__(
@@ -180,23 +177,14 @@ class RetellVoice:
         timeout: float = 10.0,
         poll_seconds: float = 30.0,
     ) -> None:
-        self._sessionmaker = sessionmaker
-        self._read_sessionmaker = read_sessionmaker or sessionmaker
-        self._clock = clock
-        self._accounts = accounts
-        self._timeout = timeout
-        self._poll_seconds = poll_seconds
-        self._reading = GroupCommit(self._read)
-        self._polled: dict[str, float] = {}
-
-    async def _account(self, account_id: str) -> ProviderAccount:
-        account = await self._accounts(account_id)
-        if account is None:
-            raise VoiceProviderError(
-                "Retell is not configured for this account (PUT /v1/account/providers/retell)",
-                retryable=False,
-            )
-        return account
+        super().__init__(
+            sessionmaker,
+            clock,
+            accounts,
+            read_sessionmaker=read_sessionmaker,
+            timeout=timeout,
+            poll_seconds=poll_seconds,
+        )
 
     async def _request(
         self, account: ProviderAccount, method: str, path: str, **kwargs: Any
@@ -268,30 +256,8 @@ class RetellVoice:
                 raise VoiceProviderError(f"Retell refused the call: {problem}", retryable=False)
         raise VoiceProviderError(f"Retell did not place the call: {problem}")
 
-    async def _apply_key(self, key: str, report: Report) -> CallRow | None:
-        async with self._sessionmaker() as session:
-            row = await repository.by_key(session, key, lock=True)
-            if row is not None and merge(row, report, self._clock.now()):
-                await session.commit()
-            return row
-
-    async def get_call(self, provider_call_id: str) -> ProviderCall:
-        row = await self._reading.submit(provider_call_id)
-        if row is None:
-            raise VoiceProviderError(f"unknown Retell call {provider_call_id}", retryable=False)
-        stale = (self._clock.now() - row.heard_time).total_seconds() >= self._poll_seconds
-        if row.reported not in FINAL_STATUSES and stale and self._poll_due(provider_call_id):
-            row = await self._poll(row) or row
-        if row.reported in FINAL_STATUSES:
-            self._polled.pop(provider_call_id, None)
+    def _shown(self, row: CallRow) -> ProviderCall:
         return view(row)
-
-    def _poll_due(self, provider_call_id: str) -> bool:
-        now = monotonic_time.monotonic()
-        if now - self._polled.get(provider_call_id, 0.0) < self._poll_seconds:
-            return False
-        self._polled[provider_call_id] = now
-        return True
 
     async def _poll(self, row: CallRow) -> CallRow | None:
         sid = row.provider_call_id or ""
@@ -307,12 +273,6 @@ class RetellVoice:
             )
             return None
         return await self._apply_key(row.idempotency_key, report_of_call(response.json()))
-
-    async def _read(self, provider_call_ids: list[str]) -> list[CallRow | None]:
-        async with self._read_sessionmaker() as session:
-            rows = await repository.by_provider_ids(session, self.name, provider_call_ids)
-        found = {row.provider_call_id: row for row in rows}
-        return [found.get(call_id) for call_id in provider_call_ids]
 
     async def cancel_call(self, provider_call_id: str) -> None:
         row = await self._reading.submit(provider_call_id)

@@ -24,8 +24,7 @@ import asyncio
 import base64
 import binascii
 import json
-import time as monotonic_time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from credira.channel.voice import provider_call_repository as repository
+from credira.channel.voice.hosted import AccountLookup, HostedCalls
 from credira.channel.voice.keypad import KEYPAD, status_of, view, wording
 from credira.channel.voice.port import (
     FINAL_STATUSES,
@@ -45,8 +45,7 @@ from credira.channel.voice.port import (
     Recording,
     VoiceProviderError,
 )
-from credira.channel.voice.reported import Report, merge
-from credira.kit.batch import GroupCommit
+from credira.channel.voice.reported import Report
 from credira.kit.clock import Clock
 from credira.models import ProviderCall as CallRow
 from credira.provider.service import ProviderAccount
@@ -116,11 +115,9 @@ def final_status(cause: str, answered: bool) -> CallStatus:
     return "no_answer" if cause == "normal_clearing" else "failed"
 
 
-AccountLookup = Callable[[str], Awaitable[ProviderAccount | None]]
-
-
-class TelnyxVoice:
+class TelnyxVoice(HostedCalls):
     name = "telnyx"
+    title = "Telnyx"
     dedupes = True  # the dial's command_id
 
     def __init__(
@@ -134,24 +131,15 @@ class TelnyxVoice:
         timeout: float = 10.0,
         poll_seconds: float = 30.0,
     ) -> None:
-        self._sessionmaker = sessionmaker
-        self._read_sessionmaker = read_sessionmaker or sessionmaker
-        self._clock = clock
-        self._accounts = accounts
+        super().__init__(
+            sessionmaker,
+            clock,
+            accounts,
+            read_sessionmaker=read_sessionmaker,
+            timeout=timeout,
+            poll_seconds=poll_seconds,
+        )
         self._hook_url = f"{public_url.rstrip('/')}/hooks/telnyx"
-        self._timeout = timeout
-        self._poll_seconds = poll_seconds
-        self._reading = GroupCommit(self._read)
-        self._polled: dict[str, float] = {}
-
-    async def _account(self, account_id: str) -> ProviderAccount:
-        account = await self._accounts(account_id)
-        if account is None:
-            raise VoiceProviderError(
-                "Telnyx is not configured for this account (PUT /v1/account/providers/telnyx)",
-                retryable=False,
-            )
-        return account
 
     async def _request(
         self, account: ProviderAccount, method: str, path: str, **kwargs: Any
@@ -229,31 +217,10 @@ class TelnyxVoice:
                 raise VoiceProviderError(f"Telnyx refused the call: {problem}", retryable=False)
         raise VoiceProviderError(f"Telnyx did not place the call: {problem}")
 
-    async def _known_sid(self, key: str) -> str | None:
-        """The call id a webhook (``call.initiated``) already named for this attempt."""
-        async with self._read_sessionmaker() as session:
-            row = await repository.by_key(session, key)
-        return row.provider_call_id if row is not None else None
-
-    async def _apply_key(self, key: str, report: Report) -> CallRow | None:
-        async with self._sessionmaker() as session:
-            row = await repository.by_key(session, key, lock=True)
-            if row is not None and merge(row, report, self._clock.now()):
-                await session.commit()
-            return row
-
-    async def get_call(self, provider_call_id: str) -> ProviderCall:
-        row = await self._reading.submit(provider_call_id)
-        if row is None:
-            raise VoiceProviderError(f"unknown Telnyx call {provider_call_id}", retryable=False)
-        stale = (self._clock.now() - row.heard_time).total_seconds() >= self._poll_seconds
-        if row.reported not in FINAL_STATUSES and stale and self._poll_due(provider_call_id):
-            row = await self._poll(row) or row
-        if row.reported in FINAL_STATUSES:
-            self._polled.pop(provider_call_id, None)
-            if self._settling(row):
-                # call.recording.saved and call.cost follow call.hangup: a moment more.
-                return ProviderCall(row.provider_call_id or "", "in_progress")
+    def _shown(self, row: CallRow) -> ProviderCall:
+        if self._final(row) and self._settling(row):
+            # call.recording.saved and call.cost follow call.hangup: a moment more.
+            return ProviderCall(row.provider_call_id or "", "in_progress")
         return view(row)
 
     def _settling(self, row: CallRow) -> bool:
@@ -261,13 +228,6 @@ class TelnyxVoice:
             return False
         ended = row.ended_time or row.heard_time
         return (self._clock.now() - ended).total_seconds() < SETTLE_SECONDS
-
-    def _poll_due(self, provider_call_id: str) -> bool:
-        now = monotonic_time.monotonic()
-        if now - self._polled.get(provider_call_id, 0.0) < self._poll_seconds:
-            return False
-        self._polled[provider_call_id] = now
-        return True
 
     async def _poll(self, row: CallRow) -> CallRow | None:
         """``GET /calls/{id}``: a call no longer alive ended without our hearing how."""
@@ -293,12 +253,6 @@ class TelnyxVoice:
             duration=int(duration) if isinstance(duration, int) else None,
         )
         return await self._apply_key(row.idempotency_key, report)
-
-    async def _read(self, provider_call_ids: list[str]) -> list[CallRow | None]:
-        async with self._read_sessionmaker() as session:
-            rows = await repository.by_provider_ids(session, self.name, provider_call_ids)
-        found = {row.provider_call_id: row for row in rows}
-        return [found.get(call_id) for call_id in provider_call_ids]
 
     async def cancel_call(self, provider_call_id: str) -> None:
         row = await self._reading.submit(provider_call_id)

@@ -27,8 +27,7 @@ is final it reads its price and duration there once.
 from __future__ import annotations
 
 import asyncio
-import time as monotonic_time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -41,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from twilio.request_validator import RequestValidator
 
 from credira.channel.voice import provider_call_repository as repository
+from credira.channel.voice.hosted import AccountLookup, HostedCalls
 from credira.channel.voice.keypad import KEYPAD, machine, status_of, view, wording
 from credira.channel.voice.port import (
     FINAL_STATUSES,
@@ -51,7 +51,6 @@ from credira.channel.voice.port import (
     VoiceProviderError,
 )
 from credira.channel.voice.reported import Report, merge
-from credira.kit.batch import GroupCommit
 from credira.kit.clock import Clock
 from credira.models import ProviderCall as CallRow
 from credira.provider.service import ProviderAccount
@@ -177,11 +176,9 @@ def say(text: str, language: str, voice: str) -> str:
     return f"<Say{attributes}>{escape(text)}</Say>"
 
 
-AccountLookup = Callable[[str], Awaitable[ProviderAccount | None]]
-
-
-class TwilioVoice:
+class TwilioVoice(HostedCalls):
     name = "twilio"
+    title = "Twilio"
     # Twilio places a second call for a repeated request; this adapter looks an interrupted
     # attempt up instead (see the module's text), and the call's id is written as soon as known.
     dedupes = False
@@ -198,18 +195,17 @@ class TwilioVoice:
         poll_seconds: float = 30.0,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._sessionmaker = sessionmaker
-        self._read_sessionmaker = read_sessionmaker or sessionmaker
-        self._clock = clock
-        self._accounts = accounts
+        super().__init__(
+            sessionmaker,
+            clock,
+            accounts,
+            read_sessionmaker=read_sessionmaker,
+            timeout=timeout,
+            poll_seconds=poll_seconds,
+        )
         self._public_url = public_url.rstrip("/")
-        self._timeout = timeout
-        self._poll_seconds = poll_seconds
         self._transport = transport
-        self._reading = GroupCommit(self._read)
-        # When each call was last read from Twilio's API (monotonic), and the final calls
-        # whose price was read.
-        self._polled: dict[str, float] = {}
+        # The final calls whose price was read.
         self._priced: set[str] = set()
 
     # --- URLs ---
@@ -228,15 +224,6 @@ class TwilioVoice:
             auth=auth, timeout=self._timeout, transport=self._transport
         ) as http:
             return await http.request(method, url, **kwargs)
-
-    async def _account(self, account_id: str) -> ProviderAccount:
-        account = await self._accounts(account_id)
-        if account is None:
-            raise VoiceProviderError(
-                "Twilio is not configured for this account (PUT /v1/account/providers/twilio)",
-                retryable=False,
-            )
-        return account
 
     # --- The port ---
 
@@ -383,33 +370,19 @@ class TwilioVoice:
         # A callback may have named the call meanwhile: the row's word is the one kept.
         return await self._known_sid(key) or sid
 
-    async def _known_sid(self, key: str) -> str | None:
-        async with self._read_sessionmaker() as session:
-            row = await repository.by_key(session, key)
-        return row.provider_call_id if row is not None else None
+    def _final(self, row: CallRow) -> bool:
+        return status_of(row) in FINAL_STATUSES
 
-    async def get_call(self, provider_call_id: str) -> ProviderCall:
-        row = await self._reading.submit(provider_call_id)
-        if row is None:
-            raise VoiceProviderError(f"unknown Twilio call {provider_call_id}", retryable=False)
-        final = status_of(row) in FINAL_STATUSES
-        stale = (self._clock.now() - row.heard_time).total_seconds() >= self._poll_seconds
-        if (not final and stale and self._poll_due(provider_call_id)) or (
-            final and provider_call_id not in self._priced
-        ):
-            if final:
-                self._priced.add(provider_call_id)
-            row = await self._poll(row) or row
-        if status_of(row) in FINAL_STATUSES:
-            self._polled.pop(provider_call_id, None)
+    def _wants_poll(self, row: CallRow, provider_call_id: str) -> bool:
+        """Also once for a final call, for its price and duration (Twilio's resource has
+        them, its final callback may not)."""
+        if self._final(row) and provider_call_id not in self._priced:
+            self._priced.add(provider_call_id)
+            return True
+        return super()._wants_poll(row, provider_call_id)
+
+    def _shown(self, row: CallRow) -> ProviderCall:
         return view(row)
-
-    def _poll_due(self, provider_call_id: str) -> bool:
-        now = monotonic_time.monotonic()
-        if now - self._polled.get(provider_call_id, 0.0) < self._poll_seconds:
-            return False
-        self._polled[provider_call_id] = now
-        return True
 
     async def _poll(self, row: CallRow) -> CallRow | None:
         """Read the call from Twilio's API and merge it (callbacks stopped coming, or the
@@ -434,12 +407,6 @@ class TwilioVoice:
             merge(current, report, self._clock.now())
             await session.commit()
             return current
-
-    async def _read(self, provider_call_ids: list[str]) -> list[CallRow | None]:
-        async with self._read_sessionmaker() as session:
-            rows = await repository.by_provider_ids(session, self.name, provider_call_ids)
-        found = {row.provider_call_id: row for row in rows}
-        return [found.get(call_id) for call_id in provider_call_ids]
 
     async def cancel_call(self, provider_call_id: str) -> None:
         row = await self._reading.submit(provider_call_id)

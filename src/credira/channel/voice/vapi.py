@@ -22,8 +22,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-import time as monotonic_time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -33,6 +32,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from credira.channel.voice import provider_call_repository as repository
+from credira.channel.voice.hosted import AccountLookup, HostedCalls
 from credira.channel.voice.port import (
     FINAL_STATUSES,
     CallRequest,
@@ -41,8 +41,7 @@ from credira.channel.voice.port import (
     Recording,
     VoiceProviderError,
 )
-from credira.channel.voice.reported import Report, answered_time, merge
-from credira.kit.batch import GroupCommit
+from credira.channel.voice.reported import Report, answered_time
 from credira.kit.clock import Clock
 from credira.models import ProviderCall as CallRow
 from credira.provider.service import ProviderAccount
@@ -196,11 +195,9 @@ def view(row: CallRow) -> ProviderCall:
     )
 
 
-AccountLookup = Callable[[str], Awaitable[ProviderAccount | None]]
-
-
-class VapiVoice:
+class VapiVoice(HostedCalls):
     name = "vapi"
+    title = "Vapi"
     # Vapi places a second call for a repeated request; an interrupted attempt is looked up
     # instead, and the call's id is written as soon as it is known.
     dedupes = False
@@ -216,24 +213,15 @@ class VapiVoice:
         timeout: float = 10.0,
         poll_seconds: float = 30.0,
     ) -> None:
-        self._sessionmaker = sessionmaker
-        self._read_sessionmaker = read_sessionmaker or sessionmaker
-        self._clock = clock
-        self._accounts = accounts
+        super().__init__(
+            sessionmaker,
+            clock,
+            accounts,
+            read_sessionmaker=read_sessionmaker,
+            timeout=timeout,
+            poll_seconds=poll_seconds,
+        )
         self._hook_url = f"{public_url.rstrip('/')}/hooks/vapi"
-        self._timeout = timeout
-        self._poll_seconds = poll_seconds
-        self._reading = GroupCommit(self._read)
-        self._polled: dict[str, float] = {}
-
-    async def _account(self, account_id: str) -> ProviderAccount:
-        account = await self._accounts(account_id)
-        if account is None:
-            raise VoiceProviderError(
-                "Vapi is not configured for this account (PUT /v1/account/providers/vapi)",
-                retryable=False,
-            )
-        return account
 
     async def _request(
         self, account: ProviderAccount, method: str, path: str, **kwargs: Any
@@ -356,30 +344,8 @@ class VapiVoice:
                 return str(call["id"])
         return None
 
-    async def _apply_key(self, key: str, report: Report) -> CallRow | None:
-        async with self._sessionmaker() as session:
-            row = await repository.by_key(session, key, lock=True)
-            if row is not None and merge(row, report, self._clock.now()):
-                await session.commit()
-            return row
-
-    async def get_call(self, provider_call_id: str) -> ProviderCall:
-        row = await self._reading.submit(provider_call_id)
-        if row is None:
-            raise VoiceProviderError(f"unknown Vapi call {provider_call_id}", retryable=False)
-        stale = (self._clock.now() - row.heard_time).total_seconds() >= self._poll_seconds
-        if row.reported not in FINAL_STATUSES and stale and self._poll_due(provider_call_id):
-            row = await self._poll(row) or row
-        if row.reported in FINAL_STATUSES:
-            self._polled.pop(provider_call_id, None)
+    def _shown(self, row: CallRow) -> ProviderCall:
         return view(row)
-
-    def _poll_due(self, provider_call_id: str) -> bool:
-        now = monotonic_time.monotonic()
-        if now - self._polled.get(provider_call_id, 0.0) < self._poll_seconds:
-            return False
-        self._polled[provider_call_id] = now
-        return True
 
     async def _poll(self, row: CallRow) -> CallRow | None:
         sid = row.provider_call_id or ""
@@ -392,12 +358,6 @@ class VapiVoice:
         if response.status_code != 200:
             return None
         return await self._apply_key(row.idempotency_key, report_of_call(response.json()))
-
-    async def _read(self, provider_call_ids: list[str]) -> list[CallRow | None]:
-        async with self._read_sessionmaker() as session:
-            rows = await repository.by_provider_ids(session, self.name, provider_call_ids)
-        found = {row.provider_call_id: row for row in rows}
-        return [found.get(call_id) for call_id in provider_call_ids]
 
     async def cancel_call(self, provider_call_id: str) -> None:
         """End a live call through its control URL (``monitor.controlUrl``)."""
