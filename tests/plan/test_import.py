@@ -129,3 +129,36 @@ async def test_cli_import_refuses_a_file_with_a_bad_row(
     rejected = (tmp_path / "invoices.rejected.csv").read_text()
     assert "INV-X" in rejected
     assert "line 5: due_date:" in rejected
+
+
+async def test_cli_import_prints_a_summary_and_a_second_run_creates_nothing(
+    plans: Plans, settings: Settings, tmp_path: Path
+) -> None:
+    plan = await plans.plan()
+    path = tmp_path / "invoices.csv"
+    path.write_text(HEADER + rows(4))
+
+    async def imported() -> tuple[str, tuple[int, int, int]]:
+        out = io.StringIO()
+        counts = await run_import(
+            settings,
+            path,
+            plan_id=plan["id"],
+            skip_invalid=False,
+            account_id=plans.tenant.account_id,
+            console=Console(file=out, width=200),
+        )
+        return out.getvalue(), (counts.created, counts.updated, counts.unchanged)
+
+    first, counted = await imported()
+    assert counted == (4, 0, 0)
+    assert "4 row(s) in" in first
+    assert "4 created, 0 updated, 0 unchanged" in first
+    listed = await plans.tenant.ok("GET", "/v1/invoices", params={"number": "INV-00002"})
+    assert listed["data"][0]["plan_id"] == plan["id"]
+
+    second, counted = await imported()
+    assert counted == (0, 0, 4)
+    assert "0 created, 0 updated, 4 unchanged" in second
+    total = await plans.tenant.ok("GET", "/v1/invoices")
+    assert total["meta"]["total_invoices"] == 4
