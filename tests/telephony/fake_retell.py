@@ -21,14 +21,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.support import free_port
 from tests.telephony.fake_twilio import WAV
+from tests.telephony.local_server import LocalServer
 
 HOOK = "http://testserver/hooks/retell"
 CONVERSATION = (
@@ -104,8 +103,9 @@ class FakeCall:
         return call
 
 
-class FakeRetell:
+class FakeRetell(LocalServer):
     def __init__(self, api_key: str, agent_id: str, deliver: httpx.AsyncClient) -> None:
+        super().__init__()
         self.api_key = api_key
         self.agent_id = agent_id
         self.deliver = deliver
@@ -117,10 +117,6 @@ class FakeRetell:
         self.webhooks: list[tuple[str, int]] = []
         self.create_delay = 0.0  # the first create answers this late
         self.create_refusal: int | None = None
-        self.port = free_port()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._server: uvicorn.Server | None = None
-        self._serving: asyncio.Task[None] | None = None
         self.app = Starlette(
             routes=[
                 Route("/v2/create-phone-call", self._create, methods=["POST"]),
@@ -133,24 +129,6 @@ class FakeRetell:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    async def __aenter__(self) -> FakeRetell:
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
-        )
-        self._server = uvicorn.Server(config)
-        self._serving = asyncio.create_task(self._server.serve())
-        while not self._server.started:  # noqa: ASYNC110 - uvicorn offers no event
-            await asyncio.sleep(0.01)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._server is not None and self._serving is not None:
-            self._server.should_exit = True
-            await self._serving
 
     def _refused(self, request: Request) -> Response | None:
         if request.headers.get("authorization") != f"Bearer {self.api_key}":

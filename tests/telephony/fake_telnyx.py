@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from starlette.applications import Starlette
@@ -32,8 +31,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.support import free_port
 from tests.telephony.fake_twilio import WAV
+from tests.telephony.local_server import LocalServer
 
 HOOK = "http://testserver/hooks/telnyx"
 
@@ -72,8 +71,9 @@ class FakeCall:
         }
 
 
-class FakeTelnyx:
+class FakeTelnyx(LocalServer):
     def __init__(self, api_key: str, connection_id: str, deliver: httpx.AsyncClient) -> None:
+        super().__init__()
         self.api_key = api_key
         self.connection_id = connection_id
         self.deliver = deliver
@@ -90,10 +90,6 @@ class FakeTelnyx:
         self.webhooks: list[tuple[str, int]] = []
         self.dial_delay = 0.0  # the first dial answers this late
         self.dial_refusal: int | None = None
-        self.port = free_port()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._server: uvicorn.Server | None = None
-        self._serving: asyncio.Task[None] | None = None
         self.app = Starlette(
             routes=[
                 Route("/v2/calls", self._dial, methods=["POST"]),
@@ -106,24 +102,6 @@ class FakeTelnyx:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v2"
-
-    async def __aenter__(self) -> FakeTelnyx:
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
-        )
-        self._server = uvicorn.Server(config)
-        self._serving = asyncio.create_task(self._server.serve())
-        while not self._server.started:  # noqa: ASYNC110 - uvicorn offers no event
-            await asyncio.sleep(0.01)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._server is not None and self._serving is not None:
-            self._server.should_exit = True
-            await self._serving
 
     def sign(self, body: str, at: int | None = None) -> dict[str, str]:
         at = at if at is not None else int(time.time())

@@ -25,14 +25,13 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
-from tests.support import free_port
+from tests.telephony.local_server import LocalServer
 
 EVENTS = ["initiated", "ringing", "answered", "completed"]
 FINAL = ("completed", "busy", "no-answer", "failed", "canceled")
@@ -113,8 +112,9 @@ class FakeCall:
         }
 
 
-class FakeTwilio:
+class FakeTwilio(LocalServer):
     def __init__(self, account_sid: str, auth_token: str, deliver: httpx.AsyncClient) -> None:
+        super().__init__()
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.deliver = deliver  # how callbacks reach the app (its public URL)
@@ -129,10 +129,6 @@ class FakeTwilio:
         self.create_refusal: int | None = None
         self.peak = 0  # the most calls in progress at once
         self.placed = asyncio.Event()  # set once a call is placed (before its answer goes out)
-        self.port = free_port()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._server: uvicorn.Server | None = None
-        self._serving: asyncio.Task[None] | None = None
         base = "/2010-04-01/Accounts/{account}"
         self.app = Starlette(
             routes=[
@@ -145,24 +141,6 @@ class FakeTwilio:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    async def __aenter__(self) -> FakeTwilio:
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
-        )
-        self._server = uvicorn.Server(config)
-        self._serving = asyncio.create_task(self._server.serve())
-        while not self._server.started:  # noqa: ASYNC110 - uvicorn offers no event
-            await asyncio.sleep(0.01)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._server is not None and self._serving is not None:
-            self._server.should_exit = True
-            await self._serving
 
     # --- REST ---
 

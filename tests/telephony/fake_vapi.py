@@ -19,14 +19,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.support import free_port
 from tests.telephony.fake_twilio import WAV
+from tests.telephony.local_server import LocalServer
 
 HOOK = "http://testserver/hooks/vapi"
 NOT_CONNECTED = ("customer-busy", "customer-did-not-answer", "twilio-failed-to-connect-call")
@@ -87,10 +86,11 @@ class FakeCall:
         return call
 
 
-class FakeVapi:
+class FakeVapi(LocalServer):
     def __init__(
         self, api_key: str, phone_number_id: str, secret: str, deliver: httpx.AsyncClient
     ) -> None:
+        super().__init__()
         self.api_key = api_key
         self.phone_number_id = phone_number_id
         self.secret = secret
@@ -102,10 +102,6 @@ class FakeVapi:
         self.messages: list[tuple[str, int]] = []
         self.create_delay = 0.0  # the first create answers this late
         self.create_refusal: int | None = None
-        self.port = free_port()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._server: uvicorn.Server | None = None
-        self._serving: asyncio.Task[None] | None = None
         self.app = Starlette(
             routes=[
                 Route("/call", self._calls, methods=["GET", "POST"]),
@@ -118,24 +114,6 @@ class FakeVapi:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    async def __aenter__(self) -> FakeVapi:
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
-        )
-        self._server = uvicorn.Server(config)
-        self._serving = asyncio.create_task(self._server.serve())
-        while not self._server.started:  # noqa: ASYNC110 - uvicorn offers no event
-            await asyncio.sleep(0.01)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._server is not None and self._serving is not None:
-            self._server.should_exit = True
-            await self._serving
 
     def _refused(self, request: Request) -> Response | None:
         if request.headers.get("authorization") != f"Bearer {self.api_key}":
