@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from limits import parse_many
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The most the template settings below may be raised to; request schemas accept up to these, and
@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     webhook_per_endpoint: int = Field(default=20, ge=1, le=1000)  # of those, to one endpoint
     # An endpoint whose deliveries fail this long without a success is disabled.
     webhook_disable_after_hours: float = Field(default=120.0, gt=0)
+    # An OpenAI-compatible LLM for our own voice agent and for call analysis (unset: none,
+    # the deterministic dialogue and the rules-based analysis). See credira.llm.
+    llm_url: str | None = None  # base URL, e.g. http://127.0.0.1:11434/v1 (Ollama)
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
@@ -173,6 +178,24 @@ class Settings(BaseSettings):
             if part.strip():
                 ip_network(part.strip(), strict=False)  # ValueError names the entry
         return value
+
+    @field_validator("llm_url")
+    @classmethod
+    def _check_llm_url(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        from credira.llm.settings import check_base_url
+
+        try:
+            return check_base_url(value)
+        except ValueError as exc:
+            raise ValueError(f"CREDIRA_LLM_URL must be {exc}") from None
+
+    @model_validator(mode="after")
+    def _llm_needs_a_model(self) -> Settings:
+        if self.llm_url and not (self.llm_model or "").strip():
+            raise ValueError("CREDIRA_LLM_MODEL must name the model when CREDIRA_LLM_URL is set")
+        return self
 
     @property
     def resolved_database_url(self) -> str:
