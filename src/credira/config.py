@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     webhook_per_endpoint: int = Field(default=20, ge=1, le=1000)  # of those, to one endpoint
     # An endpoint whose deliveries fail this long without a success is disabled.
     webhook_disable_after_hours: float = Field(default=120.0, gt=0)
+    # The dashboard's session cookie: Secure (sent over HTTPS only) unless turned off for a
+    # plain-http localhost; a session ends after this long unused, and at the latest this long
+    # after sign-in.
+    dashboard_cookie_secure: bool = True
+    dashboard_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    dashboard_max_hours: int = Field(default=12, ge=1, le=24 * 30)
     # An OpenAI-compatible LLM for our own voice agent and for call analysis (unset: none,
     # the deterministic dialogue and the rules-based analysis). See credira.llm.
     llm_url: str | None = None  # base URL, e.g. http://127.0.0.1:11434/v1 (Ollama)

@@ -5,6 +5,7 @@ from credira.models.agent import VoiceAgent
 from credira.models.base import Base
 from credira.models.call import Call
 from credira.models.callout import Callout
+from credira.models.dashboard import DashboardSession
 from credira.models.email import Email, EmailTemplate
 from credira.models.event import Event
 from credira.models.idempotency import IdempotencyRecord
@@ -25,6 +26,7 @@ __all__ = [
     "Call",
     "Callout",
     "CollectionPlan",
+    "DashboardSession",
     "DailyUsage",
     "Email",
     "EmailTemplate",

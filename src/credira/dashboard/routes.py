@@ -1,0 +1,23 @@
+"""The dashboard's pages, mounted under ``/dashboard`` in the API's app.
+
+A page module holds ``pages = web.router()``; list it in ``PAGES`` and, for a link in the
+header, its ``NavItem`` in ``NAV`` (shown to viewers holding its permission)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+from credira.dashboard import home, signin
+from credira.dashboard.web import NAV, PREFIX, STATIC, NavItem
+
+PAGES = (signin.pages, home.pages)
+
+NAV.extend([NavItem("Overview", "", "callouts:read")])
+
+
+def install(app: FastAPI) -> None:
+    """Mount the pages and their static files (htmx and the style sheet, no CDN)."""
+    for pages in PAGES:
+        app.include_router(pages, prefix=PREFIX)
+    app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="dashboard-static")
