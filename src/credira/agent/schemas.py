@@ -24,7 +24,7 @@ Phone = Annotated[validation.Phone, documented("Phone")]
 PROVIDERS = ("simulator", "twilio", "telnyx", "vapi", "retell")
 # Named in the API (provider settings) but without an adapter yet.
 PLANNED_PROVIDERS: tuple[str, ...] = ()
-MODES = ("script",)
+MODES = ("script", "conversation")
 
 
 def check_provider(value: str) -> str:
@@ -36,11 +36,6 @@ def check_provider(value: str) -> str:
 
 
 def check_mode(value: str) -> str:
-    if value == "conversation":
-        raise ValueError(
-            "conversation (Credira's own AI agent holding the conversation) is not available "
-            "yet; use script (the agent's script is played and the debtor answers on the keypad)"
-        )
     if value not in MODES:
         raise ValueError(f"must be one of: {', '.join(MODES)}")
     return value
@@ -54,7 +49,9 @@ Mode = Annotated[
     Field(
         json_schema_extra={"enum": list(MODES)},
         description="script: the provider plays the rendered script, then a keypad menu "
-        "(1 promise to pay, 2 dispute, 3 call me back, 9 stop calling)",
+        "(1 promise to pay, 2 dispute, 3 call me back, 9 stop calling); conversation: "
+        "Credira's own agent holds the conversation (simulator, Twilio, Telnyx), the rendered "
+        "script its brief, with CREDIRA_LLM_URL's model or its deterministic dialogue policy",
     ),
     AfterValidator(check_mode),
 ]

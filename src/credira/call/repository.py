@@ -159,15 +159,21 @@ class Ending(NamedTuple):
     from_number: str | None
     start_time: datetime | None
     recording_path: str | None
+    metadata: dict[str, Any]
 
 
 async def endings(session: AsyncSession, call_ids: Collection[str]) -> dict[str, Ending]:
     """What concluding the calls reads of each, by id, as columns: their changes are written
     as rows (``update_rows``), without ORM objects to load, track and flush."""
     found = await session.execute(
-        select(Call.id, Call.status, Call.from_number, Call.start_time, Call.recording_path).where(
-            Call.id.in_(call_ids)
-        )
+        select(
+            Call.id,
+            Call.status,
+            Call.from_number,
+            Call.start_time,
+            Call.recording_path,
+            Call.metadata_,
+        ).where(Call.id.in_(call_ids))
     )
     return {row.id: Ending(*row) for row in found}
 

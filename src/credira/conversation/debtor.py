@@ -179,3 +179,16 @@ def pipe() -> tuple[
         (sender(to_debtor), receiver(to_agent)),
         hang_up,
     )
+
+
+# The simulator's scripted debtors for a conversation agent's calls, by the dialled number's
+# last two digits. 01 to 04 keep their meaning for every agent (no answer, busy, voicemail,
+# failure: no conversation); 05 to 08 are the script agents' outcomes as conversations; the
+# others name the personas above in this order, from 10; any other number is "acknowledge".
+_FIRST = {"05": "cooperative", "06": "dispute", "07": "callback", "08": "opt_out", "09": "goodbye"}
+_REST = [name for name in PERSONAS if name not in _FIRST.values() and name != "acknowledge"]
+BY_DIGITS: dict[str, str] = {**_FIRST, **{f"{10 + i:02d}": n for i, n in enumerate(_REST)}}
+
+
+def persona_for(number: str) -> str:
+    return BY_DIGITS.get(number[-2:], "acknowledge")

@@ -4,10 +4,11 @@ provider's row of the call and read by the worker that concludes it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Literal
 
+from credira.transcript.analysis import Analysis
 from credira.transcript.format import Turn, render_transcript
 
 Speaker = Literal["agent", "debtor"]
@@ -135,3 +136,43 @@ class Recorded:
             ),
             data=data,
         )
+
+
+def recorded_analysis(analysis: Analysis, data: dict[str, Any]) -> Analysis:
+    """The transcript's reading of a conversation with what the agent recorded through its
+    tools in place of what the rules inferred: outcome, promised day, callback time. The
+    sentiment and keywords stay the transcript's."""
+    recorded = Recorded.from_json(data)
+    if recorded.outcome is None:
+        return analysis
+    summary = _SUMMARIES[recorded.outcome]
+    if recorded.outcome == "promise_to_pay" and recorded.promised_date is not None:
+        amount = data.get("promised_amount")
+        plan = data.get("instalments")
+        summary = (
+            f"Agreed a plan of {len(plan)} payments from {recorded.promised_date.isoformat()}."
+            if plan
+            else f"Promised to pay {amount} on {recorded.promised_date.isoformat()}."
+        )
+    elif recorded.outcome == "dispute" and recorded.dispute_reason:
+        summary = f"Disputed: {recorded.dispute_reason}"
+    elif recorded.outcome == "callback_requested" and recorded.callback_time is not None:
+        summary = f"Asked to be called back at {recorded.callback_time.isoformat()}."
+    return replace(
+        analysis,
+        outcome=recorded.outcome,
+        confidence_score=1.0,
+        promised_date=recorded.promised_date,
+        callback_time=recorded.callback_time,
+        summary=summary,
+    )
+
+
+_SUMMARIES: dict[RecordedOutcome, str] = {
+    "acknowledged": "The debtor was reached and acknowledged the invoice.",
+    "promise_to_pay": "The debtor promised to pay.",
+    "dispute": "The debtor disputed the invoice.",
+    "callback_requested": "The debtor asked to be called back.",
+    "opt_out": "The person asked not to be called again.",
+    "wrong_party": "The person who answered was not the debtor.",
+}

@@ -67,6 +67,9 @@ class ProviderCall(Base):
     recording_url: Mapped[str | None] = mapped_column(String(1000))
     # The provider's own transcript (an AI agent's conversation), when it keeps one.
     transcript: Mapped[str | None] = mapped_column(Text)
+    # Our own agent's call: ``{"context": ...}`` when dialled, ``"record"`` added when the
+    # conversation ends (``credira.conversation``); None for a script agent's call.
+    conversation: Mapped[dict[str, Any] | None] = mapped_column()
     error: Mapped[str | None] = mapped_column(String(500))
     dial_time: Mapped[datetime] = mapped_column()
     # When the provider last told us something (a callback or a read of its API).

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -27,3 +28,5 @@ class SimulatedCall(Base):
     time_scale: Mapped[float] = mapped_column()
     placed_time: Mapped[datetime] = mapped_column()
     cancelled_time: Mapped[datetime | None] = mapped_column()
+    # A conversation agent's call: the record of the scripted debtor's conversation with it.
+    conversation: Mapped[dict[str, Any] | None] = mapped_column()

@@ -22,6 +22,7 @@ from credira.callout import state as callout_state
 from credira.callout.state import CalloutStatus
 from credira.channel.voice.port import FINAL_STATUSES, ProviderCall, VoiceProviderError
 from credira.channel.voice.registry import VoiceProviders
+from credira.conversation.record import recorded_analysis
 from credira.db.locked import write_locked
 from credira.invoice import repository as invoice_repository
 from credira.kit.clock import Clock
@@ -83,9 +84,13 @@ class Concluding:
         if not answered(result) or result.transcript is None:
             return None
         # Outside any transaction.
-        return await self.classifier.classify(
+        analysis = await self.classifier.classify(
             result.transcript, ended_at=result.ended_time or self.clock.now(), zone=attempt.zone
         )
+        if result.conversation is not None:
+            # What our own agent recorded through its tools wins over the transcript's reading.
+            analysis = recorded_analysis(analysis, result.conversation)
+        return analysis
 
     async def keep_recording(self, attempt: Attempt, result: ProviderCall) -> str | None:
         """Where the call's recording is kept under the data dir, if the provider has one.
@@ -154,6 +159,10 @@ class Concluding:
         now = self.clock.now()
         values = result_values(call, result, now)
         values["recording_path"] = ended.recording or call.recording_path
+        if result.conversation is not None:
+            # The conversation turn by turn, with times and the tool calls between them: in
+            # the call's detail and its events.
+            values["metadata"] = {**call.metadata, "conversation": result.conversation}
         if analysis is not None:
             values["outcome"] = analysis.outcome
             values["confidence_score"] = analysis.confidence_score

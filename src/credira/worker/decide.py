@@ -24,6 +24,7 @@ from credira.callout import state as callout_state
 from credira.callout.state import CalloutStatus
 from credira.caps import service as caps
 from credira.channel.voice.port import CallRequest
+from credira.conversation.context import request_extras
 from credira.db.locked import write_locked
 from credira.email import repository as email_rows
 from credira.email_template.render import DEFAULT_LIMITS, Limits
@@ -349,6 +350,7 @@ class Deciding:
                 "callout_id": callout.id,
                 "call_id": dialled.id,
                 "account_id": callout.account_id,
+                **(_conversation_extras(ready) if agent.mode == "conversation" else {}),
             },
             variables=dict(variables),
         )
@@ -362,6 +364,19 @@ class Deciding:
             zone=ready.zones[0],
             max_duration=agent.max_duration,
         )
+
+
+def _conversation_extras(ready: _Ready) -> dict[str, str]:
+    """What our own agent's dial request carries beside the script's variables: the amount
+    and due date as values, the debtor's zone, the account's settlement policy."""
+    return request_extras(
+        amount=ready.invoice.amount,
+        due_date=ready.invoice.due_date,
+        zone=ready.zones[0].key,
+        settings=ready.account.settings if ready.account else None,
+        email=ready.callout.contact_email,
+        history=[],
+    )
 
 
 async def _within_provider_limits(

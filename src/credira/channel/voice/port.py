@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 CallStatus = Literal[
     "initiated",
@@ -60,6 +60,9 @@ class ProviderCall:
     # When the status is due to change next, for a provider that can tell (the simulator
     # follows a timeline): the call's follower looks again then instead of at its next poll.
     changes_at: datetime | None = None
+    # Our own agent's record of the conversation (``credira.conversation.record``), once
+    # final: its outcome, from the tools the agent used, wins over the transcript's reading.
+    conversation: dict[str, Any] | None = None
 
     @property
     def final(self) -> bool:

@@ -19,6 +19,7 @@ import math
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -31,6 +32,8 @@ from credira.channel.voice.port import (
     Recording,
     VoiceProviderError,
 )
+from credira.conversation.context import wants_conversation
+from credira.conversation.simulated import converse
 from credira.kit.batch import GroupCommit
 from credira.kit.clock import Clock
 from credira.kit.ids import new_token
@@ -62,6 +65,8 @@ SCENARIOS = {
     "08": "opt_out",
     "09": "long",
 }
+# The scenarios in which nobody answers (or a machine does): no conversation.
+UNANSWERED = frozenset({"no_answer", "busy", "failure", "voicemail"})
 # The caller id of simulated calls from agents that have no number of their own (a reserved
 # fictional-use number, like the ones telephony providers give test accounts).
 DEFAULT_CALLER_ID = "+15005550006"
@@ -82,6 +87,8 @@ class _Placed:
     placed_time: datetime
     cancelled_time: datetime | None
     from_number: str | None
+    # A conversation agent's call: the record of the scripted debtor's conversation.
+    conversation: dict[str, Any] | None = None
 
     @classmethod
     def of(cls, row: SimulatedCall) -> _Placed:
@@ -93,6 +100,7 @@ class _Placed:
             row.placed_time,
             row.cancelled_time,
             row.from_number,
+            row.conversation,
         )
 
 
@@ -124,9 +132,19 @@ def _timeline(scenario: str, scale: float) -> _Timeline:
     return _Timeline(0.2 * scale, 0.6 * scale, 1.6 * scale, "completed", 95)
 
 
-def _transcript(scenario: str, script: str) -> str | None:
+def _transcript(
+    scenario: str, script: str, conversation: dict[str, Any] | None = None
+) -> str | None:
     if scenario in ("no_answer", "busy", "failure"):
         return None
+    if conversation is not None and scenario != "voicemail":
+        return render_transcript(
+            [
+                Turn(line["speaker"], line["text"])
+                for line in conversation.get("lines") or []
+                if line.get("type") == "turn"
+            ]
+        ).removesuffix("\n") or None
     if scenario == "voicemail":
         turns = [Turn("agent", f"{script} Please call us back at your earliest convenience.")]
     elif scenario == "long":
@@ -182,14 +200,21 @@ class VoiceSimulator:
             self._known.popitem(last=False)
 
     async def start_call(self, request: CallRequest) -> str:
+        scenario = scenario_for(request.to_number)
+        conversation = None
+        if wants_conversation(request) and scenario not in UNANSWERED:
+            # Our own agent's call: its scripted debtor talks to it now, and the call's
+            # timeline plays out the result.
+            conversation = await converse(request, self._clock)
         placed = _Placed(
             "sim_" + new_token(),
-            scenario_for(request.to_number),
+            scenario,
             request.script,
             self._scale,
             self._clock.now(),
             None,
             request.from_number or DEFAULT_CALLER_ID,
+            conversation,
         )
         call_id, written = await self._placing.submit((request, placed))
         if written:
@@ -209,6 +234,7 @@ class VoiceSimulator:
                 "script": placed.script,
                 "time_scale": placed.time_scale,
                 "placed_time": placed.placed_time,
+                "conversation": placed.conversation,
             }
             for request, placed in batch
         ]
@@ -334,7 +360,8 @@ class VoiceSimulator:
             answered_time=answered,
             ended_time=at(timeline.final),
             duration=timeline.duration,
-            transcript=_transcript(row.scenario, row.script),
+            transcript=_transcript(row.scenario, row.script, row.conversation),
+            conversation=row.conversation if timeline.final_status == "completed" else None,
             from_number=row.from_number,
             cost=f"{0.05 * minutes:.2f}",
             currency="USD",
