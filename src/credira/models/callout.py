@@ -19,6 +19,10 @@ class Callout(Timestamps, Base):
         # The worker's claim query: callouts of a status in claim order (urgent first, then
         # the longest due), walked in order and left after the first rows it takes.
         Index("ix_callouts_due", "status", "priority_rank", "run_at"),
+        # The overview: an account's callouts of a day, and its scheduled ones in due order
+        # with why they wait (counted without reading the rows).
+        Index("ix_callouts_account_scheduled", "account_id", "scheduled_time", "status"),
+        Index("ix_callouts_account_run", "account_id", "status", "run_at", "hold_reason"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -24,6 +24,8 @@ class Event(Base):
         Index("ix_events_account_object", "account_id", "object_id", "id"),
         Index("ix_events_account_invoice", "account_id", "invoice_id", "id"),
         Index("ix_events_created", "created_time"),
+        # The overview: an account's promises and payments over time.
+        Index("ix_events_account_type", "account_id", "type", "created_time"),
         # The events not yet fanned out to webhook endpoints: few, whatever the log's size.
         Index(
             "ix_events_webhooks_pending",

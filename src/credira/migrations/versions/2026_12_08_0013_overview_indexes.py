@@ -1,0 +1,38 @@
+"""The overview's indexes: an account's callouts by the day they are scheduled for, its
+scheduled callouts in due order (with why they wait), and its events of one type in time.
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-08 04:00:00.000000
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from alembic import op
+
+revision: str = "0013"
+# 0010 to 0012 are written alongside this revision; until their files are in, chain to the
+# latest one there is, so the history keeps one head.
+_BEFORE = [r for r in ("0012", "0011", "0010") if any(Path(__file__).parent.glob(f"*_{r}_*.py"))]
+down_revision: str | None = _BEFORE[0] if _BEFORE else "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_index(
+        "ix_callouts_account_scheduled", "callouts", ["account_id", "scheduled_time", "status"]
+    )
+    op.create_index(
+        "ix_callouts_account_run", "callouts", ["account_id", "status", "run_at", "hold_reason"]
+    )
+    op.create_index("ix_events_account_type", "events", ["account_id", "type", "created_time"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_events_account_type", table_name="events")
+    op.drop_index("ix_callouts_account_run", table_name="callouts")
+    op.drop_index("ix_callouts_account_scheduled", table_name="callouts")
