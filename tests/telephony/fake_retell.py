@@ -3,8 +3,10 @@ request, and posting the agent's webhooks back signed as Retell signs them
 (``x-retell-signature: v=<ms>,d=<hex HMAC-SHA256(API key, body + ms)>``).
 
 What it speaks (https://docs.retellai.com/api-references):
-- ``POST /v2/create-phone-call`` (Bearer API key, JSON) -> 201 and the call, one call per
-  ``idempotency_key``;
+- ``POST /v2/create-phone-call`` (Bearer API key, JSON, only the documented fields) -> 201 and
+  the call: each request a call (Retell documents no idempotency key);
+- ``POST /v3/list-calls`` with ``filter_criteria.metadata`` -> ``{"items", "has_more",
+  "pagination_key"}``;
 - ``GET /v2/get-call/{call_id}``; ``POST /v2/stop-call/{call_id}``;
 - the call's ``recording_url`` (here ``GET /recordings/{call_id}.wav``).
 """
@@ -27,9 +29,20 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.telephony.fake_twilio import WAV
-from tests.telephony.local_server import LocalServer
+from tests.telephony.local_server import Dropped, LocalServer
 
 HOOK = "http://testserver/hooks/retell"
+# create-phone-call's body (retell-python-sdk: types/call_create_phone_call_params.py)
+CREATE_FIELDS = {
+    "from_number",
+    "to_number",
+    "override_agent_id",
+    "override_agent_version",
+    "agent_override",
+    "retell_llm_dynamic_variables",
+    "metadata",
+    "custom_sip_headers",
+}
 CONVERSATION = (
     "Agent: Hello, this is Ava about your invoice.\n"
     "User: Yes, I know about it. I can pay the full amount in 7 days.\n"
@@ -45,11 +58,13 @@ def signature(body: str, api_key: str, at_ms: int | None = None) -> str:
 
 @dataclass
 class Scenario:
-    """``reason`` is the call's disconnection_reason; ``chaos`` repeats and reorders webhooks."""
+    """``reason`` is the call's disconnection_reason; ``chaos`` repeats and reorders webhooks;
+    ``quiet`` sends none (the call is only seen by reading it)."""
 
     reason: str = "user_hangup"
     transcript: str = CONVERSATION
     chaos: bool = False
+    quiet: bool = False
 
 
 @dataclass
@@ -111,16 +126,25 @@ class FakeRetell(LocalServer):
         self.deliver = deliver
         self.scenarios: dict[str, Scenario] = {}
         self.calls: dict[str, FakeCall] = {}
-        self.by_key: dict[str, str] = {}
-        self.creates = 0  # requests, repeated keys included
+        self.creates = 0  # create requests
+        self.lists = 0  # list-calls requests
+        self.quiet: set[str] = set()  # calls whose webhooks are not sent
         self.problems: list[str] = []
         self.webhooks: list[tuple[str, int]] = []
-        self.create_delay = 0.0  # the first create answers this late
+        # How the next create goes wrong: the call placed at once and the answer this late
+        # (``create_delay``); the call placed this late, then answered (``place_delay``); the
+        # call placed and the connection dropped before the answer's body (``drop_create``);
+        # nothing placed and the answer lost (``lose_create``).
+        self.create_delay = 0.0
+        self.place_delay = 0.0
+        self.drop_create = False
+        self.lose_create = False
         self.create_refusal: int | None = None
         self.app = Starlette(
             routes=[
                 Route("/v2/create-phone-call", self._create, methods=["POST"]),
                 Route("/v2/get-call/{call_id}", self._get, methods=["GET"]),
+                Route("/v3/list-calls", self._list, methods=["POST"]),
                 Route("/v2/stop-call/{call_id}", self._stop, methods=["POST"]),
                 Route("/recordings/{call_id}.wav", self._recording, methods=["GET"]),
             ]
@@ -145,22 +169,28 @@ class FakeRetell(LocalServer):
         self._check(body)
         if self.create_refusal is not None:
             return JSONResponse({"message": "Service unavailable"}, status_code=self.create_refusal)
-        key = body.get("idempotency_key")
-        if key in self.by_key:
-            call = self.calls[self.by_key[key]]
-        else:
-            call = FakeCall(body)
-            self.calls[call.call_id] = call
-            self.by_key[key] = call.call_id
-            scenario = self.scenarios.get(body["to_number"], Scenario())
-            self._spawn(self._progress(call, scenario))
+        if self.lose_create:
+            self.lose_create = False
+            await asyncio.sleep(2.0)  # past the client's timeout; nothing was placed
+            return JSONResponse({"message": "Gateway timeout"}, status_code=504)
+        if self.place_delay:
+            delay, self.place_delay = self.place_delay, 0.0
+            await asyncio.sleep(delay)
+        call = FakeCall(body)
+        self.calls[call.call_id] = call
+        self._spawn(self._progress(call, self.scenarios.get(body["to_number"], Scenario())))
+        if self.drop_create:
+            self.drop_create = False
+            return Dropped()
         if self.create_delay:
             delay, self.create_delay = self.create_delay, 0.0
             await asyncio.sleep(delay)
         return JSONResponse(call.resource(self.url), status_code=201)
 
     def _check(self, body: dict[str, Any]) -> None:
-        for name in ("from_number", "to_number", "idempotency_key"):
+        if set(body) - CREATE_FIELDS:
+            self.problems.append(f"undocumented fields {sorted(set(body) - CREATE_FIELDS)}")
+        for name in ("from_number", "to_number"):
             if not isinstance(body.get(name), str):
                 self.problems.append(f"{name} is {body.get(name)!r}")
         if body.get("override_agent_id") != self.agent_id:
@@ -173,6 +203,28 @@ class FakeRetell(LocalServer):
                 self.problems.append(f"dynamic variable {name} missing")
         if not str((body.get("metadata") or {}).get("credira_call_id", "")).startswith("call_"):
             self.problems.append(f"metadata is {body.get('metadata')!r}")
+
+    async def _list(self, request: Request) -> Response:
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        self.lists += 1
+        query = json.loads(await request.body())
+        filters = (query.get("filter_criteria") or {}).get("metadata") or []
+        if not filters:
+            self.problems.append(f"list-calls without a metadata filter: {query!r}")
+        for f in filters:
+            if f.get("op") != "eq" or f.get("type") != "string" or not f.get("key"):
+                self.problems.append(f"a metadata filter Retell does not document: {f!r}")
+        items = [
+            call.resource(self.url)
+            for call in self.calls.values()
+            if all(
+                (call.body.get("metadata") or {}).get(f.get("key")) == f.get("value")
+                for f in filters
+            )
+        ][: int(query.get("limit") or 50)]
+        return JSONResponse({"items": items, "has_more": False, "pagination_key": None})
 
     async def _get(self, request: Request) -> Response:
         refused = self._refused(request)
@@ -206,6 +258,8 @@ class FakeRetell(LocalServer):
         task.add_done_callback(self._tasks.discard)
 
     async def _hook(self, event: str, call: FakeCall | dict[str, Any]) -> None:
+        if (call.call_id if isinstance(call, FakeCall) else call.get("call_id")) in self.quiet:
+            return
         shown = call.resource(self.url) if isinstance(call, FakeCall) else call
         body = json.dumps({"event": event, "call": shown})
         reply = await self.deliver.post(
@@ -219,6 +273,8 @@ class FakeRetell(LocalServer):
         self.webhooks.append((event, reply.status_code))
 
     async def _progress(self, call: FakeCall, scenario: Scenario) -> None:
+        if scenario.quiet:
+            self.quiet.add(call.call_id)
         try:
             await asyncio.sleep(0.1)
             connected = not scenario.reason.startswith("dial_")

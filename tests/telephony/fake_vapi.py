@@ -4,7 +4,7 @@ names (``X-Vapi-Secret``), as Vapi does.
 
 What it speaks (https://docs.vapi.ai/api-reference/calls):
 - ``POST /call`` (Bearer API key) -> 201 and the call (no idempotency: each request a call);
-- ``GET /call?phoneNumberId=&createdAtGe=`` -> a list; ``GET /call/{id}``;
+- ``GET /call?phoneNumberId=&createdAtGe=&createdAtLe=&limit=`` -> a list; ``GET /call/{id}``;
 - ``POST {monitor.controlUrl}`` with ``{"type": "end-call"}``;
 - the recording's URL (here ``GET /recordings/{id}.wav``).
 """
@@ -25,7 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.telephony.fake_twilio import WAV
-from tests.telephony.local_server import LocalServer
+from tests.telephony.local_server import Dropped, LocalServer
 
 HOOK = "http://testserver/hooks/vapi"
 NOT_CONNECTED = ("customer-busy", "customer-did-not-answer", "twilio-failed-to-connect-call")
@@ -42,11 +42,13 @@ def _now() -> str:
 
 @dataclass
 class Scenario:
-    """``reason`` is the endedReason; ``chaos`` repeats and reorders the messages."""
+    """``reason`` is the endedReason; ``chaos`` repeats and reorders the messages; ``quiet``
+    posts none (the call is only seen by reading it)."""
 
     reason: str = "customer-ended-call"
     transcript: str = CONVERSATION
     chaos: bool = False
+    quiet: bool = False
 
 
 @dataclass
@@ -59,6 +61,7 @@ class FakeCall:
     started_at: str | None = None
     ended_at: str | None = None
     transcript: str | None = None
+    quiet: bool = False
 
     def resource(self, base: str) -> dict[str, Any]:
         call: dict[str, Any] = {
@@ -100,8 +103,16 @@ class FakeVapi(LocalServer):
         self.creates = 0
         self.problems: list[str] = []
         self.messages: list[tuple[str, int]] = []
-        self.create_delay = 0.0  # the first create answers this late
+        # How the next create goes wrong: the call placed at once and the answer this late
+        # (``create_delay``); the call placed this late, then answered (``place_delay``); the
+        # call placed and the connection dropped before the answer's body (``drop_create``);
+        # nothing placed and the answer lost (``lose_create``).
+        self.create_delay = 0.0
+        self.place_delay = 0.0
+        self.drop_create = False
+        self.lose_create = False
         self.create_refusal: int | None = None
+        self.lists = 0  # GET /call requests
         self.app = Starlette(
             routes=[
                 Route("/call", self._calls, methods=["GET", "POST"]),
@@ -126,27 +137,45 @@ class FakeVapi(LocalServer):
         if refused is not None:
             return refused
         if request.method == "GET":
-            since = request.query_params.get("createdAtGe", "")
-            phone = request.query_params.get("phoneNumberId")
-            listed = [
-                call.resource(self.url)
-                for call in reversed(self.calls.values())
-                if call.created_at >= since and call.body.get("phoneNumberId") == phone
-            ]
-            return JSONResponse(listed)
+            return self._list(request)
         self.creates += 1
         body = json.loads(await request.body())
         self._check(body)
         if self.create_refusal is not None:
             return JSONResponse({"message": "Unavailable"}, self.create_refusal)
+        if self.lose_create:
+            self.lose_create = False
+            await asyncio.sleep(2.0)  # past the client's timeout; nothing was placed
+            return JSONResponse({"message": "Gateway Timeout"}, 504)
+        if self.place_delay:
+            delay, self.place_delay = self.place_delay, 0.0
+            await asyncio.sleep(delay)
         call = FakeCall(body)
         self.calls[call.id] = call
         number = (body.get("customer") or {}).get("number", "")
         self._spawn(self._progress(call, self.scenarios.get(number, Scenario())))
+        if self.drop_create:
+            self.drop_create = False
+            return Dropped()
         if self.create_delay:
             delay, self.create_delay = self.create_delay, 0.0
             await asyncio.sleep(delay)
         return JSONResponse(call.resource(self.url), status_code=201)
+
+    def _list(self, request: Request) -> Response:
+        self.lists += 1
+        query = request.query_params
+        if not query.get("phoneNumberId") or not query.get("createdAtGe"):
+            self.problems.append(f"GET /call unbounded: {dict(query)!r}")
+        since, until = query.get("createdAtGe", ""), query.get("createdAtLe", "9")
+        limit = int(query.get("limit", "100"))
+        listed = [
+            call.resource(self.url)
+            for call in reversed(self.calls.values())
+            if since <= call.created_at <= until
+            and call.body.get("phoneNumberId") == query.get("phoneNumberId")
+        ]
+        return JSONResponse(listed[:limit])
 
     def _check(self, body: dict[str, Any]) -> None:
         if body.get("phoneNumberId") != self.phone_number_id:
@@ -205,10 +234,14 @@ class FakeVapi(LocalServer):
         return reply.status_code
 
     async def _status(self, call: FakeCall, status: str, shown: dict[str, Any]) -> None:
+        if call.quiet:
+            return
         message = {"type": "status-update", "status": status, "timestamp": _now(), "call": shown}
         self.messages.append((status, await self.post(message)))
 
     async def _report(self, call: FakeCall) -> None:
+        if call.quiet:
+            return
         shown = call.resource(self.url)
         message = {
             "type": "end-of-call-report",
@@ -224,6 +257,7 @@ class FakeVapi(LocalServer):
         self.messages.append(("end-of-call-report", await self.post(message)))
 
     async def _progress(self, call: FakeCall, scenario: Scenario) -> None:
+        call.quiet = scenario.quiet
         try:
             await asyncio.sleep(0.05)
             call.status = "ringing"

@@ -9,6 +9,8 @@ from typing import Self
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from tests.support import free_port
 
@@ -39,3 +41,22 @@ class LocalServer:
         if self._server is not None and self._serving is not None:
             self._server.should_exit = True
             await self._serving
+
+
+class Dropped(Response):
+    """A reply whose connection drops after its status line and headers, before its body: what
+    a client sees when a provider's load balancer or a network cut loses the answer to a request
+    the provider has already acted on (httpx raises ``RemoteProtocolError``)."""
+
+    def __init__(self, status_code: int = 201) -> None:
+        super().__init__(status_code=status_code)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": self.status_code,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", b"512")],
+            }
+        )
+        raise ConnectionResetError("the fake drops the connection before the body")

@@ -94,22 +94,6 @@ async def test_unhappy_retell_endings_are_retried_later(api: Api, retell: FakeRe
     )
 
 
-async def test_a_create_whose_answer_times_out_is_sent_again_with_its_key(
-    api: Api, retell: FakeRetell
-) -> None:
-    tenant = await retell_tenant(api, retell)
-    phone = "+14155550189"
-    retell.scenarios[phone] = Scenario()
-    retell.create_delay = 1.5  # past the adapter's 0.5 s
-    invoice, callout_id = await call_out(tenant, phone, provider="retell")
-    await settled(tenant, callout_id)
-    assert retell.creates == 2  # the same idempotency key twice
-    [placed] = retell.calls.values()
-    call = await the_call(tenant, invoice["id"])
-    assert call["provider_call_id"] == placed.call_id
-    assert call["outcome"] == "promise_to_pay"
-
-
 async def test_retell_down_leaves_the_callout_scheduled_for_a_retry(
     api: Api, retell: FakeRetell
 ) -> None:

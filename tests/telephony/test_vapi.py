@@ -3,24 +3,20 @@ fake_vapi.py), whose assistant holds the conversation and posts its server messa
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from credira.auth.permissions import ALL_PERMISSIONS
-from credira.channel.voice.port import CallRequest
 from tests.support import Api, Tenant
 from tests.telephony.fake_vapi import HOOK, FakeVapi, Scenario
 from tests.telephony.flows import (
     CALLER_ID,
     PUBLIC,
     call_out,
-    call_row,
     settled,
     the_call,
     unhappy_endings,
@@ -29,8 +25,6 @@ from tests.telephony.flows import (
 API_KEY = "vapi-" + "3" * 32
 PHONE_NUMBER = "6a1f3c9e-0000-4000-8000-00000000abcd"
 SECRET = "whsec-" + "s" * 26
-
-PHONE_RESUMED = "+14155550112"
 
 
 @pytest.fixture
@@ -94,50 +88,6 @@ async def test_unhappy_vapi_endings_are_retried_later(api: Api, vapi: FakeVapi) 
     await unhappy_endings(
         tenant, {phone: status for phone, (_, status) in endings.items()}, provider="vapi"
     )
-
-
-async def test_a_create_whose_answer_times_out_is_found_not_placed_again(
-    api: Api, vapi: FakeVapi
-) -> None:
-    tenant = await vapi_tenant(api, vapi)
-    phone = "+14155550186"
-    vapi.scenarios[phone] = Scenario()
-    vapi.create_delay = 1.5  # past the adapter's 0.5 s: the call is placed, the answer lost
-    invoice, callout_id = await call_out(tenant, phone, provider="vapi")
-    await settled(tenant, callout_id)
-    assert vapi.creates == 1
-    [placed] = vapi.calls.values()
-    assert (await the_call(tenant, invoice["id"]))["provider_call_id"] == placed.id
-
-
-async def test_a_vapi_dial_cut_off_mid_request_is_found_when_the_attempt_resumes(
-    app: FastAPI, api: Api, vapi: FakeVapi
-) -> None:
-    tenant = await vapi_tenant(api, vapi)
-    call_id = await call_row(tenant, PHONE_RESUMED)
-    adapter = app.state.runtime.voice.get("vapi")
-    request = CallRequest(
-        idempotency_key=f"{call_id}:dial",
-        to_number=PHONE_RESUMED,
-        from_number=CALLER_ID,
-        script="Hello.",
-        language="en-US",
-        voice="default",
-        max_duration=120,
-        metadata={"account_id": tenant.account_id, "call_id": call_id},
-        variables={"invoice_number": "INV-9"},
-    )
-    vapi.create_delay = 1.0
-    dialling = asyncio.create_task(adapter.start_call(request))
-    while not vapi.calls:  # noqa: ASYNC110 - the fake has placed the call, not answered yet
-        await asyncio.sleep(0.01)
-    dialling.cancel()  # the worker dies while Vapi is answering
-    with pytest.raises(asyncio.CancelledError):
-        await dialling
-    found = await adapter.start_call(request)
-    [placed] = vapi.calls.values()
-    assert found == placed.id
-    assert vapi.creates == 1
 
 
 async def test_vapi_down_leaves_the_callout_scheduled_for_a_retry(api: Api, vapi: FakeVapi) -> None:

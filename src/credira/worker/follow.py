@@ -1,7 +1,9 @@
 """Dialling an attempt once and following its call to a final status.
 
 The attempt's row was committed before the provider is asked to dial, and the provider dedupes
-on the attempt's idempotency key, so a run resumed by another worker never dials twice. The
+on the attempt's idempotency key, or looks up the call of an attempt it was asked for before,
+so a run resumed by another worker never dials twice; a start whose answer was lost keeps the
+attempt open and is asked again until the provider can tell whether it placed the call. The
 progress the provider reports is written as it comes, the calls being followed sharing
 transactions; a callout finished meanwhile (cancelled, say) hangs its call up.
 """
@@ -11,12 +13,18 @@ from __future__ import annotations
 import asyncio
 import time as monotonic_time
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from credira.call import state as call_state
 from credira.call.state import CallStatus
 from credira.callout.state import FINISHED
-from credira.channel.voice.port import ProviderCall, VoiceProviderError
+from credira.channel.voice.port import (
+    CallStartUnclear,
+    ProviderCall,
+    VoiceProvider,
+    VoiceProviderError,
+)
 from credira.channel.voice.registry import VoiceProviders
 from credira.kit.batch import GroupCommit
 from credira.kit.clock import Clock
@@ -26,6 +34,9 @@ from credira.worker.decide import Attempt
 
 FOLLOW_MARGIN = 120.0  # seconds past the agent's max_duration before a call is abandoned
 MIN_LOOK_SECONDS = 0.001  # a call's status is never asked again sooner than this
+UNCLEAR_LOOK_SECONDS = 30.0  # the longest wait between lookups of a call whose start is unclear
+
+log = structlog.get_logger("credira.worker")
 
 
 class Following:
@@ -62,17 +73,17 @@ class Following:
             provider = self.voice.get(attempt.provider)
         except VoiceProviderError as exc:
             return ProviderCall("", "failed", error=str(exc))
+        deadline = monotonic_time.monotonic() + attempt.max_duration + FOLLOW_MARGIN
         provider_call_id = attempt.provider_call_id
         if provider_call_id is None:
-            try:
-                provider_call_id = await provider.start_call(attempt.request)
-            except VoiceProviderError as exc:
-                return ProviderCall("", "failed", error=str(exc))
+            started = await self._start(provider, attempt, deadline)
+            if isinstance(started, ProviderCall):
+                return started
+            provider_call_id = started
             if not provider.dedupes:
                 # A provider that dedupes on the idempotency key hands a resumed attempt the
                 # same call back; the others need the id written before the call is followed.
                 await self._update_call(attempt.call_id, provider_call_id=provider_call_id)
-        deadline = monotonic_time.monotonic() + attempt.max_duration + FOLLOW_MARGIN
         last_status: str | None = None
         shown = CallStatus.INITIATED.value  # the status the call's row has
         hung_up = False
@@ -103,6 +114,31 @@ class Following:
                     hung_up = True
                     await provider.cancel_call(provider_call_id)
             await asyncio.sleep(self._until_next_look(current))
+
+    async def _start(
+        self, provider: VoiceProvider, attempt: Attempt, deadline: float
+    ) -> str | ProviderCall:
+        """The attempt's call id; or, when the provider refused, or could not tell for the
+        whole time the call could have lasted whether it placed the call, a failed call.
+
+        A start whose answer was lost is asked again (``CallStartUnclear``), and the provider
+        looks the call up before it would dial again: an attempt is never dialled blindly."""
+        while True:
+            try:
+                return await provider.start_call(attempt.request)
+            except CallStartUnclear as exc:
+                if monotonic_time.monotonic() > deadline:
+                    return ProviderCall("", "failed", error=str(exc))
+                log.info(
+                    "callout.attempt.start_unclear",
+                    callout_id=attempt.callout_id,
+                    call_id=attempt.call_id,
+                    problem=str(exc)[:200],
+                )
+                wait = (exc.look_again_at - self.clock.now()).total_seconds()
+                await asyncio.sleep(min(max(wait, MIN_LOOK_SECONDS), UNCLEAR_LOOK_SECONDS))
+            except VoiceProviderError as exc:
+                return ProviderCall("", "failed", error=str(exc))
 
     def _until_next_look(self, current: ProviderCall) -> float:
         """The next poll, or sooner when the provider says when the status changes next."""

@@ -83,6 +83,17 @@ class VoiceProviderError(Exception):
         self.retryable = retryable
 
 
+class CallStartUnclear(VoiceProviderError):
+    """The provider was asked to place the call and nobody can say yet whether it did (the
+    request timed out, the connection dropped, a gateway error): the attempt stays open and
+    ``start_call`` is asked again from ``look_again_at`` on, which looks the call up at the
+    provider before it would ever dial again."""
+
+    def __init__(self, message: str, *, look_again_at: datetime) -> None:
+        super().__init__(message)
+        self.look_again_at = look_again_at
+
+
 class VoiceProvider(Protocol):
     name: str
     # Whether start_call with a repeated idempotency key is guaranteed not to dial again.

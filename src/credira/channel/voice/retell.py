@@ -3,8 +3,10 @@
 Dialling: ``POST {api_base}/v2/create-phone-call`` (Bearer API key) with the account's Retell
 agent (``override_agent_id``), the invoice's values and our rendered script as the agent's
 dynamic variables (``{{customer_name}}``, ``{{amount}}``, ``{{script}}`` ... in its prompt),
-our ids in ``metadata``, and the attempt's key as Retell's ``idempotency_key``: Retell creates
-one call per key for an hour, so a dial whose answer was lost is simply sent again.
+and our ids in ``metadata``. Retell documents no idempotency key for this request, so it is sent
+once: when its answer is lost (a timeout, a dropped connection, a gateway error), the call is
+looked up with ``POST /v3/list-calls`` filtered on our call id in the metadata, and adopted
+when found, before anything is dialled again (``hosted.HostedCalls._place``).
 
 Status: Retell posts ``call_started``, ``call_ended`` and ``call_analyzed`` to the webhook URL
 set on the agent (``{CREDIRA_PUBLIC_URL}/hooks/retell``), signed ``x-retell-signature:
@@ -19,7 +21,6 @@ webhooks stop coming.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -34,7 +35,13 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from credira.channel.voice import provider_call_repository as repository
-from credira.channel.voice.hosted import AccountLookup, HostedCalls
+from credira.channel.voice.hosted import (
+    UNCLEAR_STATUSES,
+    AccountLookup,
+    HostedCalls,
+    Unanswered,
+    unanswered,
+)
 from credira.channel.voice.port import (
     FINAL_STATUSES,
     CallRequest,
@@ -165,7 +172,10 @@ def view(row: CallRow) -> ProviderCall:
 class RetellVoice(HostedCalls):
     name = "retell"
     title = "Retell"
-    dedupes = True  # create-phone-call's idempotency_key
+    # Retell documents no idempotency for create-phone-call: an attempt whose create went
+    # unanswered is looked up (``/v3/list-calls`` by our call id in the metadata) instead, and
+    # the call's id is written as soon as it is known.
+    dedupes = False
 
     def __init__(
         self,
@@ -199,28 +209,6 @@ class RetellVoice(HostedCalls):
         account = await self._account(account_id)
         if not request.from_number:
             raise VoiceProviderError("a Retell call needs the agent's from_number", retryable=False)
-        now = self._clock.now()
-        row = {
-            "idempotency_key": request.idempotency_key,
-            "call_id": call_id,
-            "account_id": account_id,
-            "provider": self.name,
-            "provider_call_id": None,
-            "to_number": request.to_number,
-            "from_number": request.from_number,
-            "script": request.script,
-            "language": request.language,
-            "voice": request.voice,
-            "reported": "initiated",
-            "dial_time": now,
-            "heard_time": now,
-        }
-        async with self._sessionmaker() as session:
-            if not await repository.insert_new(session, row):
-                known = await repository.by_key(session, request.idempotency_key)
-                if known is not None and known.provider_call_id:
-                    return known.provider_call_id
-            await session.commit()
         body = {
             "from_number": request.from_number,
             "to_number": request.to_number,
@@ -231,30 +219,64 @@ class RetellVoice(HostedCalls):
                 "language": request.language,
             },
             "metadata": {"credira_call_id": call_id, "credira_account_id": account_id},
-            "idempotency_key": request.idempotency_key,
         }
-        problem = "no answer"
-        for attempt in range(3):
-            if attempt:
-                await asyncio.sleep(min(1.0, self._timeout))
+
+        async def create() -> str:
             try:
                 response = await self._request(account, "POST", "/v2/create-phone-call", json=body)
-            except httpx.TimeoutException:
-                problem = "timed out"
-                continue  # the same key: Retell answers with the call it placed, if it did
             except httpx.HTTPError as exc:
+                if unanswered(exc):
+                    raise Unanswered(f"{type(exc).__name__}: {exc}") from None
                 raise VoiceProviderError(f"Retell is unreachable: {exc}") from None
             if response.status_code in (200, 201):
-                sid = str(response.json().get("call_id") or "")
+                try:
+                    sid = str(response.json().get("call_id") or "")
+                except (ValueError, AttributeError):
+                    sid = ""
                 if not sid:
-                    raise VoiceProviderError("Retell answered without a call_id")
+                    raise Unanswered("Retell answered without a call_id")
                 await self._apply_key(request.idempotency_key, Report(sid=sid))
                 log.info("retell.call.placed", call_id=call_id, provider_call_id=sid)
                 return sid
+            if response.status_code in UNCLEAR_STATUSES:
+                raise Unanswered(f"HTTP {response.status_code}")
             problem = _message(response)
-            if response.status_code != 429 and response.status_code < 500:
-                raise VoiceProviderError(f"Retell refused the call: {problem}", retryable=False)
-        raise VoiceProviderError(f"Retell did not place the call: {problem}")
+            if response.status_code == 429 or response.status_code >= 500:
+                raise VoiceProviderError(f"Retell did not place the call: {problem}")
+            raise VoiceProviderError(f"Retell refused the call: {problem}", retryable=False)
+
+        return await self._place(account, request, create)
+
+    async def _find(self, account: ProviderAccount, row: CallRow) -> str | None:
+        """``POST /v3/list-calls`` filtered on our call id in the call's metadata."""
+        query = {
+            "filter_criteria": {
+                "metadata": [
+                    {"key": "credira_call_id", "op": "eq", "type": "string", "value": row.call_id}
+                ]
+            },
+            "limit": 10,
+        }
+        try:
+            response = await self._request(account, "POST", "/v3/list-calls", json=query)
+        except httpx.HTTPError as exc:
+            raise VoiceProviderError(f"Retell's call list is unreachable: {exc}") from None
+        if response.status_code != 200:
+            raise VoiceProviderError(f"Retell's call list answered {response.status_code}")
+        try:
+            items = response.json().get("items") or []
+        except (ValueError, AttributeError):
+            raise VoiceProviderError("Retell's call list is not what it documents") from None
+        found = [
+            str(call["call_id"])
+            for call in items
+            if isinstance(call, dict)
+            and call.get("call_id")
+            and (call.get("metadata") or {}).get("credira_call_id") == row.call_id
+        ]
+        if len(found) > 1:
+            log.error("retell.call.placed_twice", call_id=row.call_id, provider_call_ids=found)
+        return found[0] if found else None
 
     def _shown(self, row: CallRow) -> ProviderCall:
         return view(row)

@@ -5,9 +5,9 @@ Dialling: ``POST {api_base}/call`` (Bearer API key) from the account's Vapi numb
 first message, a system prompt naming the debt, the invoice's values as ``variableValues``,
 our call id in ``metadata``, and ``{CREDIRA_PUBLIC_URL}/hooks/vapi`` as its server URL with the
 account's webhook secret in an ``X-Vapi-Secret`` header. Vapi has no idempotency key: the
-attempt's row is written before the request, and an attempt whose dial was not answered is
-looked up in Vapi's calls (``GET /call`` since the attempt began, our call id in the
-assistant's metadata) before anything is dialled again.
+attempt's row is written before the request, and an attempt whose create went unanswered is
+looked up in Vapi's calls (``GET /call`` from the account's number around the create, our call
+id in the assistant's metadata) before anything is dialled again (``hosted.HostedCalls._place``).
 
 Status: Vapi posts ``{"message": {...}}`` to the server URL: ``status-update`` as the call moves
 and the ``end-of-call-report`` (``endedReason``, ``artifact.transcript`` with ``AI:`` /
@@ -19,7 +19,6 @@ timestamp). Reports are merged into the attempt's ``provider_calls`` row moving 
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 from collections.abc import Mapping
@@ -32,7 +31,13 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from credira.channel.voice import provider_call_repository as repository
-from credira.channel.voice.hosted import AccountLookup, HostedCalls
+from credira.channel.voice.hosted import (
+    UNCLEAR_STATUSES,
+    AccountLookup,
+    HostedCalls,
+    Unanswered,
+    unanswered,
+)
 from credira.channel.voice.port import (
     FINAL_STATUSES,
     CallRequest,
@@ -51,7 +56,7 @@ log = structlog.get_logger("credira.voice.vapi")
 SECRET_HEADER = "X-Vapi-Secret"  # noqa: S105 - a header name
 MODEL = {"provider": "openai", "model": "gpt-4o-mini"}
 CLOCK_SKEW = timedelta(seconds=60)
-LOOK_AGAIN = (0.5, 1.0, 2.0)
+LIST_LIMIT = 100  # Vapi's default and largest page of GET /call
 # endedReason -> our final status (other endings of a call that was answered: completed;
 # of one that was not: failed).
 ENDINGS: dict[str, CallStatus] = {
@@ -260,76 +265,47 @@ class VapiVoice(HostedCalls):
     # --- The port ---
 
     async def start_call(self, request: CallRequest) -> str:
-        account_id = request.metadata.get("account_id", "")
+        account = await self._account(request.metadata.get("account_id", ""))
         call_id = request.metadata.get("call_id", "")
-        account = await self._account(account_id)
-        now = self._clock.now()
-        row = {
-            "idempotency_key": request.idempotency_key,
-            "call_id": call_id,
-            "account_id": account_id,
-            "provider": self.name,
-            "provider_call_id": None,
-            "to_number": request.to_number,
-            "from_number": request.from_number,
-            "script": request.script,
-            "language": request.language,
-            "voice": request.voice,
-            "reported": "initiated",
-            "dial_time": now,
-            "heard_time": now,
-        }
-        async with self._sessionmaker() as session:
-            written = await repository.insert_new(session, row)
-            await session.commit()
-        if not written:
-            found = await self._reconcile(account, request.idempotency_key)
-            if found is not None:
-                return found
-        try:
-            response = await self._request(
-                account, "POST", "/call", json=self._body(account, request, call_id)
+        body = self._body(account, request, call_id)
+
+        async def create() -> str:
+            try:
+                response = await self._request(account, "POST", "/call", json=body)
+            except httpx.HTTPError as exc:
+                if unanswered(exc):
+                    raise Unanswered(f"{type(exc).__name__}: {exc}") from None
+                raise VoiceProviderError(f"Vapi is unreachable: {exc}") from None
+            if response.status_code in (200, 201):
+                try:
+                    sid = str(response.json().get("id") or "")
+                except (ValueError, AttributeError):
+                    sid = ""
+                if not sid:
+                    raise Unanswered("Vapi answered without a call id")
+                await self._apply_key(request.idempotency_key, Report(sid=sid))
+                log.info("vapi.call.placed", call_id=call_id, provider_call_id=sid)
+                return sid
+            if response.status_code in UNCLEAR_STATUSES:
+                raise Unanswered(f"HTTP {response.status_code}")
+            raise VoiceProviderError(
+                f"Vapi refused the call: {_message(response)}",
+                retryable=response.status_code == 429 or response.status_code >= 500,
             )
-        except httpx.ConnectError as exc:
-            raise VoiceProviderError(f"Vapi is unreachable: {exc}") from None
-        except httpx.HTTPError:
-            return await self._after_unclear_start(account, request.idempotency_key)
-        if response.status_code in (200, 201):
-            sid = str(response.json().get("id") or "")
-            if not sid:
-                raise VoiceProviderError("Vapi answered without a call id")
-            await self._apply_key(request.idempotency_key, Report(sid=sid))
-            log.info("vapi.call.placed", call_id=call_id, provider_call_id=sid)
-            return sid
-        if response.status_code >= 500:
-            return await self._after_unclear_start(account, request.idempotency_key)
-        raise VoiceProviderError(
-            f"Vapi refused the call: {_message(response)}",
-            retryable=response.status_code == 429,
-        )
 
-    async def _after_unclear_start(self, account: ProviderAccount, key: str) -> str:
-        for wait in (0.0, *LOOK_AGAIN):
-            await asyncio.sleep(wait * self._timeout)
-            found = await self._reconcile(account, key)
-            if found is not None:
-                return found
-        raise VoiceProviderError("Vapi did not confirm the call, and has none for it")
+        return await self._place(account, request, create)
 
-    async def _reconcile(self, account: ProviderAccount, key: str) -> str | None:
-        """The Vapi call of an attempt whose dial went unanswered: named by a server message,
-        or listed by Vapi with our call id in its assistant's metadata."""
-        async with self._read_sessionmaker() as session:
-            row = await repository.by_key(session, key)
-        if row is None:
-            return None
-        if row.provider_call_id:
-            return row.provider_call_id
-        since = (row.dial_time - CLOCK_SKEW).isoformat().replace("+00:00", "Z")
+    async def _find(self, account: ProviderAccount, row: CallRow) -> str | None:
+        """Vapi's calls from the account's number created around the attempt's create
+        (``GET /call``; Vapi filters by number and time, not by metadata), the one whose
+        assistant carries our call id."""
+        since = row.dial_time - CLOCK_SKEW
+        until = row.dial_time + self._settle + CLOCK_SKEW
         params = {
             "phoneNumberId": account["phone_number_id"],
-            "createdAtGe": since,
-            "limit": "100",
+            "createdAtGe": _stamp(since),
+            "createdAtLe": _stamp(until),
+            "limit": str(LIST_LIMIT),
         }
         try:
             response = await self._request(account, "GET", "/call", params=params)
@@ -337,11 +313,21 @@ class VapiVoice(HostedCalls):
             raise VoiceProviderError(f"Vapi's call list is unreachable: {exc}") from None
         if response.status_code != 200:
             raise VoiceProviderError(f"Vapi's call list answered {response.status_code}")
-        listed = response.json()
-        for call in listed if isinstance(listed, list) else []:
-            if our_call_id({"call": call}) == row.call_id and call.get("id"):
-                await self._apply_key(key, Report(sid=str(call["id"])))
+        try:
+            listed = response.json()
+        except ValueError:
+            raise VoiceProviderError("Vapi's call list is not JSON") from None
+        listed = listed if isinstance(listed, list) else []
+        for call in listed:
+            if (
+                isinstance(call, dict)
+                and call.get("id")
+                and our_call_id({"call": call}) == row.call_id
+            ):
                 return str(call["id"])
+        if len(listed) >= LIST_LIMIT:
+            # Ours may be past the page: not knowing is not "not placed".
+            raise VoiceProviderError(f"Vapi lists {len(listed)} calls or more in that time")
         return None
 
     def _shown(self, row: CallRow) -> ProviderCall:
@@ -413,6 +399,10 @@ class VapiVoice(HostedCalls):
         if row.provider_call_id and sid and sid != row.provider_call_id:
             raise WebhookRefused("another call")
         await self._apply_key(row.idempotency_key, report_of_message(message))
+
+
+def _stamp(at: datetime) -> str:
+    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class _Blank(dict[str, str]):
