@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from credira.kit.pagination import Page
 from credira.models import ApiKey, Callout, DashboardSession, User
 
 
@@ -119,3 +120,14 @@ async def callouts_by_status(
         .group_by(Callout.status)
     )
     return {str(status): int(n) for status, n in rows.all()}
+
+
+async def list_callouts(
+    session: AsyncSession, account_id: str, status: str | None, page: Page
+) -> tuple[list[Callout], bool]:
+    """A page of the account's callouts, oldest first (by id), of one status when given."""
+    query = select(Callout).where(Callout.account_id == account_id)
+    if status is not None:
+        query = query.where(Callout.status == status)
+    rows = await session.scalars(page.apply(query, Callout.id))
+    return page.split(list(rows.all()))

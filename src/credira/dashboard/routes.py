@@ -8,12 +8,17 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from credira.dashboard import home, signin
+from credira.dashboard import callouts, home, invoices, signin
 from credira.dashboard.web import NAV, PREFIX, STATIC, NavItem
 
-PAGES = (signin.pages, home.pages)
+PAGES = (signin.pages, home.pages, callouts.pages, invoices.pages)
 
-NAV.extend([NavItem("Overview", "", "callouts:read")])
+NAV.extend(
+    [
+        NavItem("Overview", "", "callouts:read"),
+        NavItem("Callouts", "/callouts", "callouts:read"),
+    ]
+)
 
 
 def install(app: FastAPI) -> None:

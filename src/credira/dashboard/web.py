@@ -30,7 +30,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from credira.api.deps import Runtime, runtime
 from credira.auth.principal import Principal
 from credira.dashboard import sessions
-from credira.errors import CrediraError, Forbidden
+from credira.errors import CrediraError, Forbidden, ValidationFailed
 from credira.kit.clock import Clock
 
 PREFIX = "/dashboard"
@@ -325,3 +325,25 @@ def form_value(form: Mapping[str, str], name: str) -> str | None:
     """A form field, stripped; None when absent or empty."""
     value = form.get(name, "").strip()
     return value or None
+
+
+def back_to(form: Mapping[str, str], default: str) -> str:
+    """Where a form asks to go after it (field ``back``): a dashboard path only, never
+    another site (an open redirect)."""
+    back = form.get("back", "")
+    if back.startswith(PREFIX) and not back.startswith("//") and "\\" not in back:
+        return back
+    return default
+
+
+def utc_time(value: str | None) -> datetime:
+    """A ``datetime-local`` input's value, read as UTC (the form says so)."""
+    if value is None:
+        raise ValidationFailed("Choose the new time", field="scheduled_time")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed("Not a date and time", field="scheduled_time") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
