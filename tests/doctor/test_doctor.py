@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 from click.testing import CliRunner
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
@@ -26,6 +27,9 @@ from credira.doctor.checks import Finding, check_all
 from credira.models import WebhookEndpoint
 from tests.channel.smtpd import SmtpServer, self_signed_certificate
 from tests.support import Api, free_port
+from tests.telephony.fake_retell import FakeRetell
+from tests.telephony.fake_telnyx import FakeTelnyx
+from tests.telephony.fake_vapi import FakeVapi
 
 
 def by_topic(findings: list[Finding]) -> dict[str, list[Finding]]:
@@ -200,3 +204,86 @@ async def test_twilio_credentials_are_asked_of_twilio(
     finally:
         server.shutdown()
         server.server_close()
+
+
+async def test_each_providers_credentials_are_asked_of_it(
+    app: FastAPI, api: Api, settings: Settings, client: httpx.AsyncClient
+) -> None:
+    """Telnyx, Vapi and Retell are each asked with the stored credentials for the resource
+    they name (the local fakes check the key as the providers do)."""
+    tenant = await api.tenant(permissions=list(ALL_PERMISSIONS))
+    telnyx = FakeTelnyx("KEY" + "1" * 40, "1494404757140276705", client)
+    vapi = FakeVapi("vapi-" + "2" * 32, "6a1f3c9e-0000-4000-8000-00000000abcd", "s" * 32, client)
+    retell = FakeRetell("key_" + "3" * 28, "agent_" + "a" * 24, client)
+    retell.agent_webhook_url = f"{settings.public_url}/hooks/retell"
+    async with telnyx, vapi, retell:
+        stored = {
+            "telnyx": {
+                "api_key": telnyx.api_key,
+                "connection_id": telnyx.connection_id,
+                "public_key": telnyx.public_key,
+                "api_base": telnyx.url,
+            },
+            "vapi": {
+                "api_key": vapi.api_key,
+                "phone_number_id": vapi.phone_number_id,
+                "webhook_secret": vapi.secret,
+                "api_base": vapi.url,
+            },
+            "retell": {
+                "api_key": retell.api_key,
+                "agent_id": retell.agent_id,
+                "api_base": retell.url,
+            },
+        }
+        for provider, body in stored.items():
+            await tenant.ok("PUT", f"/v1/account/providers/{provider}", json=body)
+
+        async def found() -> dict[str, tuple[str, str]]:
+            topics = by_topic(await check_all(settings, within=5))
+            return {
+                p: (topics[f"provider {p}"][0].level, topics[f"provider {p}"][0].text)
+                for p in stored
+            }
+
+        who = tenant.account_id
+        assert await found() == {
+            "telnyx": (
+                "ok",
+                f"{who}'s Telnyx Call Control application Credira collections answers",
+            ),
+            "vapi": ("ok", f"{who}'s Vapi phone number +14155550123 answers"),
+            "retell": ("ok", f"{who}'s Retell agent Ava answers"),
+        }
+
+        # A key the provider refuses, an id it does not know, and what the resource says.
+        await tenant.ok("PUT", "/v1/account/providers/telnyx", json={"api_key": "KEY" + "9" * 40})
+        await tenant.ok("PUT", "/v1/account/providers/vapi", json={"phone_number_id": "gone"})
+        retell.agent_webhook_url = "https://old.example/retell"
+        now = await found()
+        assert now["telnyx"] == (
+            "fail",
+            f"Telnyx refused the credentials of {who}: set them again with "
+            "PUT /v1/account/providers/telnyx",
+        )
+        assert now["vapi"] == (
+            "fail",
+            f"Vapi accepts {who}'s API key but has no phone_number_id gone: check it and set "
+            "them again with PUT /v1/account/providers/vapi",
+        )
+        assert now["retell"][0] == "warn"
+        assert "sends its webhooks to https://old.example/retell" in now["retell"][1]
+
+        await tenant.ok("PUT", "/v1/account/providers/telnyx", json={"api_key": telnyx.api_key})
+        telnyx.application_active = False
+        await tenant.ok("PUT", "/v1/account/providers/retell", json={"agent_id": "agent_gone"})
+        down = f"http://127.0.0.1:{free_port()}"
+        await tenant.ok("PUT", "/v1/account/providers/vapi", json={"api_base": down})
+        now = await found()
+        assert now["telnyx"][0] == "fail"
+        assert "Call Control application Credira collections is inactive" in now["telnyx"][1]
+        assert now["retell"][0] == "fail"
+        assert f"Retell accepts {who}'s API key but has no agent_id agent_gone" in now["retell"][1]
+        assert now["vapi"][0] == "fail"
+        assert now["vapi"][1].startswith(f"cannot reach {down} for {who}")
+    assert [] == telnyx.problems == vapi.problems == retell.problems

@@ -8,7 +8,8 @@ What it speaks (https://docs.retellai.com/api-references):
 - ``POST /v3/list-calls`` with ``filter_criteria.metadata`` -> ``{"items", "has_more",
   "pagination_key"}``;
 - ``GET /v2/get-call/{call_id}``; ``POST /v2/stop-call/{call_id}``;
-- the call's ``recording_url`` (here ``GET /recordings/{call_id}.wav``).
+- the call's ``recording_url`` (here ``GET /recordings/{call_id}.wav``);
+- ``GET /get-agent/{agent_id}`` (what ``credira doctor`` reads).
 """
 
 from __future__ import annotations
@@ -147,8 +148,10 @@ class FakeRetell(LocalServer):
                 Route("/v3/list-calls", self._list, methods=["POST"]),
                 Route("/v2/stop-call/{call_id}", self._stop, methods=["POST"]),
                 Route("/recordings/{call_id}.wav", self._recording, methods=["GET"]),
+                Route("/get-agent/{agent_id}", self._agent, methods=["GET"]),
             ]
         )
+        self.agent_webhook_url = HOOK
 
     @property
     def url(self) -> str:
@@ -225,6 +228,21 @@ class FakeRetell(LocalServer):
             )
         ][: int(query.get("limit") or 50)]
         return JSONResponse({"items": items, "has_more": False, "pagination_key": None})
+
+    async def _agent(self, request: Request) -> Response:
+        """``GET /get-agent/{agent_id}``: the agent that holds the calls."""
+        if request.headers.get("authorization") != f"Bearer {self.api_key}":
+            return JSONResponse({"message": "Unauthorized"}, status_code=401)
+        if request.path_params["agent_id"] != self.agent_id:
+            return JSONResponse({"message": "Not found"}, status_code=404)
+        agent = {
+            "agent_id": self.agent_id,
+            "agent_name": "Ava",
+            "version": 0,
+            "webhook_url": self.agent_webhook_url,
+            "language": "en-US",
+        }
+        return JSONResponse(agent)
 
     async def _get(self, request: Request) -> Response:
         refused = self._refused(request)

@@ -8,7 +8,8 @@ What it speaks (https://developers.telnyx.com/api/call-control):
   ``command_id``;
 - ``GET /v2/calls/{id}``; ``POST /v2/calls/{id}/actions/{gather_using_speak|speak|hangup}``,
   each command once per ``command_id``;
-- the recording's URL (here ``GET /v2/recordings/{id}.wav``).
+- the recording's URL (here ``GET /v2/recordings/{id}.wav``);
+- ``GET /v2/call_control_applications/{id}`` (what ``credira doctor`` reads).
 """
 
 from __future__ import annotations
@@ -96,8 +97,10 @@ class FakeTelnyx(LocalServer):
                 Route("/v2/calls/{sid}", self._get, methods=["GET"]),
                 Route("/v2/calls/{sid}/actions/{action}", self._action, methods=["POST"]),
                 Route("/v2/recordings/{sid}.wav", self._recording, methods=["GET"]),
+                Route("/v2/call_control_applications/{id}", self._application, methods=["GET"]),
             ]
         )
+        self.application_active = True
 
     @property
     def url(self) -> str:
@@ -116,6 +119,21 @@ class FakeTelnyx(LocalServer):
             self.problems.append("a request without the API key")
             return JSONResponse({"errors": [{"code": "10009", "title": "Auth"}]}, status_code=401)
         return None
+
+    async def _application(self, request: Request) -> Response:
+        """``GET /v2/call_control_applications/{id}``: the connection the calls are made on."""
+        if request.headers.get("authorization") != f"Bearer {self.api_key}":
+            return JSONResponse({"errors": [{"code": "10009", "title": "Auth"}]}, status_code=401)
+        if request.path_params["id"] != self.connection_id:
+            return JSONResponse({"errors": [{"code": "10005", "title": "Not found"}]}, 404)
+        application = {
+            "record_type": "call_control_application",
+            "id": self.connection_id,
+            "application_name": "Credira collections",
+            "active": self.application_active,
+            "webhook_event_url": "http://testserver/hooks/telnyx",
+        }
+        return JSONResponse({"data": application})
 
     async def _dial(self, request: Request) -> Response:
         refused = self._refused(request)

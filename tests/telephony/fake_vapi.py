@@ -6,7 +6,8 @@ What it speaks (https://docs.vapi.ai/api-reference/calls):
 - ``POST /call`` (Bearer API key) -> 201 and the call (no idempotency: each request a call);
 - ``GET /call?phoneNumberId=&createdAtGe=&createdAtLe=&limit=`` -> a list; ``GET /call/{id}``;
 - ``POST {monitor.controlUrl}`` with ``{"type": "end-call"}``;
-- the recording's URL (here ``GET /recordings/{id}.wav``).
+- the recording's URL (here ``GET /recordings/{id}.wav``);
+- ``GET /phone-number/{id}`` (what ``credira doctor`` reads).
 """
 
 from __future__ import annotations
@@ -119,6 +120,7 @@ class FakeVapi(LocalServer):
                 Route("/call/{id}", self._get, methods=["GET"]),
                 Route("/control/{id}", self._control, methods=["POST"]),
                 Route("/recordings/{id}.wav", self._recording, methods=["GET"]),
+                Route("/phone-number/{id}", self._phone_number, methods=["GET"]),
             ]
         )
 
@@ -198,6 +200,20 @@ class FakeVapi(LocalServer):
         values = (body.get("assistantOverrides") or {}).get("variableValues") or {}
         if not values.get("invoice_number"):
             self.problems.append("variableValues lack the invoice")
+
+    async def _phone_number(self, request: Request) -> Response:
+        """``GET /phone-number/{id}``: the number the calls are made from."""
+        if request.headers.get("authorization") != f"Bearer {self.api_key}":
+            return JSONResponse({"message": "Unauthorized", "statusCode": 401}, 401)
+        if request.path_params["id"] != self.phone_number_id:
+            return JSONResponse({"message": "Not Found", "statusCode": 404}, 404)
+        number = {
+            "id": self.phone_number_id,
+            "provider": "vapi",
+            "number": "+14155550123",
+            "status": "active",
+        }
+        return JSONResponse(number)
 
     async def _get(self, request: Request) -> Response:
         refused = self._refused(request)

@@ -9,12 +9,10 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, cast
+from typing import cast
 
 import aiosmtplib
-import httpx
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -24,21 +22,14 @@ from credira.config import Settings
 from credira.db.engine import create_engine, create_sessionmaker
 from credira.db.migrate import head_revision, is_known_revision
 from credira.doctor import repository
+from credira.doctor.finding import Finding
+from credira.doctor.providers import provider_check
 from credira.metrics.repository import callout_gauges
 from credira.provider.schemas import DEFAULT_API_BASE
 from credira.secret.crypto import KEY_FILE, Cipher, DecryptionFailed, cipher_for
 
-Level = Literal["ok", "warn", "fail"]
-
 # Due work older than this means no worker is taking it.
 OVERDUE_SECONDS = 300.0
-
-
-@dataclass(frozen=True)
-class Finding:
-    level: Level
-    topic: str
-    text: str
 
 
 def redact(url: str) -> str:
@@ -269,7 +260,11 @@ async def _secrets_and_providers(
             unreadable.append(f"{row.provider} credentials of {row.account_id}")
             continue
         api_base = row.api_base or DEFAULT_API_BASE.get(row.provider, "")
-        checks.append(_provider_check(row.account_id, row.provider, values, api_base, within))
+        checks.append(
+            provider_check(
+                row.account_id, row.provider, values, api_base, within, settings.public_url
+            )
+        )
     if unreadable:
         findings.append(
             Finding(
@@ -293,45 +288,6 @@ def _opens(cipher: Cipher, token: str) -> bool:
     except DecryptionFailed:
         return False
     return True
-
-
-def _provider_check(
-    account_id: str, provider: str, values: dict[str, str], api_base: str, within: float
-) -> Callable[[], Awaitable[Finding]]:
-    topic = f"provider {provider}"
-
-    async def check() -> Finding:
-        if provider != "twilio":
-            return Finding(
-                "ok",
-                topic,
-                f"{account_id}'s {provider} credentials are stored and open (the doctor does "
-                f"not ask {provider} about them)",
-            )
-        sid, token = values.get("account_sid", ""), values.get("auth_token", "")
-        url = f"{api_base.rstrip('/')}/2010-04-01/Accounts/{sid}.json"
-        try:
-            async with httpx.AsyncClient(timeout=within) as client:
-                reply = await client.get(url, auth=(sid, token))
-        except httpx.HTTPError as exc:
-            return Finding("fail", topic, f"cannot reach {api_base} for {account_id}: {exc!r}")
-        if reply.status_code in (401, 403):
-            return Finding(
-                "fail",
-                topic,
-                f"Twilio refused the credentials of {account_id} (account {sid}): set them "
-                "again with PUT /v1/account/providers/twilio",
-            )
-        if reply.status_code != 200:
-            return Finding(
-                "fail", topic, f"Twilio answered {reply.status_code} for {account_id}'s account"
-            )
-        status = str(reply.json().get("status", "active"))
-        if status != "active":
-            return Finding("fail", topic, f"{account_id}'s Twilio account {sid} is {status}")
-        return Finding("ok", topic, f"{account_id}'s Twilio account {sid} is active")
-
-    return check
 
 
 # -- webhooks and the worker --------------------------------------------------------------------
