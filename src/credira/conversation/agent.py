@@ -65,6 +65,7 @@ class Conversation:
         *,
         clock: Clock,
         limits: Limits | None = None,
+        before_end: Callable[[Record], Awaitable[None]] | None = None,
     ) -> None:
         self.context = context
         self.policy = policy
@@ -79,6 +80,7 @@ class Conversation:
         self._speaking = ""  # the agent's line being sent, for an interrupt to cut
         self._ended = False
         self._partial: list[str] = []
+        self._before_end = before_end
 
     def now(self) -> datetime:
         return self._clock.now()
@@ -100,6 +102,9 @@ class Conversation:
         self.record.ended_by = self.record.ended_by or ended_by
         if closing:
             await self.say(closing)
+        if self._before_end is not None:
+            # Kept before the end frame: the call's final status may follow it at once.
+            await self._before_end(self.record)
         handoff = {"outcome": self.record.final_outcome(), "ended_by": self.record.ended_by}
         await self._send({"type": "end", "handoffData": json.dumps(handoff)})
         log.info(
