@@ -4,10 +4,13 @@ page, the session cookie kept by the client."""
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
 
 import httpx
 import pytest
+
+from tests.support import ADMIN_KEY, bearer
 
 FORM_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -30,6 +33,20 @@ async def sign_in(client: httpx.AsyncClient, key: str) -> str:
     overview = await client.get("/dashboard")
     assert overview.status_code == 200, overview.text
     return form_token(overview.text)
+
+
+async def add_user(client: httpx.AsyncClient, account_id: str, permissions: list[str]) -> str:
+    """A new user of the account holding only ``permissions``; its API key."""
+    body = {
+        "email": f"user-{secrets.token_hex(6)}@acme.example.com",
+        "name": "Lim Ited",
+        "company": "Owner Ltd",
+        "account_id": account_id,
+        "permissions": permissions,
+    }
+    reply = await client.post("/v1/users", json=body, headers=bearer(ADMIN_KEY))
+    assert reply.status_code == 201, reply.text
+    return str(reply.json()["data"]["api_key"])
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,9 @@ from sqlalchemy import update
 
 from credira.models import DashboardSession
 from tests.conftest import PUBLIC_URL
-from tests.dashboard.conftest import form_token, sign_in
+from tests.dashboard.conftest import add_user, form_token, sign_in
 from tests.dashboard.seed import TRANSCRIPT, Story, seed
-from tests.support import ADMIN_KEY, Api, Tenant, bearer
+from tests.support import ADMIN_KEY, Api, Tenant
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -55,20 +55,6 @@ def _alert(html: str) -> str:
 
 async def _status(tenant: Tenant, callout_id: str) -> str:
     return str((await tenant.ok("GET", f"/v1/callouts/{callout_id}"))["data"]["status"])
-
-
-async def _user(shared_client: httpx.AsyncClient, account_id: str, permissions: list[str]) -> str:
-    """A new user of the account holding ``permissions``; its API key."""
-    body = {
-        "email": f"limited{len(permissions)}{datetime.now(UTC).timestamp()}@acme.example.com",
-        "name": "Lim Ited",
-        "company": "Owner Ltd",
-        "account_id": account_id,
-        "permissions": permissions,
-    }
-    reply = await shared_client.post("/v1/users", json=body, headers=bearer(ADMIN_KEY))
-    assert reply.status_code == 201, reply.text
-    return str(reply.json()["data"]["api_key"])
 
 
 async def test_pages_show_the_story(
@@ -270,7 +256,7 @@ async def test_permissions_apply_as_in_the_api(
     browser: httpx.AsyncClient,
 ) -> None:
     tenant, story = owner
-    key = await _user(shared_client, tenant.account_id, ["callouts:read", "invoices:read"])
+    key = await add_user(shared_client, tenant.account_id, ["callouts:read", "invoices:read"])
     csrf = await sign_in(browser, key)
     listed = await browser.get("/dashboard/callouts", params={"status": "scheduled"})
     assert story.scheduled_id in listed.text
@@ -296,7 +282,7 @@ async def test_permissions_apply_as_in_the_api(
     assert paid.status_code == 403
 
     # Without callouts:read, no callout page at all.
-    key = await _user(shared_client, tenant.account_id, ["invoices:read"])
+    key = await add_user(shared_client, tenant.account_id, ["invoices:read"])
     await sign_in_without_overview(browser, key)
     assert (await browser.get("/dashboard/callouts")).status_code == 403
 
