@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from starlette.responses import Response
 
 from credira.callout.state import CalloutStatus
+from credira.dashboard import overview as panels
 from credira.dashboard import repository
 from credira.dashboard.web import Viewer, page, render, router
 
@@ -29,5 +30,5 @@ async def overview(
     statuses = [(s.value, counts.get(s.value, 0)) for s in CalloutStatus]
     return render(
         request, "home.html", title="Overview", day=start, statuses=statuses,
-        total=sum(counts.values()),
+        total=sum(counts.values()), **await panels.panels(viewer),
     )  # fmt: skip

@@ -8,15 +8,33 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from credira.dashboard import callouts, home, invoices, signin
+from credira.dashboard import callouts, editors, home, invoices, lists, overview, signin
 from credira.dashboard.web import NAV, PREFIX, STATIC, NavItem
 
-PAGES = (signin.pages, home.pages, callouts.pages, invoices.pages)
+PAGES = (
+    signin.pages,
+    home.pages,
+    callouts.pages,
+    invoices.pages,
+    overview.pages,
+    lists.pages,
+    editors.pages,
+)
 
 NAV.extend(
     [
         NavItem("Overview", "", "callouts:read"),
         NavItem("Callouts", "/callouts", "callouts:read"),
+    ]
+)
+NAV.extend(
+    [
+        NavItem("Invoices", "/invoices", "invoices:read"),
+        NavItem("Calls", "/calls", "calls:read"),
+        NavItem("Emails", "/emails", "emails:read"),
+        NavItem("Agents", "/agents", "voice_agents:read"),
+        NavItem("Templates", "/templates", "emails:read"),
+        NavItem("Plans", "/plans", "plans:read"),
     ]
 )
 
