@@ -37,6 +37,7 @@ from credira.call.endpoints import media as media_router
 from credira.call.endpoints import router as call_router
 from credira.callout.endpoints import router as callout_router
 from credira.config import Settings
+from credira.conversation.endpoints import router as relay_router
 from credira.dashboard.routes import install as install_dashboard
 from credira.db.engine import ping
 from credira.email.endpoints import router as email_router
@@ -140,6 +141,7 @@ def create_app(
     app.include_router(media_router)
     app.include_router(tracking_router)
     app.include_router(hooks_router)
+    app.include_router(relay_router)
     app.include_router(_probes())
     app.include_router(metrics_router)
     install_dashboard(app)

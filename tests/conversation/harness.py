@@ -21,6 +21,7 @@ import websockets
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
+from tests.telephony.local_server import LocalServer
 from twilio.request_validator import RequestValidator
 
 from credira.conversation.agent import Limits, Policy
@@ -28,7 +29,6 @@ from credira.conversation.context import CallContext, SettlementPolicy
 from credira.conversation.debtor import play
 from credira.conversation.relay import RelayCall, relay_url, serve, sign_token
 from credira.kit.clock import FrozenClock
-from tests.telephony.local_server import LocalServer
 
 NOW = datetime(2026, 12, 8, 15, 0, tzinfo=UTC)  # 10:00 in New York
 ACCOUNT_SID = "AC" + "1" * 32

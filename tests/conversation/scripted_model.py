@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from tests.conversation.harness import context
+from tests.llm.fake_openai import Call, Reply, call, text, tool_calls
+
 from credira.conversation.context import CallContext
 from credira.conversation.guard import Guard, ToolResult
 from credira.conversation.scripted import ScriptedPolicy
 from credira.kit.clock import Clock
-from tests.conversation.harness import context
-from tests.llm.fake_openai import Call, Reply, call, text, tool_calls
 
 _INVOICE = re.compile(r"Invoice INV-(\d+)")
 

@@ -19,13 +19,6 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-
-from credira.conversation.agent import Policy
-from credira.conversation.context import CallContext
-from credira.conversation.guard import Guard
-from credira.conversation.llm_policy import LLMPolicy
-from credira.conversation.scripted import ScriptedPolicy
-from credira.llm import LLMClient, LLMSettings
 from tests.conversation.cases import CASES, Case
 from tests.conversation.harness import AgentServer, Talk, context, talk
 from tests.conversation.scripted_model import ScriptedModel
@@ -38,6 +31,12 @@ from tests.llm.fake_openai import (
     server_error,
     text,
 )
+
+from credira.conversation.context import CallContext
+from credira.conversation.guard import Guard
+from credira.conversation.llm_policy import LLMPolicy
+from credira.conversation.scripted import ScriptedPolicy
+from credira.llm import LLMClient, LLMSettings
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -112,9 +111,9 @@ def problems_of(case: Case, ctx: CallContext, result: Talk, kind: str) -> list[s
         return ["no record was kept"]
     found: list[str] = []
     guard = Guard(ctx)
-    for text in agent_lines_before_verification(record):
-        if guard.discloses(text):
-            found.append(f"disclosed before verification: {text!r}")
+    for said in agent_lines_before_verification(record):
+        if guard.discloses(said):
+            found.append(f"disclosed before verification: {said!r}")
     promise = record["promised_amount"]
     if promise is not None and not record["instalments"]:
         least = ctx.amount * ctx.policy.min_promise_percent / 100
@@ -175,7 +174,8 @@ async def test_conversation(server: AgentServer, case: Case) -> None:
         assert agent[1].startswith("This is a communication from a debt collector.")
     if case.name in ("minor_parent", "spouse"):
         agent = [u["text"] for u in result.record["lines"] if u.get("speaker") == "agent"]
-        assert ctx.callback_number in agent[-1] and "Jane Doe" in agent[-1]
+        assert ctx.callback_number in agent[-1]
+        assert "Jane Doe" in agent[-1]
 
 
 FAILURES = {
@@ -209,7 +209,7 @@ async def test_a_failing_model_ends_the_call_politely(server: AgentServer, failu
     )
     assert result.record["promised_date"] is None
     assert result.end is not None
-    assert not any(Guard(ctx).discloses(text) for text in agent)
+    assert not any(Guard(ctx).discloses(said) for said in agent)
 
 
 async def test_the_model_is_asked_with_the_agents_tools_and_context(server: AgentServer) -> None:
@@ -222,14 +222,16 @@ async def test_the_model_is_asked_with_the_agents_tools_and_context(server: Agen
     ctx = CallContext(**{**ctx.__dict__, "call_id": "call_evalasked"})
     server.store.add(ctx)
     result = await talk(server, ctx, case.steps)
-    assert result.record is not None and result.record["outcome"] == "promise_to_pay"
+    assert result.record is not None
+    assert result.record["outcome"] == "promise_to_pay"
     asked = [r.body for r in fake.requests[before:]]
     assert len(asked) >= 3
     names = {t["function"]["name"] for t in asked[0]["tools"]}
     assert {"verify_identity", "record_promise", "offer_payment_plan", "end_call"} <= names
     assert all(r["stream"] is True and r["model"] == "fake-model" for r in asked)
     system = asked[0]["messages"][0]["content"]
-    assert "Invoice INV-" in system and "1,250.00 USD" in system
+    assert "Invoice INV-" in system
+    assert "1,250.00 USD" in system
     # A refused tool's reason went back to the model, which was asked again.
     assert any(
         m.get("role") == "tool" and m["content"].startswith("refused")

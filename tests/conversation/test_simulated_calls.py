@@ -8,9 +8,9 @@ import asyncio
 from typing import Any
 
 import pytest
+from tests.support import Api, Tenant, eventually, zone_in_calling_hours
 
 from credira.conversation.debtor import BY_DIGITS
-from tests.support import Api, Tenant, eventually, zone_in_calling_hours
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
+import json
 import secrets
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Awaitable
@@ -25,12 +27,14 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
+import websockets
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
+from credira.conversation.debtor import play
 from tests.telephony.local_server import LocalServer
 
 EVENTS = ["initiated", "ringing", "answered", "completed"]
@@ -74,6 +78,9 @@ class Scenario:
     chaos: bool = False
     silent: bool = False
     duration: int = 42
+    # A conversation agent's call (TwiML ``<Connect><ConversationRelay>``): what the debtor
+    # says on the relay socket (``credira.conversation.debtor`` steps); None: no socket.
+    debtor: list[str] | None = None
 
 
 @dataclass
@@ -129,6 +136,10 @@ class FakeTwilio(LocalServer):
         self.create_refusal: int | None = None
         self.peak = 0  # the most calls in progress at once
         self.placed = asyncio.Event()  # set once a call is placed (before its answer goes out)
+        # Where ConversationRelay's sockets reach the app (``ws://127.0.0.1:port``), the URL
+        # the TwiML names being the public one; and what each call's socket heard.
+        self.relay_to: str | None = None
+        self.relayed: dict[str, list[dict[str, Any]]] = {}
         base = "/2010-04-01/Accounts/{account}"
         self.app = Starlette(
             routes=[
@@ -329,6 +340,33 @@ class FakeTwilio(LocalServer):
         reply = await self._post(call.form["RecordingStatusCallback"][0], recording)
         self.callbacks.append(("recording", reply.status_code))
 
+    async def _relay(self, call: FakeCall, url: str, steps: list[str]) -> None:
+        """ConversationRelay: the socket opened as Twilio opens it (signed over the URL the
+        TwiML named), the setup frame, then the debtor's words as prompt frames until the
+        app's ``end`` frame."""
+        if self.relay_to is None:
+            self.problems.append("a ConversationRelay socket with nowhere to connect")
+            return
+        signature = RequestValidator(self.auth_token).compute_signature(url, {})
+        local = self.relay_to + "/" + url.split("/", 3)[3]
+        headers = {"X-Twilio-Signature": signature}
+        async with websockets.connect(local, additional_headers=headers) as socket:
+
+            async def send(frame: dict[str, Any]) -> None:
+                if frame.get("type") == "setup":
+                    frame = {**frame, "callSid": call.sid, "accountSid": self.account_sid}
+                with contextlib.suppress(websockets.ConnectionClosed):
+                    await socket.send(json.dumps(frame))
+
+            async def receive() -> dict[str, Any] | None:
+                try:
+                    loaded = json.loads(await socket.recv())
+                except websockets.ConnectionClosed:
+                    return None
+                return loaded if isinstance(loaded, dict) else None
+
+            self.relayed[call.sid] = await play(steps, send, receive)
+
     async def _answer(self, call: FakeCall, scenario: Scenario) -> None:
         """Fetch the TwiML as Twilio does once AMD has decided, and act on it."""
         url = call.form["Url"][0]
@@ -341,6 +379,11 @@ class FakeTwilio(LocalServer):
             return
         call.twiml.append(reply.text)
         root = ElementTree.fromstring(reply.text)  # noqa: S314 - our own app's reply
+        relay = root.find("Connect/ConversationRelay")
+        if relay is not None:
+            if scenario.debtor is not None:
+                await self._relay(call, relay.get("url") or "", scenario.debtor)
+            return
         gather = root.find("Gather")
         if gather is None or scenario.digits is None:
             return

@@ -111,6 +111,17 @@ def transcript_of(row: CallRow, status: CallStatus) -> str | None:
     """The call as the debtor heard it, in the transcript format: the script, the menu and
     the key pressed (as the debtor's words), or the message left on a voicemail."""
     words = wording(row.language)
+    if row.conversation is not None and status != "voicemail":
+        # Our own agent's call: the conversation as it went, once its socket closed.
+        record = row.conversation.get("record")
+        if status != "completed" or not record:
+            return None
+        turns = [
+            Turn(line["speaker"], line["text"])
+            for line in record.get("lines") or []
+            if line.get("type") == "turn"
+        ]
+        return render_transcript(turns).removesuffix("\n") or None
     if status == "voicemail":
         turns = [Turn("agent", f"{row.script} {words.voicemail}")]
     elif status == "completed" and (answered_time(row) is not None or row.digits):
@@ -136,4 +147,5 @@ def view(row: CallRow) -> ProviderCall:
         cost=row.cost,
         currency=row.currency,
         error=row.error if status == "failed" else None,
+        conversation=(row.conversation or {}).get("record") if final else None,
     )

@@ -51,6 +51,8 @@ from credira.channel.voice.port import (
     VoiceProviderError,
 )
 from credira.channel.voice.reported import Report, merge
+from credira.conversation.context import CallContext, context_of, wants_conversation
+from credira.conversation.relay import RelayCall, relay_url, sign_token
 from credira.kit.clock import Clock
 from credira.models import ProviderCall as CallRow
 from credira.provider.service import ProviderAccount
@@ -248,6 +250,10 @@ class TwilioVoice(HostedCalls):
             "reported": "initiated",
             "dial_time": now,
             "heard_time": now,
+            # Our own agent's call: what it knows of the debt, for its relay socket.
+            "conversation": {"context": context_of(request).to_json()}
+            if wants_conversation(request)
+            else None,
         }
         async with self._sessionmaker() as session:
             written = await repository.insert_new(session, row)
@@ -511,7 +517,8 @@ class TwilioVoice(HostedCalls):
             await self.apply(row, Report(recording_url=params.get("RecordingUrl")))
 
     async def on_answer(self, call_id: str, url: str, params: Params, signature: str) -> str:
-        """What the answered call plays: the message on a machine, else the script and menu."""
+        """What the answered call plays: the message on a machine, else the script and menu
+        (or, for a conversation agent, our own agent on a relay socket)."""
         row = await self.verified(call_id, url, params, signature)
         answered_by = params.get("AnsweredBy")
         await self.apply(
@@ -528,7 +535,54 @@ class TwilioVoice(HostedCalls):
             return twiml(
                 say(f"{row.script} {words.voicemail}", row.language, row.voice), "<Hangup/>"
             )
+        if row.conversation is not None:
+            account = await self._account(row.account_id)
+            return self._relay(row, account["auth_token"])
         return self._menu(row, row.script)
+
+    def _relay(self, row: CallRow, auth_token: str) -> str:
+        """Our own agent on the line: ConversationRelay connects the call to our socket (the
+        provider turns speech into ``prompt`` frames and our ``text`` frames into speech); the
+        socket's token names this attempt, signed with the account's auth token."""
+        token = sign_token(row.call_id, auth_token, self._clock.now())
+        attributes = {
+            "url": relay_url(self._public_url, token),
+            "language": row.language,
+            "interruptible": "true",
+            "dtmfDetection": "true",
+        }
+        if row.voice and row.voice != "default":
+            attributes["voice"] = row.voice
+        relay = " ".join(f"{name}={quoteattr(value)}" for name, value in attributes.items())
+        return twiml(f"<Connect><ConversationRelay {relay}/></Connect>")
+
+    # --- Our own agent's relay socket (``credira.conversation.relay.RelayStore``) ---
+
+    async def opened(self, call_id: str) -> RelayCall | None:
+        """A conversation agent's call whose socket may open: its context and the account's
+        credentials (which sign the token and the handshake)."""
+        async with self._read_sessionmaker() as session:
+            row = await repository.by_call_id(session, self.name, call_id)
+        if row is None or row.conversation is None or "record" in row.conversation:
+            return None
+        account = await self._accounts(row.account_id)
+        if account is None:
+            return None
+        return RelayCall(
+            call_id=row.call_id,
+            context=CallContext.from_json(row.conversation["context"]),
+            auth_token=account["auth_token"],
+            account_sid=account["account_sid"],
+            provider_call_id=row.provider_call_id,
+        )
+
+    async def finished(self, call_id: str, record: dict[str, Any]) -> None:
+        """Keep the conversation's record on the call's row (read when the call is final)."""
+        async with self._sessionmaker() as session:
+            row = await repository.by_call_id(session, self.name, call_id, lock=True)
+            if row is not None and row.conversation is not None:
+                row.conversation = {**row.conversation, "record": record}
+                await session.commit()
 
     def _menu(self, row: CallRow, opening: str) -> str:
         words = wording(row.language)

@@ -1,0 +1,65 @@
+"""The relay socket of a conversation agent's Twilio call (``/hooks/twilio/relay/{token}``):
+no API key; the handshake is Twilio's, signed and bound to the attempt (`relay`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import APIRouter, WebSocket
+
+from credira.api.deps import Runtime
+from credira.channel.voice.port import VoiceProviderError
+from credira.channel.voice.twilio import TwilioVoice
+from credira.conversation.agent import Policy
+from credira.conversation.context import CallContext
+from credira.conversation.llm_policy import LLMPolicy
+from credira.conversation.relay import POLICY_VIOLATION, serve
+from credira.conversation.scripted import ScriptedPolicy
+from credira.llm import LLMClient, LLMSettings
+
+log = structlog.get_logger("credira.conversation")
+
+router = APIRouter(prefix="/hooks")
+
+
+@asynccontextmanager
+async def _model(runtime: Runtime) -> AsyncIterator[LLMClient | None]:
+    """The LLM of ``CREDIRA_LLM_URL`` for one call, or None (the deterministic policy)."""
+    settings = LLMSettings.from_settings(runtime.settings)
+    if settings is None:
+        yield None
+        return
+    async with LLMClient(settings) as client:
+        yield client
+
+
+@router.websocket("/twilio/relay/{token}")
+async def twilio_relay(websocket: WebSocket, token: str) -> None:
+    """ConversationRelay's socket for one call attempt: refused (1008) unless Twilio signed
+    the handshake for the account whose attempt the token names."""
+    runtime: Runtime = websocket.app.state.runtime
+    try:
+        twilio = runtime.voice.get("twilio")
+    except VoiceProviderError:
+        twilio = None
+    if not isinstance(twilio, TwilioVoice):
+        await websocket.close(code=POLICY_VIOLATION)
+        return
+    clock = runtime.clock
+    async with _model(runtime) as client:
+
+        def policy_for(context: CallContext) -> Policy:
+            if client is None:
+                return ScriptedPolicy(clock)
+            return LLMPolicy(client, context, clock)
+
+        await serve(
+            websocket,
+            token,
+            twilio,
+            public_url=runtime.settings.public_url,
+            clock=clock,
+            policy_for=policy_for,
+        )
