@@ -1090,7 +1090,7 @@ VoiceAgentCreate = TypedDict(
     {
         "name": Required[str],
         "provider": NotRequired[Literal["simulator", "twilio", "telnyx", "vapi", "retell"] | None],
-        "mode": NotRequired[Literal["script"] | None],
+        "mode": NotRequired[Literal["script", "conversation"] | None],
         "voice": NotRequired[str | None],
         "language": NotRequired[str | None],
         "from_number": NotRequired[Phone | None],
@@ -1126,7 +1126,7 @@ VoiceAgentUpdate = TypedDict(
     {
         "name": NotRequired[str | None],
         "provider": NotRequired[Literal["simulator", "twilio", "telnyx", "vapi", "retell"] | None],
-        "mode": NotRequired[Literal["script"] | None],
+        "mode": NotRequired[Literal["script", "conversation"] | None],
         "voice": NotRequired[str | None],
         "language": NotRequired[str | None],
         "from_number": NotRequired[Phone | None],
