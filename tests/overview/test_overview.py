@@ -234,6 +234,40 @@ async def test_overview_counts_the_accounts_own_rows_in_the_operators_days(
     assert len(health.unconfirmed) == 1
 
 
+async def test_days_that_are_over_are_read_once(session: AsyncSession) -> None:
+    mine = factories.account(NOW)
+    session.add(mine)
+    await session.flush()
+    invoice = factories.invoice(mine.id, NOW - timedelta(days=5))
+    session.add(invoice)
+    await session.flush()
+    callout = factories.callout(mine.id, invoice.id, None, NOW, status=CalloutStatus.COMPLETED)
+    session.add(callout)
+    await session.flush()
+    yesterday, today = NOW - timedelta(days=1), NOW - timedelta(minutes=30)
+    session.add_all([call(invoice, callout.id, yesterday), call(invoice, callout.id, today)])
+    await session.commit()
+    cache = service.DayCache()
+    first = await service.outcomes(session, mine.id, NOW, BERLIN, days=2, cache=cache)
+    assert first.calls == [1, 1]
+    # A call recorded later on a day that was over (a backfill) is not read again; today's is.
+    session.add_all([call(invoice, callout.id, yesterday), call(invoice, callout.id, today)])
+    invoice_state.promised(session, invoice, date(2026, 3, 20), today)
+    await session.commit()
+    again = await service.outcomes(session, mine.id, NOW, BERLIN, days=2, cache=cache)
+    assert again.calls == [1, 2]
+    assert (await service.outcomes(session, mine.id, NOW, BERLIN, days=2)).calls == [2, 2]
+    # Today is still changing until two hours after it ends.
+    late = datetime(2026, 3, 11, 0, 30, tzinfo=UTC)  # 01:30 in Berlin: yesterday ended 1.5 h ago
+    assert (await service.outcomes(session, mine.id, late, BERLIN, days=2, cache=cache)).calls == [
+        2,
+        0,
+    ]
+    money = await service.money(session, mine.id, NOW, BERLIN, days=2, cache=cache)
+    assert money.promised["USD"] == [Decimal(0), Decimal("1250.00")]
+    assert [p.promised_date for p in money.promises] == [date(2026, 3, 20)]
+
+
 async def test_an_empty_account_has_an_empty_overview(session: AsyncSession) -> None:
     mine = factories.account(NOW)
     session.add(mine)

@@ -20,6 +20,9 @@ from credira.overview.charts import Point, Series
 
 pages = router()
 
+# The figures of days that are over, kept by this process (see ``service.DayCache``).
+DAYS_OVER = service.DayCache()
+
 UTC_ZONE = ZoneInfo("UTC")
 DAYS = 14
 HOURS = 12
@@ -71,7 +74,9 @@ async def _upcoming(viewer: Viewer, zone: ZoneInfo) -> dict[str, Any]:
 
 async def _outcomes(viewer: Viewer, zone: ZoneInfo) -> dict[str, Any]:
     now = viewer.clock.now()
-    daily = await service.outcomes(viewer.session, viewer.account_id, now, zone, days=DAYS)
+    daily = await service.outcomes(
+        viewer.session, viewer.account_id, now, zone, days=DAYS, cache=DAYS_OVER
+    )
     labels = [_day(d) for d in daily.days]
     reached = [
         Series("Reached", daily.reached),
@@ -90,7 +95,9 @@ async def _outcomes(viewer: Viewer, zone: ZoneInfo) -> dict[str, Any]:
 
 async def _money(viewer: Viewer, zone: ZoneInfo) -> dict[str, Any]:
     now = viewer.clock.now()
-    money = await service.money(viewer.session, viewer.account_id, now, zone, days=DAYS)
+    money = await service.money(
+        viewer.session, viewer.account_id, now, zone, days=DAYS, cache=DAYS_OVER
+    )
     labels = [_day(d) for d in money.days]
     per_currency = []
     for currency in money.currencies[:3]:

@@ -25,6 +25,8 @@ class Call(Timestamps, Base):
         Index("ix_calls_callout", "callout_id", "attempt_number"),
         # The daily call cap counts an account's calls placed today.
         Index("ix_calls_account_placed", "account_id", "placed_time"),
+        # The dashboard's list: an account's calls newest first.
+        Index("ix_calls_account_id", "account_id", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -48,6 +48,9 @@ class Email(Timestamps, Base):
         Index("ix_emails_callout", "callout_id", "created_time"),
         # The daily email cap counts an account's emails sent today.
         Index("ix_emails_account_sent", "account_id", "sent_time"),
+        # The dashboard's list: an account's emails newest first, of one status or any.
+        Index("ix_emails_account_status", "account_id", "status", "id"),
+        Index("ix_emails_account_id", "account_id", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -16,6 +16,8 @@ class Invoice(Timestamps, Base):
     __table_args__ = (
         Index("ix_invoices_account_number", "account_id", "number", unique=True),
         Index("ix_invoices_account_status", "account_id", "status", "id"),
+        # The dashboard's list: an account's invoices newest first, whatever their status.
+        Index("ix_invoices_account_id", "account_id", "id"),
         # The worker's plan query: the invoices whose next plan step (or pause's end) is due.
         Index("ix_invoices_plan_due", "plan_status", "plan_next_time"),
     )

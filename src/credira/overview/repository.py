@@ -163,6 +163,31 @@ async def money_events(
     return [MoneyEvent(*row) for row in rows.all()]
 
 
+async def latest_money_events(
+    session: AsyncSession, account_id: str, kind: EventType, since: datetime, limit: int
+) -> list[MoneyEvent]:
+    """The account's newest ``limit`` events of ``kind`` since ``since``, newest first, with
+    their invoice's amount."""
+    rows = await session.execute(
+        select(
+            Event.created_time,
+            Invoice.id,
+            Invoice.amount,
+            Invoice.currency,
+            Invoice.promised_date,
+        )
+        .join(Invoice, Invoice.id == Event.object_id)
+        .where(
+            Event.account_id == account_id,
+            Event.type == kind.value,
+            Event.created_time >= since,
+        )
+        .order_by(Event.created_time.desc())
+        .limit(limit)
+    )
+    return [MoneyEvent(*row) for row in rows.all()]
+
+
 @dataclass(frozen=True)
 class Lateness:
     due: int  # scheduled and due (run_at passed), not yet taken by a worker

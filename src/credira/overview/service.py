@@ -4,10 +4,11 @@ and the worker's health. Each panel is its own function, so a page can load them
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -103,6 +104,73 @@ async def upcoming(
     return Upcoming(now, end, contacts, total)
 
 
+# A day's figures stop changing once it has been over for this long (the last calls of the
+# day have ended and been analysed); from then on they are kept (``DayCache``).
+SETTLED_AFTER = timedelta(hours=2)
+
+
+class DayCache:
+    """The figures of days that are over, kept so that a page reads only the days still
+    changing (today's, mostly) instead of a fortnight of calls and events each time. Bounded:
+    the oldest entries go first. A process's own; one per dashboard."""
+
+    def __init__(self, max_entries: int = 20_000) -> None:
+        self._entries: OrderedDict[tuple[object, ...], object] = OrderedDict()
+        self._max = max_entries
+
+    def get(self, key: tuple[object, ...]) -> object | None:
+        value = self._entries.get(key)
+        if value is not None:
+            self._entries.move_to_end(key)
+        return value
+
+    def put(self, key: tuple[object, ...], value: object) -> None:
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+
+
+@dataclass
+class _Span:
+    """Which of ``days`` to read from the database (from ``start``), and the kept ones."""
+
+    start: datetime | None
+    kept: dict[date, Any]
+    settled: set[date]
+
+
+def _span(
+    days: list[date], zone: ZoneInfo, now: datetime, cache: DayCache | None, key: tuple[object, ...]
+) -> _Span:
+    settled = {d for d in days if day_bounds(d, zone)[1] <= now - SETTLED_AFTER}
+    kept: dict[date, Any] = {}
+    if cache is not None:
+        for day in settled:
+            value = cache.get((*key, day))
+            if value is not None:
+                kept[day] = value
+    unread = [d for d in days if d not in kept]
+    start = day_bounds(min(unread), zone)[0] if unread else None
+    return _Span(start, kept, settled)
+
+
+def _keep(
+    span: _Span, read: dict[date, Any], cache: DayCache | None, key: tuple[object, ...]
+) -> None:
+    if cache is None or span.start is None:
+        return
+    for day in span.settled - set(span.kept):
+        cache.put((*key, day), read[day])
+
+
+@dataclass(frozen=True)
+class _DayOutcomes:
+    calls: int
+    reached: int
+    said: dict[str, int]
+
+
 @dataclass(frozen=True)
 class DailyOutcomes:
     days: list[date]
@@ -112,27 +180,41 @@ class DailyOutcomes:
 
 
 async def outcomes(
-    session: AsyncSession, account_id: str, now: datetime, zone: ZoneInfo, days: int = 14
+    session: AsyncSession,
+    account_id: str,
+    now: datetime,
+    zone: ZoneInfo,
+    days: int = 14,
+    cache: DayCache | None = None,
 ) -> DailyOutcomes:
     """Calls placed, debtors reached and what they said, per local day."""
     day_list = last_days(now, zone, days)
-    start, _ = day_bounds(day_list[0], zone)
-    index = {day: n for n, day in enumerate(day_list)}
-    calls = [0] * days
-    reached = [0] * days
-    by_outcome = {outcome: [0] * days for outcome in OUTCOMES}
-    for hour, answered, outcome, count in await repository.outcomes_by_hour(
-        session, account_id, start, now + timedelta(hours=1)
-    ):
-        n = index.get(hour.astimezone(zone).date())
-        if n is None:
-            continue
-        calls[n] += count
-        if answered:
-            reached[n] += count
-        if outcome in by_outcome:
-            by_outcome[outcome][n] += count
-    return DailyOutcomes(day_list, calls, reached, by_outcome)
+    key = (account_id, "outcomes", zone.key)
+    span = _span(day_list, zone, now, cache, key)
+    counts: dict[date, list[int]] = {d: [0, 0] for d in day_list}
+    said: dict[date, dict[str, int]] = {d: {} for d in day_list}
+    if span.start is not None:
+        rows = await repository.outcomes_by_hour(
+            session, account_id, span.start, now + timedelta(hours=1)
+        )
+        for hour, answered, outcome, count in rows:
+            day = hour.astimezone(zone).date()
+            if day not in counts or day in span.kept:
+                continue
+            counts[day][0] += count
+            if answered:
+                counts[day][1] += count
+            if outcome is not None:
+                said[day][outcome] = said[day].get(outcome, 0) + count
+    read = {d: _DayOutcomes(counts[d][0], counts[d][1], said[d]) for d in day_list}
+    _keep(span, read, cache, key)
+    per_day = [span.kept.get(d) or read[d] for d in day_list]
+    return DailyOutcomes(
+        day_list,
+        [d.calls for d in per_day],
+        [d.reached for d in per_day],
+        {o: [d.said.get(o, 0) for d in per_day] for o in OUTCOMES},
+    )
 
 
 @dataclass(frozen=True)
@@ -158,6 +240,36 @@ class Money:
     paid_count: int
 
 
+# One day's sums: currency -> (amount, how many).
+_DaySums = dict[str, tuple[Decimal, int]]
+
+
+async def _daily_sums(
+    session: AsyncSession,
+    account_id: str,
+    kind: EventType,
+    day_list: list[date],
+    now: datetime,
+    zone: ZoneInfo,
+    cache: DayCache | None,
+) -> dict[date, _DaySums]:
+    key = (account_id, kind.value, zone.key)
+    span = _span(day_list, zone, now, cache, key)
+    read: dict[date, _DaySums] = {d: {} for d in day_list}
+    if span.start is not None:
+        events = await repository.money_events(
+            session, account_id, kind, span.start, now + timedelta(seconds=1)
+        )
+        for event in events:
+            day = event.time.astimezone(zone).date()
+            if day not in read or day in span.kept:
+                continue
+            amount, count = read[day].get(event.currency, (Decimal(0), 0))
+            read[day][event.currency] = (amount + event.amount, count + 1)
+    _keep(span, read, cache, key)
+    return {d: span.kept.get(d) or read[d] for d in day_list}
+
+
 async def money(
     session: AsyncSession,
     account_id: str,
@@ -165,41 +277,43 @@ async def money(
     zone: ZoneInfo,
     days: int = 14,
     latest: int = 10,
+    cache: DayCache | None = None,
 ) -> Money:
     """Amounts promised (``invoice.promised``) and recovered (``invoice.paid``) per day."""
     day_list = last_days(now, zone, days)
-    start, _ = day_bounds(day_list[0], zone)
-    end = now + timedelta(seconds=1)
-    index = {day: n for n, day in enumerate(day_list)}
-    sums: dict[str, dict[str, list[Decimal]]] = {"promised": {}, "recovered": {}}
+    promised = await _daily_sums(
+        session, account_id, EventType.INVOICE_PROMISED, day_list, now, zone, cache
+    )
+    paid = await _daily_sums(
+        session, account_id, EventType.INVOICE_PAID, day_list, now, zone, cache
+    )
     totals: dict[str, Decimal] = defaultdict(Decimal)
-    found: dict[str, list[repository.MoneyEvent]] = {}
-    kinds = (("promised", EventType.INVOICE_PROMISED), ("recovered", EventType.INVOICE_PAID))
-    for key, kind in kinds:
-        found[key] = await repository.money_events(session, account_id, kind, start, end)
-        for event in found[key]:
-            n = index.get(event.time.astimezone(zone).date())
-            if n is None:
-                continue
-            series = sums[key].setdefault(event.currency, [Decimal(0)] * days)
-            series[n] += event.amount
-            totals[event.currency] += event.amount
+    for sums in (*promised.values(), *paid.values()):
+        for currency, (amount, _) in sums.items():
+            totals[currency] += amount
     currencies = sorted(totals, key=lambda c: (-totals[c], c))
-    for key in sums:
-        for currency in currencies:
-            sums[key].setdefault(currency, [Decimal(0)] * days)
+
+    def series(per_day: dict[date, _DaySums]) -> dict[str, list[Decimal]]:
+        return {c: [per_day[d].get(c, (Decimal(0), 0))[0] for d in day_list] for c in currencies}
+
+    def count(per_day: dict[date, _DaySums]) -> int:
+        return sum(n for sums in per_day.values() for _, n in sums.values())
+
+    start, _ = day_bounds(day_list[0], zone)
+    newest = await repository.latest_money_events(
+        session, account_id, EventType.INVOICE_PROMISED, start, latest
+    )
     promises = [
-        Promise(e.time, e.invoice_id, e.amount, e.currency, e.promised_date)
-        for e in reversed(found["promised"][-latest:])
+        Promise(e.time, e.invoice_id, e.amount, e.currency, e.promised_date) for e in newest
     ]
     return Money(
         day_list,
         currencies,
-        sums["promised"],
-        sums["recovered"],
+        series(promised),
+        series(paid),
         promises,
-        len(found["promised"]),
-        len(found["recovered"]),
+        count(promised),
+        count(paid),
     )
 
 

@@ -1,5 +1,6 @@
-"""The overview's indexes: an account's callouts by the day they are scheduled for, its
-scheduled callouts in due order (with why they wait), and its events of one type in time.
+"""The dashboard's indexes: an account's callouts by the day they are scheduled for, its
+scheduled callouts in due order (with why they wait), its events of one type in time, and its
+callouts, calls, emails and invoices in id order (the lists, whatever the filter).
 
 Revision ID: 0013
 Revises: 0012
@@ -22,6 +23,9 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+_LISTED = ("callouts", "calls", "emails", "invoices")
+
+
 def upgrade() -> None:
     op.create_index(
         "ix_callouts_account_scheduled", "callouts", ["account_id", "scheduled_time", "status"]
@@ -30,9 +34,15 @@ def upgrade() -> None:
         "ix_callouts_account_run", "callouts", ["account_id", "status", "run_at", "hold_reason"]
     )
     op.create_index("ix_events_account_type", "events", ["account_id", "type", "created_time"])
+    for table in _LISTED:
+        op.create_index(f"ix_{table}_account_id", table, ["account_id", "id"])
+    op.create_index("ix_emails_account_status", "emails", ["account_id", "status", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_emails_account_status", table_name="emails")
+    for table in reversed(_LISTED):
+        op.drop_index(f"ix_{table}_account_id", table_name=table)
     op.drop_index("ix_events_account_type", table_name="events")
     op.drop_index("ix_callouts_account_run", table_name="callouts")
     op.drop_index("ix_callouts_account_scheduled", table_name="callouts")
