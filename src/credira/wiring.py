@@ -134,6 +134,7 @@ def build_worker(settings: Settings, parts: Parts, *, observer: Observer | None 
     from credira.api import idempotency, idempotency_repository
     from credira.email.dispatch import EmailDispatcher, Links
     from credira.email_template.render import Limits
+    from credira.llm.settings import LLMSettings
     from credira.worker.runner import Pruning, Worker, new_worker_id
 
     sessionmaker, clock = parts.sessionmaker, parts.clock
@@ -157,6 +158,7 @@ def build_worker(settings: Settings, parts: Parts, *, observer: Observer | None 
         lease_seconds=settings.worker_lease_seconds,
         grace_seconds=settings.worker_grace_seconds,
         analysis_processes=settings.worker_analysis_processes,
+        llm=LLMSettings.from_settings(settings),
         render_limits=Limits.of(settings),
         public_url=settings.public_url,
         event_retention=timedelta(days=settings.event_retention_days),

@@ -91,7 +91,7 @@ DETAIL_REPLY: dict[str, Any] = {
     "meta": META,
 }
 # Our additions to the single-call object (API.md allows fields beyond the documented ones).
-DETAIL_EXTRAS = frozenset({"$.data.outcome", "$.data.callout_id"})
+DETAIL_EXTRAS = frozenset({"$.data.outcome", "$.data.analysis_source", "$.data.callout_id"})
 
 # §2.4 GET /callouts/{id}/response, with its call entry only: email attempts do not exist yet.
 RESPONSE_CALL_ENTRY: dict[str, Any] = {

@@ -159,6 +159,7 @@ async def test_completed_call_by_id_has_every_documented_detail_field(placed: Pl
     assert call["tags"] == ["payment-reminder"]
     assert call["metadata"] == DETAIL_METADATA
     assert call["outcome"] == "acknowledged"
+    assert call["analysis_source"] == "rules"  # no LLM is set
 
 
 async def test_call_of_an_agent_without_from_number_still_names_its_caller_id(

@@ -196,7 +196,7 @@ async def test_server_errors_are_retried_a_bounded_number_of_times(
     fake.script(server_error(500), server_error(503))
     with pytest.raises(LLMServerError) as raised:
         await client.structured(HELLO, "x", SCHEMA)
-    assert raised.value.status == 503
+    assert raised.value.status_code == 503
     assert len(fake.requests) == 2  # max_retries=1
 
 
@@ -215,7 +215,7 @@ async def test_a_rejected_request_is_not_retried_and_never_quotes_the_key(
         assert wrong not in repr(client)
         with pytest.raises(LLMRequestRejected) as raised:
             await collect(client)
-    assert raised.value.status == 401
+    assert raised.value.status_code == 401
     assert wrong not in str(raised.value)
     assert "Incorrect API key provided: ***" in str(raised.value)  # the fake quoted it
     assert len(fake.requests) == 1

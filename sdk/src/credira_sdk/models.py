@@ -202,6 +202,7 @@ CallDetailRead = TypedDict(
         "tags": Required[list[str]],
         "metadata": Required[dict[str, Any]],
         "outcome": Required[str | None],
+        "analysis_source": Required[Literal["llm", "rules"] | None],
         "callout_id": Required[str],
     },
 )

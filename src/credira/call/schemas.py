@@ -68,6 +68,11 @@ class CallDetailRead(CallRead):
     tags: list[str]
     metadata: dict[str, Any]
     outcome: str | None
+    analysis_source: Literal["llm", "rules"] | None = Field(
+        description="Which analysis read the outcome of the answered call: an LLM's structured "
+        "answer (`llm`, with CREDIRA_LLM_URL set) or the built-in rules (`rules`: no LLM set, "
+        "or its answer failed). Null for a call not analysed (unanswered, or not ended yet)."
+    )
     callout_id: str
 
 

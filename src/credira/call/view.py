@@ -59,6 +59,7 @@ def to_detail(call: Call, public_url: str) -> dict[str, Any]:
             "metadata": call.metadata_,
             # Beyond the documented fields: what the call decided, and its callout.
             "outcome": call.outcome,
+            "analysis_source": call.analysis_source,
             "callout_id": call.callout_id,
         }
     )

@@ -57,7 +57,7 @@ class LLMServerError(LLMError):
     retryable = True
 
     def __init__(self, message: str, status: int | None) -> None:
-        self.status = status
+        self.status_code = status
         super().__init__(message)
 
 
@@ -66,7 +66,7 @@ class LLMRequestRejected(LLMError):
     Asking again would get the same answer."""
 
     def __init__(self, message: str, status: int) -> None:
-        self.status = status
+        self.status_code = status
         super().__init__(message)
 
 

@@ -53,6 +53,8 @@ class Call(Timestamps, Base):
     duration: Mapped[int | None] = mapped_column()
     answered: Mapped[bool] = mapped_column(default=False)
     outcome: Mapped[str | None] = mapped_column(String(32))
+    # Which analysis read the outcome of an answered call: "llm" or "rules" (None: not analysed).
+    analysis_source: Mapped[str | None] = mapped_column(String(8))
     confidence_score: Mapped[float | None] = mapped_column()
     sentiment_score: Mapped[float | None] = mapped_column()
     quality_score: Mapped[float | None] = mapped_column()

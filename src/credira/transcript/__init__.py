@@ -5,7 +5,14 @@ with the days and times named (`when`) and YAKE's keyphrases (`keyphrases`).
 Pure: no I/O, no HTTP, no database. The NLP libraries are imported on first use.
 """
 
-from credira.transcript.analysis import Analysis, Outcome, SentimentLabel, analyze, sentiment_label
+from credira.transcript.analysis import (
+    Analysis,
+    AnalysisSource,
+    Outcome,
+    SentimentLabel,
+    analyze,
+    sentiment_label,
+)
 from credira.transcript.format import (
     Speaker,
     Turn,
@@ -16,6 +23,7 @@ from credira.transcript.format import (
 
 __all__ = [
     "Analysis",
+    "AnalysisSource",
     "Outcome",
     "SentimentLabel",
     "Speaker",

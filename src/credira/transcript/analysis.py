@@ -50,6 +50,8 @@ Outcome = Literal[
     "acknowledged", "promise_to_pay", "dispute", "callback_requested", "opt_out", "wrong_party"
 ]
 SentimentLabel = Literal["positive", "neutral", "negative"]
+# Which analysis classified a call: these rules, or an LLM's structured answer (credira.llm).
+AnalysisSource = Literal["llm", "rules"]
 # A refusal to pay is not an outcome; it is evidence against a promise.
 CueKind = Literal[
     "acknowledged",
@@ -72,6 +74,7 @@ class Analysis:
     summary: str
     promised_date: date | None
     callback_time: datetime | None
+    source: AnalysisSource = "rules"
 
 
 @dataclass(frozen=True)

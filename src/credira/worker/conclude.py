@@ -1,5 +1,6 @@
 """Concluding ended calls: the transcript classified and the recording kept (outside any
-transaction), then, for a batch of calls about distinct invoices in one transaction
+transaction: the rules' classification and, with an LLM set, the LLM's, whose answer wins when
+it passes its checks), then, for a batch of calls about distinct invoices in one transaction
 (``Concluding.batch``), each call's result written and its outcome's effects applied to the
 callout and the invoice.
 """
@@ -27,6 +28,7 @@ from credira.db.locked import write_locked
 from credira.invoice import repository as invoice_repository
 from credira.kit.clock import Clock
 from credira.kit.files import write_atomically
+from credira.llm.analysis import CallAnalyst, CallFacts, InvoiceFacts, to_analysis
 from credira.models import Account, Callout, Invoice
 from credira.transcript import Analysis, debtor_took_part
 from credira.worker import policy, repository
@@ -70,6 +72,7 @@ class Concluding:
         voice: VoiceProviders,
         *,
         classifier: Classifier,
+        analyst: CallAnalyst | None = None,
         recordings_dir: Path | None = None,
         public_url: str = "",
     ) -> None:
@@ -77,16 +80,30 @@ class Concluding:
         self.clock = clock
         self.voice = voice
         self.classifier = classifier
+        self.analyst = analyst
         self.recordings_dir = recordings_dir
         self.public_url = public_url
 
     async def analyse(self, attempt: Attempt, result: ProviderCall) -> Analysis | None:
+        """An answered call's analysis, outside any transaction: the LLM's when one is set and
+        its answer passes the checks (``source="llm"``), the rules' otherwise."""
         if not answered(result) or result.transcript is None:
             return None
-        # Outside any transaction.
-        analysis = await self.classifier.classify(
-            result.transcript, ended_at=result.ended_time or self.clock.now(), zone=attempt.zone
-        )
+        ended_at = result.ended_time or self.clock.now()
+        rules = self.classifier.classify(result.transcript, ended_at=ended_at, zone=attempt.zone)
+        if self.analyst is None:
+            analysis = await rules
+        else:
+            call = CallFacts(
+                result.transcript,
+                ended_at,
+                attempt.zone,
+                InvoiceFacts.from_variables(attempt.request.variables),
+            )
+            # The LLM's request has its own time limit (CallAnalyst); the rules' analysis, the
+            # fallback, is made meanwhile.
+            ruled, inferred = await asyncio.gather(rules, self.analyst.inferred(call))
+            analysis = ruled if inferred is None else to_analysis(inferred, ruled, call)
         if result.conversation is not None:
             # What our own agent recorded through its tools wins over the transcript's reading.
             analysis = recorded_analysis(analysis, result.conversation)
@@ -169,6 +186,7 @@ class Concluding:
             values["sentiment_score"] = analysis.sentiment_score
             values["keywords"] = list(analysis.keywords)
             values["summary"] = analysis.summary
+            values["analysis_source"] = analysis.source
         # The call's result carries its effects whoever records it: a worker that lost its
         # lease mid-call (stalled, or cut off from the database) still concludes the
         # callout, unless the callout was finished meanwhile. The invoice lock taken above

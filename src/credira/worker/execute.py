@@ -27,6 +27,7 @@ from credira.channel.voice.registry import VoiceProviders
 from credira.email_template.render import DEFAULT_LIMITS, Limits
 from credira.kit.batch import GroupCommit
 from credira.kit.clock import Clock
+from credira.llm.analysis import CallAnalyst
 from credira.metrics.events import claim_lateness
 from credira.transcript import Analysis
 from credira.worker.classifier import Classifier
@@ -73,6 +74,7 @@ class Executor:
         recordings_dir: Path | None = None,
         poll_seconds: float = 0.1,
         classifier: Classifier | None = None,
+        analyst: CallAnalyst | None = None,
         batch_size: int = 100,
         render_limits: Limits = DEFAULT_LIMITS,
         public_url: str = "",
@@ -106,6 +108,7 @@ class Executor:
             clock,
             voice,
             classifier=self.classifier,
+            analyst=analyst,
             recordings_dir=recordings_dir,
             public_url=public_url,
         )
@@ -130,6 +133,8 @@ class Executor:
             await group.close(within)
         await self.following.close(within)
         await self.classifier.close(within)
+        if self.concluding.analyst is not None:
+            await self.concluding.analyst.aclose()
 
     async def run(self, claimed: Claimed) -> None:
         began = time.perf_counter()

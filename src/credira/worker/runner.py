@@ -25,6 +25,8 @@ from credira.event import repository as event_repository
 from credira.invoice.importer import ImportJobs
 from credira.kit.clock import Clock
 from credira.kit.ids import new_token
+from credira.llm.analysis import CallAnalyst
+from credira.llm.settings import LLMSettings
 from credira.plan.tasks import PlanSteps
 from credira.worker import repository
 from credira.worker.classifier import Classifier
@@ -89,6 +91,7 @@ class Worker:
         grace_seconds: float = 20.0,
         heartbeat_engine: AsyncEngine | None = None,
         analysis_processes: int = 0,
+        llm: LLMSettings | None = None,
         render_limits: Limits = DEFAULT_LIMITS,
         public_url: str = "",
         event_retention: timedelta = timedelta(days=30),
@@ -128,6 +131,8 @@ class Worker:
             recordings_dir=recordings_dir,
             poll_seconds=min(poll_seconds, 0.1),
             classifier=Classifier(analysis_processes),
+            # With an LLM set, answered calls are also classified by it (credira.llm.analysis).
+            analyst=CallAnalyst(llm) if llm is not None else None,
             # Half the running callouts at most in one transaction: with all of them in each,
             # they would move in lockstep, every stage waiting for the one before (in the worker
             # benchmark, 100 in one batch gave 450 callouts/s, batches of 50 gave 640-710/s).
