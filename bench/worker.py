@@ -265,6 +265,11 @@ def run(
         written = json.loads(out.read_text())
         claims, statements = _claims(written)
         result["statements_per_callout"] = statements / max(1, len(claims))
+        # Which statements those were, per callout, the most frequent first.
+        shapes = sorted(written.get("by_statement", {}).items(), key=lambda kv: -kv[1])
+        result["statements_by_shape"] = {
+            shape: round(n / max(1, len(claims)), 3) for shape, n in shapes[:25]
+        }
         result["stages"] = stages(written, sustained.get("window_epoch"))
         result["claims_per_s"] = sustained["finished_per_s"]
         result["cpu_ms_per_callout"] = sustained["cpu_ms_per_callout"]

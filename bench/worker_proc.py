@@ -5,8 +5,9 @@ environment's settings, with the same event loop and heap tuning) with an observ
 worker offers (``credira.worker.execute.Observer``): every claim is stamped with the wall-clock
 time, right after the claiming transaction committed. On SIGTERM the worker stops as it always
 does, then the stamps are written to ``--out`` as JSON ``{"ids": [...], "claimed": [...],
-"statements": n, "runs": [...], "batches": {...}}`` (the number of SQL statements the process
-sent, counted with a SQLAlchemy event; the stage timings below).
+"statements": n, "by_statement": {...}, "runs": [...], "batches": {...}}`` (the number of SQL
+statements the process sent, counted with a SQLAlchemy event, in all and by the first 90
+characters of each statement's text; the stage timings below).
 
 Where a callout's time goes, as the worker reports it: each run is timed as a whole, and within
 it the dialling and following of the call (``dial``) and the classification of its transcript
@@ -46,6 +47,7 @@ from credira.worker.runner import Worker
 ids: list[str] = []
 claimed_at: list[float] = []
 statements = [0]
+by_statement: dict[str, int] = {}
 runs: list[tuple[float, float, float, float]] = []
 batches: dict[str, list[tuple[float, int, float]]] = {"decide": [], "conclude": []}
 
@@ -111,8 +113,10 @@ def main() -> None:
     settings = Settings()
     configure(settings.log_level, json=settings.log_json)
 
-    def count(*_: Any) -> None:
+    def count(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
         statements[0] += 1
+        shape = " ".join(sql.split())[:90]
+        by_statement[shape] = by_statement.get(shape, 0) + 1
 
     def started(worker: Worker, parts: Parts) -> None:
         event.listen(parts.engine.sync_engine, "before_cursor_execute", count)
@@ -129,6 +133,7 @@ def main() -> None:
                     "ids": ids,
                     "claimed": claimed_at,
                     "statements": statements[0],
+                    "by_statement": by_statement,
                     "runs": runs,
                     "batches": batches,
                 },

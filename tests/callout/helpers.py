@@ -67,7 +67,7 @@ async def set_status(app: FastAPI, callout_id: str, status: str) -> None:
         if callout.status == CalloutStatus.SCHEDULED and status != CalloutStatus.CANCELLED:
             for name, value in state.claim_values("tests", now, timedelta(hours=1)).items():
                 setattr(callout, name, value)
-            state.claimed(session, {f: getattr(callout, f) for f in state.CLAIM_READS}, now)
+            state.claimed(session, callout, now)
         if status in FINISHED:
             state.finish(session, callout, CalloutStatus(status), None, now)
         await session.commit()

@@ -11,7 +11,6 @@ the change (an event is kept with it and written at its commit, see ``credira.ev
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from credira.callout.view import SNAPSHOT_FIELDS, CalloutFields, CalloutSnapshot, to_read
+from credira.callout.view import CalloutFields, to_read
 from credira.event.log import record
 from credira.event.types import EventType
 from credira.models import Callout
@@ -115,18 +114,10 @@ def claim_values(worker_id: str, now: datetime, lease: timedelta) -> dict[str, A
     }
 
 
-# What the claim reads back of each callout it took, for its event: the shown fields but
-# those the claim itself sets.
-CLAIM_READS = tuple(f for f in SNAPSHOT_FIELDS if f not in ("status", "updated_time"))
-
-
-def claimed(session: AsyncSession | Session, fields: Mapping[Any, Any], now: datetime) -> None:
-    """The event of a callout a worker took, from ``CLAIM_READS`` as its claim returned them
-    (the row is written by the claim's one ``UPDATE``; nothing is loaded)."""
-    snapshot = CalloutSnapshot(
-        status=CalloutStatus.ACTIVE.value, updated_time=now, **{f: fields[f] for f in CLAIM_READS}
-    )
-    _event(session, snapshot, EventType.CALLOUT_ACTIVE, now)
+def claimed(session: AsyncSession | Session, callout: CalloutFields, now: datetime) -> None:
+    """The event of a callout a worker took: ``callout`` is its row as the claim's one
+    ``UPDATE ... RETURNING`` returned it (every field ``to_read`` shows; nothing is loaded)."""
+    _event(session, callout, EventType.CALLOUT_ACTIVE, now)
 
 
 def reschedule(

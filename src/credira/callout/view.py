@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 from credira.kit.clock import format_time
 
-__all__ = ["CalloutFields", "CalloutSnapshot", "to_read"]
+__all__ = ["SNAPSHOT_FIELDS", "CalloutFields", "to_read"]
 
 
 class CalloutFields(Protocol):
-    """What the API shows of a callout: a ``Callout`` row, or a snapshot of one."""
+    """What the API shows of a callout: a ``Callout``, or a row of a statement that returned
+    these fields under these names."""
 
     @property
     def id(self) -> str: ...
@@ -56,34 +56,31 @@ class CalloutFields(Protocol):
     def completed_time(self) -> datetime | None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class CalloutSnapshot:
-    """The shown fields of a callout written without loading it (the worker's claim, one
-    ``UPDATE ... RETURNING`` for a batch, builds these instead of ORM objects)."""
-
-    id: str
-    account_id: str
-    invoice_id: str
-    status: str
-    type: str
-    priority: str
-    scheduled_time: datetime
-    created_time: datetime
-    updated_time: datetime
-    contact_name: str | None
-    contact_email: str | None
-    contact_phone: str | None
-    calls_enabled: bool
-    emails_enabled: bool
-    voice_agent_id: str | None
-    metadata_: dict[str, Any]
-    run_at: datetime
-    hold_reason: str | None
-    status_reason: str | None
-    completed_time: datetime | None
-
-
-SNAPSHOT_FIELDS = CalloutSnapshot.__dataclass_fields__.keys()
+# The fields ``to_read`` reads, by attribute name: what the worker's claim reads back of each
+# callout it took (one ``UPDATE ... RETURNING`` for a batch, its rows passed to ``to_read`` as
+# they are, instead of loading ORM objects).
+SNAPSHOT_FIELDS = (
+    "id",
+    "account_id",
+    "invoice_id",
+    "status",
+    "type",
+    "priority",
+    "scheduled_time",
+    "created_time",
+    "updated_time",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "calls_enabled",
+    "emails_enabled",
+    "voice_agent_id",
+    "metadata_",
+    "run_at",
+    "hold_reason",
+    "status_reason",
+    "completed_time",
+)
 
 
 def to_read(callout: CalloutFields) -> dict[str, Any]:

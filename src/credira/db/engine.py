@@ -26,7 +26,7 @@ from credira.db import sqlite_loop
 WRITE_OPTION = "credira_write"
 
 
-def _json_dumps(value: Any) -> str:
+def json_text(value: Any) -> str:
     """JSON columns written by orjson (several times faster than the standard library, and
     every event's snapshot is one); what it refuses (an integer past 64 bits in metadata)
     falls back to the standard library, so nothing orjson lacks becomes an error."""
@@ -73,7 +73,7 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
     # key hashes (every key lookup) and debtors' personal data: errors are logged.
     private: dict[str, Any] = {
         "hide_parameters": True,
-        "json_serializer": _json_dumps,
+        "json_serializer": json_text,
         "json_deserializer": _json_loads,
     }
     if url.startswith("sqlite"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Protocol
 
 
@@ -38,4 +39,13 @@ def format_time(value: datetime | None) -> str | None:
     """
     if value is None:
         return None
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+    return _format(value)
+
+
+# The objects a batch shows share most of their instants (the batch's moment of change, an
+# invoice's times on each of its callouts): each is formatted once.
+@lru_cache(maxsize=4096)
+def _format(value: datetime) -> str:
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="seconds")[:-6] + "Z"

@@ -7,13 +7,15 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import ColumnElement, Table, and_, inspect, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from credira.callout import state
 from credira.callout.policy import RANKS
 from credira.callout.state import CalloutStatus
+from credira.callout.view import SNAPSHOT_FIELDS, CalloutFields
 from credira.db.dialect import claimable_ids, prefer_index_order, take_in_turn
 from credira.models import Account, Callout, VoiceAgent
 
@@ -42,7 +44,7 @@ _COLUMNS = inspect(Callout).columns  # by attribute name (``metadata_`` is colum
 _CLAIM_ORDER = ("id", "invoice_id", "priority_rank", "run_at", "emails_enabled", "email_done")
 _CLAIM_RETURNS = [
     _COLUMNS[name].label(name)
-    for name in _CLAIM_ORDER + tuple(n for n in state.CLAIM_READS if n not in _CLAIM_ORDER)
+    for name in _CLAIM_ORDER + tuple(n for n in SNAPSHOT_FIELDS if n not in _CLAIM_ORDER)
 ]
 
 
@@ -117,17 +119,19 @@ async def _take(
     # session, and the event's snapshot is built from what the statement returns.
     claim = (
         update(_CALLOUTS)
-        .where(_CALLOUTS.c.id.in_(picked))
+        # One bound list, not a parameter per key: the statement's cache key stays the same.
+        .where(_CALLOUTS.c.id.in_(bindparam("picked", expanding=True)))
         .values({**state.claim_values(worker_id, now, lease), "version": _CALLOUTS.c.version + 1})
     )
     rows = (
         await session.execute(
-            claim.returning(*_CLAIM_RETURNS[: None if events else len(_CLAIM_ORDER)])
+            claim.returning(*_CLAIM_RETURNS[: None if events else len(_CLAIM_ORDER)]),
+            {"picked": picked},
         )
     ).all()
     if events:
         for row in rows:
-            state.claimed(session, row._mapping, now)
+            state.claimed(session, cast(CalloutFields, row), now)
     return [(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
 

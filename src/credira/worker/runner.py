@@ -74,6 +74,10 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{new_token()[-6:]}"
 
 
+# How often a worker nobody woke looks for due plan steps and import jobs.
+PLANS_POLL_SECONDS = 1.0
+
+
 class Worker:
     def __init__(
         self,
@@ -179,16 +183,21 @@ class Worker:
         )
         try:
             loop = asyncio.get_running_loop()
-            next_sweep = 0.0
+            next_sweep = next_plans = 0.0
             more_emails = False
             while not stop.is_set():
                 # Each poll (and whenever new work was written) sweeps for everything: due
                 # callouts, callouts whose worker stopped, due emails. In between, slots freed
                 # by finished callouts are refilled with due callouts only.
-                sweep = self._new_work or more_emails or loop.time() >= next_sweep
+                woken = self._new_work
+                sweep = woken or more_emails or loop.time() >= next_sweep
                 self._new_work = False
                 if sweep:
                     next_sweep = loop.time() + self.poll_seconds
+                # Plan steps and import jobs (made by the API, which wakes the worker): at
+                # most once a second otherwise, not at every sweep of a busy worker.
+                if woken or loop.time() >= next_plans:
+                    next_plans = loop.time() + max(PLANS_POLL_SECONDS, self.poll_seconds)
                     await self.plans.run_due()
                     if self._import is None or self._import.done():
                         self._import = asyncio.create_task(self.imports.run_due())
