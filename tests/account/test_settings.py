@@ -19,6 +19,16 @@ async def test_a_new_account_shows_every_default(api: Api) -> None:
         "locale": "en_US",
         "daily_call_cap": 1000,
         "daily_email_cap": 5000,
+        "third_party_collector": False,
+        "callback_number": None,
+        "settlement": {
+            "max_promise_days": 30,
+            "min_promise_percent": 100,
+            "allow_plans": True,
+            "max_instalments": 6,
+            "min_instalment": "20",
+            "max_plan_days": 31,
+        },
     }
 
 
@@ -84,3 +94,28 @@ async def test_changing_settings_needs_users_write(api: Api) -> None:
     assert reply.json()["error"]["code"] == "FORBIDDEN"
     admin = await api.client.get("/v1/account", headers=bearer(ADMIN_KEY))
     assert admin.status_code == 403
+
+
+async def test_the_voice_agents_settlement_policy_and_collector_flag_are_settings(
+    api: Api,
+) -> None:
+    tenant = await api.tenant(permissions=["users:write", "users:read"])
+    body = {
+        "third_party_collector": True,
+        "callback_number": "+14155550100",
+        "settlement": {"max_instalments": 3, "min_instalment": "50.00"},
+    }
+    changed = (await tenant.ok("PUT", "/v1/account/settings", json=body))["data"]["settings"]
+    assert changed["third_party_collector"] is True
+    assert changed["callback_number"] == "+14155550100"
+    assert changed["settlement"]["max_instalments"] == 3
+    assert changed["settlement"]["min_instalment"] == "50.00"
+    assert changed["settlement"]["max_promise_days"] == 30
+    for bad in (
+        {"settlement": {"max_instalments": 0}},
+        {"settlement": {"min_instalment": "-1"}},
+        {"settlement": {"surprise": 1}},
+        {"callback_number": "5550100"},
+    ):
+        refused = await tenant.request("PUT", "/v1/account/settings", json=bad)
+        assert refused.status_code in (400, 422), bad

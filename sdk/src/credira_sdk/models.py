@@ -10,15 +10,27 @@ from __future__ import annotations
 from typing import Any, Literal, NotRequired, Required, TypeAlias, TypedDict
 
 Locale: TypeAlias = str
+Phone: TypeAlias = str
 Amount: TypeAlias = float | str
 Metadata: TypeAlias = dict[str, Any]
-Phone: TypeAlias = str
 Time: TypeAlias = str
 Email: TypeAlias = str
 Currency: TypeAlias = str
 TimeZoneName: TypeAlias = str
 Date: TypeAlias = str
 DeliveryStatus: TypeAlias = Literal["pending", "delivered", "failed"]
+
+SettlementRead = TypedDict(
+    "SettlementRead",
+    {
+        "max_promise_days": Required[int],
+        "min_promise_percent": Required[int],
+        "allow_plans": Required[bool],
+        "max_instalments": Required[int],
+        "min_instalment": Required[str],
+        "max_plan_days": Required[int],
+    },
+)
 
 OutreachSettingsRead = TypedDict(
     "OutreachSettingsRead",
@@ -30,6 +42,9 @@ OutreachSettingsRead = TypedDict(
         "locale": Required[str],
         "daily_call_cap": Required[int],
         "daily_email_cap": Required[int],
+        "third_party_collector": Required[bool],
+        "callback_number": Required[str | None],
+        "settlement": Required[SettlementRead],
     },
 )
 
@@ -43,6 +58,18 @@ AccountRead = TypedDict(
     },
 )
 
+SettlementUpdate = TypedDict(
+    "SettlementUpdate",
+    {
+        "max_promise_days": NotRequired[int | None],
+        "min_promise_percent": NotRequired[int | None],
+        "allow_plans": NotRequired[bool | None],
+        "max_instalments": NotRequired[int | None],
+        "min_instalment": NotRequired[str | None],
+        "max_plan_days": NotRequired[int | None],
+    },
+)
+
 AccountSettingsUpdate = TypedDict(
     "AccountSettingsUpdate",
     {
@@ -53,6 +80,9 @@ AccountSettingsUpdate = TypedDict(
         "locale": NotRequired[Locale | None],
         "daily_call_cap": NotRequired[int | None],
         "daily_email_cap": NotRequired[int | None],
+        "third_party_collector": NotRequired[bool | None],
+        "callback_number": NotRequired[Phone | None],
+        "settlement": NotRequired[SettlementUpdate | None],
     },
 )
 
@@ -1260,6 +1290,8 @@ __all__ = [
     "ScheduleRead",
     "SecretRotation",
     "SendEmailCreate",
+    "SettlementRead",
+    "SettlementUpdate",
     "StepIn",
     "StepRead",
     "TestSentRead",

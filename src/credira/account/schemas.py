@@ -7,6 +7,7 @@ from babel.localedata import locale_identifiers
 from pydantic import AfterValidator, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from credira.api.responses import Instant, ReadModel, documented
+from credira.kit import validation
 from credira.kit.body import RequestBody
 from credira.kit.validation import WHOLE
 
@@ -25,6 +26,33 @@ def _check_locale(value: str) -> str:
 
 
 Locale = Annotated[StrictStr, AfterValidator(_check_locale), documented("Locale")]
+Phone = Annotated[validation.Phone, documented("Phone")]
+
+
+Money = Annotated[StrictStr, Field(pattern=r"^[0-9]{1,12}(\.[0-9]{1,2})?$", examples=["20.00"])]
+
+
+class SettlementUpdate(RequestBody):
+    """What the voice agent may agree to on a call; a field left out takes its default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_promise_days: Annotated[StrictInt, Field(ge=0, le=365), WHOLE] = Field(
+        default=30, description="A promise names a day at most this many days ahead"
+    )
+    min_promise_percent: Annotated[StrictInt, Field(ge=1, le=100), WHOLE] = Field(
+        default=100, description="A promise covers at least this share of the balance"
+    )
+    allow_plans: StrictBool = Field(default=True, description="Payment plans may be agreed")
+    max_instalments: Annotated[StrictInt, Field(ge=1, le=60), WHOLE] = Field(
+        default=6, description="Payments in a plan, at most"
+    )
+    min_instalment: Money = Field(
+        default="20", description="Each payment of a plan at least this, in the invoice's currency"
+    )
+    max_plan_days: Annotated[StrictInt, Field(ge=1, le=92), WHOLE] = Field(
+        default=31, description="Days between two payments of a plan, at most"
+    )
 
 
 class AccountSettingsUpdate(RequestBody):
@@ -57,9 +85,31 @@ class AccountSettingsUpdate(RequestBody):
     daily_email_cap: Annotated[StrictInt, Field(ge=0, le=10_000_000), WHOLE] | None = Field(
         default=None, description="Emails sent per UTC day, account-wide"
     )
+    third_party_collector: StrictBool | None = Field(
+        default=None,
+        description="The account collects others' debts: the voice agent says the "
+        "debt-collector disclosure before any detail of the debt",
+    )
+    callback_number: Phone | None = Field(
+        default=None, description="The number a third party is asked to have the debtor call"
+    )
+    settlement: SettlementUpdate | None = Field(
+        default=None,
+        description="What the voice agent may agree to (replaced whole; a field left out "
+        "takes its default)",
+    )
 
 
 # --- Replies ---
+
+
+class SettlementRead(ReadModel):
+    max_promise_days: int
+    min_promise_percent: int
+    allow_plans: bool
+    max_instalments: int
+    min_instalment: str
+    max_plan_days: int
 
 
 class OutreachSettingsRead(ReadModel):
@@ -72,6 +122,9 @@ class OutreachSettingsRead(ReadModel):
     locale: str
     daily_call_cap: int
     daily_email_cap: int
+    third_party_collector: bool
+    callback_number: str | None
+    settlement: SettlementRead
 
 
 class AccountRead(ReadModel):

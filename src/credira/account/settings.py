@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
+
+from credira.conversation.context import SettlementPolicy
 
 DEFAULT_MAX_CALL_ATTEMPTS = 3
 DEFAULT_RETRY_MINUTES = (30, 120, 240)
@@ -31,6 +33,12 @@ class OutreachSettings:
     # which outreach waits for the next UTC midnight.
     daily_call_cap: int = DEFAULT_DAILY_CALL_CAP
     daily_email_cap: int = DEFAULT_DAILY_EMAIL_CAP
+    # Our own voice agent: a debt collector acting for others says the debt-collector
+    # disclosure before any detail of the debt; the number a third party is asked to have
+    # the debtor call back; and what the agent may agree to (``SettlementPolicy``'s fields).
+    third_party_collector: bool = False
+    callback_number: str | None = None
+    settlement: dict[str, Any] = field(default_factory=lambda: SettlementPolicy().to_json())
 
     def retry_delay(self, attempts_made: int) -> timedelta:
         index = min(max(attempts_made - 1, 0), len(self.retry_minutes) - 1)
@@ -47,4 +55,7 @@ class OutreachSettings:
             locale=str(data.get("locale", "en_US")),
             daily_call_cap=int(data.get("daily_call_cap", DEFAULT_DAILY_CALL_CAP)),
             daily_email_cap=int(data.get("daily_email_cap", DEFAULT_DAILY_EMAIL_CAP)),
+            third_party_collector=bool(data.get("third_party_collector", False)),
+            callback_number=data.get("callback_number") or None,
+            settlement=SettlementPolicy.from_json(data.get("settlement")).to_json(),
         )
