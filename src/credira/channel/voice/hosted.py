@@ -228,11 +228,12 @@ class HostedCalls:
             row = await repository.by_key(session, key)
         if row is None:
             return None
-        if row.provider_call_id:
-            return row.provider_call_id
-        found = await self._find(account, row)
+        found = row.provider_call_id or await self._find(account, row)
         if found is None:
             return None
+        if found == row.provider_call_id and not (row.error or "").startswith(UNANSWERED):
+            return found
+        # Adopted, and the create's problem forgotten (the row's error is the call's own).
         async with self._sessionmaker() as session:
             locked = await repository.by_key(session, key, lock=True)
             if locked is None:
