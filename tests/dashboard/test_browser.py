@@ -107,10 +107,20 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser, site: Site) -> Iterator[Page]:
+    """A page of a fresh context; the test fails if the browser logs an error (a script's,
+    or a Content-Security-Policy refusal) on any page it visited."""
     context = browser.new_context(base_url=site.base, viewport={"width": 1280, "height": 860})
     context.set_default_timeout(5000)
-    yield context.new_page()
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on(
+        "console", lambda m: errors.append(f"{tab.url}: {m.text}") if m.type == "error" else None
+    )
+    tab.on("pageerror", lambda e: errors.append(f"{tab.url}: {e}"))
+    yield tab
     context.close()
+    # A refused form answers 403 on purpose: the browser logs that response, nothing else.
+    assert [e for e in errors if "status of 403" not in e] == []
 
 
 _AXE = Axe() if sync_playwright is not None else None
