@@ -347,3 +347,48 @@ async def test_actions_change_what_the_api_shows(
     )
     assert no_plan.status_code == 409
     assert "follows no collection plan" in no_plan.text
+
+
+async def test_bad_input_is_a_page_never_a_500(
+    owner: tuple[Tenant, Story], browser: httpx.AsyncClient
+) -> None:
+    tenant, story = owner
+    csrf = await sign_in(browser, tenant.key)
+    pages = {
+        "/dashboard/callouts?status=bogus": 400,
+        "/dashboard/callouts?starting_after=callout_%2Fx": 400,
+        "/dashboard/callouts?invoice_id=nope": 400,
+        "/dashboard/callouts/not-an-id": 400,
+        "/dashboard/invoices/inv_%E2%9C%93": 400,
+        "/dashboard/calls/call_01jzzzzzzzzzzzzzzzzzzzzzzz/recording": 404,
+    }
+    for path, status in pages.items():
+        reply = await browser.get(path)
+        assert reply.status_code == status, (path, reply.text[:300])
+        assert 'role="alert"' in reply.text
+    scheduled = f"/dashboard/callouts/{story.scheduled_id}"
+    forms: list[tuple[str, Any, int]] = [
+        (f"{scheduled}/reschedule", {"scheduled_time": ""}, 422),
+        (f"{scheduled}/reschedule", {"scheduled_time": "31/02/2031"}, 422),
+        (f"{scheduled}/cancel", {"reason": "x" * 501}, 422),
+        (f"/dashboard/invoices/{story.invoice_id}/callouts", {"type": "bogus"}, 422),
+        (f"/dashboard/invoices/{story.invoice_id}/callouts", {"voice_agent_id": "nope"}, 422),
+        (
+            f"/dashboard/invoices/{story.invoice_id}/callouts",
+            {"voice_agent_id": "agent_01jzzzzzzzzzzzzzzzzzzzzzzz", "calls_enabled": "on"},
+            404,
+        ),
+        (f"/dashboard/invoices/{story.invoice_id}/pause", {"reason": "r" * 201}, 422),
+    ]
+    for path, data, status in forms:
+        reply = await browser.post(path, data={"csrf_token": csrf, **data})
+        assert reply.status_code in (status, 400), (path, data, reply.status_code)
+        assert 'role="alert"' in reply.text
+    # Not a form at all, or not UTF-8: no token is read from it, so it is refused as forged.
+    raw = await browser.post(
+        f"{scheduled}/cancel",
+        content=b"csrf_token=\xff\xfe",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert raw.status_code == 403
+    assert await _status(tenant, story.scheduled_id) == "scheduled"

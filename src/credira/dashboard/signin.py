@@ -66,6 +66,10 @@ async def sign_in(request: Request) -> Response:
         # Sessions past their end are dropped as others sign in: no table grows without bound.
         await sessions.forget_expired(session, rt.settings, rt.clock)
         token = await sessions.sign_in(session, rt.settings, rt.clock, form.get("api_key", ""))
+        previous = session_token(request)
+        if token is not None and previous is not None:
+            # Signing in again replaces the browser's session rather than leaving it behind.
+            await sessions.sign_out(session, previous)
         await session.commit()
     if token is None:
         return _form(request, status=401, error="That key is not an active user's API key.")

@@ -30,7 +30,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from credira.api.deps import Runtime, runtime
 from credira.auth.principal import Principal
 from credira.dashboard import sessions
-from credira.errors import CrediraError, Forbidden, ValidationFailed
+from credira.errors import CrediraError, Forbidden, PayloadTooLarge, ValidationFailed
 from credira.kit.clock import Clock
 
 PREFIX = "/dashboard"
@@ -112,7 +112,7 @@ async def read_form(request: Request) -> dict[str, str]:
         return {}
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:
-        raise CrediraError("The form is too large")
+        raise PayloadTooLarge("The form is too large")
     try:
         text = body.decode()
     except UnicodeDecodeError:
