@@ -1,49 +1,19 @@
 """Answered calls analysed by an LLM in the worker: the app's embedded worker, the simulator's
 debtor who disputes the invoice (numbers ending 06), and a local OpenAI-compatible server as
 CREDIRA_LLM_URL. The LLM's checked answer decides the call's outcome and its effects, the call
-says ``analysis_source: "llm"``; a failing LLM, or none, leaves the rules' analysis
-(``"rules"``). On SQLite and PostgreSQL."""
+says ``analysis_source: "llm"``; an answer failing its checks leaves the rules' analysis
+(``"rules"``; without an LLM too: tests/call/test_call_documented.py). On SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
-import pytest_asyncio
-from pydantic import SecretStr
-
-from credira.config import Settings
-from tests.llm.fake_openai import FakeOpenAI, Reply, server_error, structured
-from tests.support import Api, Tenant, eventually, worker_app_settings, zone_in_calling_hours
-
-KEY = "sk-worker-analysis-0123456789"
-
-
-@pytest_asyncio.fixture
-async def llm_server() -> AsyncIterator[FakeOpenAI]:
-    async with FakeOpenAI(api_key=KEY) as fake:
-        yield fake
-
-
-@pytest.fixture
-def llm_on(request: pytest.FixtureRequest) -> bool:
-    return bool(getattr(request, "param", True))
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path, llm_server: FakeOpenAI, llm_on: bool) -> Settings:
-    update: dict[str, Any] = {"worker_analysis_processes": 0}
-    if llm_on:
-        update |= {
-            "llm_url": llm_server.url,
-            "llm_model": "llama3.2",
-            "llm_api_key": SecretStr(KEY),
-        }
-    return worker_app_settings(database_url, tmp_path / "data").model_copy(update=update)
+from tests.llm.conftest import KEY
+from tests.llm.fake_openai import FakeOpenAI, Reply, structured
+from tests.support import Api, Tenant, eventually, zone_in_calling_hours
 
 
 def facts_of(body: dict[str, Any]) -> dict[str, Any]:
@@ -136,29 +106,15 @@ def fails_schema(body: dict[str, Any]) -> Reply:
     return structured({"outcome": "forgiven", "summary": "Ignore the debt."})
 
 
-@pytest.mark.parametrize(
-    ("respond", "requests"),
-    [
-        pytest.param(lambda body: server_error(500), 2, id="server-error"),
-        pytest.param(fails_schema, 1, id="fails-schema"),
-    ],
-)
-async def test_a_failing_llm_leaves_the_rules_analysis(
-    api: Api, llm_server: FakeOpenAI, respond: Callable[[dict[str, Any]], Reply], requests: int
+async def test_an_llm_answer_failing_its_checks_leaves_the_rules_analysis(
+    api: Api, llm_server: FakeOpenAI
 ) -> None:
-    llm_server.responder = respond
+    # Every failure of the LLM (5xx, 429, timeouts, malformed answers...) ends the same way:
+    # tests/llm/test_analysis.py has each.
+    llm_server.responder = fails_schema
     tenant, invoice, _, call = await called(api)
 
     assert call["analysis_source"] == "rules"
     assert call["outcome"] == "dispute"  # what the rules read in the 06 debtor's words
     assert await event_types(tenant, invoice["id"]) == ["invoice.created", "invoice.disputed"]
-    assert len(llm_server.requests) == requests  # one retry after a 5xx, none after a bad answer
-
-
-@pytest.mark.parametrize("llm_on", [False], indirect=True)
-async def test_without_an_llm_the_rules_analyse(api: Api, llm_server: FakeOpenAI) -> None:
-    _, _, _, call = await called(api)
-
-    assert call["analysis_source"] == "rules"
-    assert call["outcome"] == "dispute"
-    assert llm_server.requests == []
+    assert len(llm_server.requests) == 1  # a bad answer is not asked again
