@@ -8,7 +8,6 @@ Create Date: 2026-12-08 03:00:00.000000
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
@@ -16,10 +15,7 @@ from alembic import op
 from credira.db.types import UTCDateTime
 
 revision: str = "0011"
-# 0010 is written alongside this revision; until its file is in, chain to 0009 so the history
-# keeps one head.
-_AFTER_0010 = any(Path(__file__).parent.glob("*_0010_*.py"))
-down_revision: str | None = "0010" if _AFTER_0010 else "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
