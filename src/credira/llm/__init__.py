@@ -5,15 +5,7 @@
 structured answers; every failure is an `LLMError`.
 """
 
-from credira.llm.client import (
-    Finished,
-    LLMClient,
-    Message,
-    StreamPart,
-    TextDelta,
-    ToolCall,
-    Usage,
-)
+from credira.llm.client import LLMClient, Message
 from credira.llm.errors import (
     LLMBadAnswer,
     LLMDeclined,
@@ -26,6 +18,7 @@ from credira.llm.errors import (
     LLMUnavailable,
 )
 from credira.llm.settings import LLMSettings
+from credira.llm.wire import Finished, StreamPart, TextDelta, ToolCall, Usage
 
 __all__ = [
     "Finished",

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, get_args
+from typing import Any, cast, get_args
 from zoneinfo import ZoneInfo
 
 import structlog
@@ -323,7 +323,7 @@ def check(answer: Mapping[str, Any], call: CallFacts) -> Inferred:
     if set(answer) != required:
         missing, extra = sorted(required - set(answer)), sorted(set(answer) - required)
         raise LLMBadAnswer(f"LLM analysis refused: fields missing {missing}, unknown {extra}")
-    outcome: Outcome = _one_of(answer, "outcome", OUTCOMES)  # type: ignore[assignment]
+    outcome = cast(Outcome, _one_of(answer, "outcome", OUTCOMES))
     promise = _promise(answer["promise"], call)
     reason = answer["dispute_reason"]
     if reason is not None and reason not in DISPUTE_REASONS:
@@ -333,7 +333,7 @@ def check(answer: Mapping[str, Any], call: CallFacts) -> Inferred:
         raise _refuse("opt_out", "is not a boolean")
     opt_out: bool = answer["opt_out"] or outcome == "opt_out"
     summary = _summary(answer["summary"])
-    sentiment: SentimentLabel = _one_of(answer, "sentiment", SENTIMENTS)  # type: ignore[assignment]
+    sentiment = cast(SentimentLabel, _one_of(answer, "sentiment", SENTIMENTS))
     confidence = _number(answer["confidence"], "confidence")
     if not 0 <= confidence <= 1:
         raise _refuse("confidence", "is not between 0 and 1")

@@ -3,7 +3,9 @@ httpx: ``POST {base}/chat/completions``, streamed or not.
 
 ``stream(messages, tools)`` yields what the model says as it comes: `TextDelta` for each piece
 of text, `ToolCall` for each tool call once its arguments (sent in fragments) are whole and
-parsed, then one `Finished`. ``structured(messages, name, schema)`` asks for one JSON object
+parsed, then one `Finished` (``chat`` is the same method, the name code under src/ calls; a
+consumer that stops early closes it with ``contextlib.aclosing`` to free its connection at
+once). ``structured(messages, name, schema)`` asks for one JSON object
 following a JSON Schema (``response_format`` ``json_schema``, strict) and returns it parsed.
 
 Limits (`LLMSettings`): connecting; the first token (for a request that does not stream, the
@@ -20,13 +22,10 @@ error message (the server's words quoted in an error have it blanked out).
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import Any, Self
 
 import httpx
@@ -44,49 +43,27 @@ from credira.llm.errors import (
     LLMUnavailable,
 )
 from credira.llm.settings import LLMSettings
+from credira.llm.wire import (
+    QUOTED_CHARS,
+    Finished,
+    PendingCall,
+    StreamPart,
+    TextDelta,
+    Usage,
+    error_message,
+    error_text,
+    first_choice,
+    gather_fragment,
+    parse_json,
+    retry_after,
+    tool_call,
+    usage_of,
+)
 
 log = structlog.get_logger("credira.llm")
 
 Message = Mapping[str, Any]
 BACKOFF_SECONDS = (0.25, 1.0, 2.0)
-QUOTED_CHARS = 300  # of a server's error answer, in an error message
-
-
-@dataclass(frozen=True, slots=True)
-class TextDelta:
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class ToolCall:
-    id: str
-    name: str
-    arguments: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    prompt_tokens: int
-    completion_tokens: int
-
-
-@dataclass(frozen=True, slots=True)
-class Finished:
-    """The end of an answer: ``reason`` as the server gave it (``stop``, ``tool_calls``,
-    ``length``...), and the tokens counted when the server said."""
-
-    reason: str
-    usage: Usage | None = None
-
-
-StreamPart = TextDelta | ToolCall | Finished
-
-
-@dataclass
-class _PendingCall:
-    id: str = ""
-    name: str = ""
-    arguments: list[str] = field(default_factory=list)
 
 
 class LLMClient(AbstractAsyncContextManager["LLMClient"]):
@@ -204,8 +181,8 @@ class LLMClient(AbstractAsyncContextManager["LLMClient"]):
         )
         deadline = time.monotonic() + self.settings.total_timeout
         response, _ = await self._send(body, deadline, stream=False)
-        answer = _json(response.content, "answer")
-        choice = _first_choice(answer)
+        answer = parse_json(response.content, "answer")
+        choice = first_choice(answer)
         message = choice.get("message")
         if not isinstance(message, dict):
             raise LLMBadAnswer("LLM answer without a message")
@@ -219,7 +196,7 @@ class LLMClient(AbstractAsyncContextManager["LLMClient"]):
         content = message.get("content")
         if not isinstance(content, str) or not content.strip():
             raise LLMBadAnswer("LLM answer without content")
-        value = _json(content.encode(), "structured answer")
+        value = parse_json(content.encode(), "structured answer")
         if not isinstance(value, dict):
             raise LLMBadAnswer("LLM structured answer is not a JSON object")
         return value
@@ -294,9 +271,9 @@ class LLMClient(AbstractAsyncContextManager["LLMClient"]):
 
     def _status_error(self, response: httpx.Response) -> LLMError:
         status = response.status_code
-        said = self._quote(_error_text(response.content))
+        said = self._quote(error_text(response.content))
         if status == 429:
-            return LLMRateLimited(f"LLM rate limited (429): {said}", _retry_after(response))
+            return LLMRateLimited(f"LLM rate limited (429): {said}", retry_after(response))
         if status >= 500:
             return LLMServerError(f"LLM server error ({status}): {said}", status)
         return LLMRequestRejected(f"LLM request rejected ({status}): {said}", status)
@@ -344,18 +321,20 @@ class LLMClient(AbstractAsyncContextManager["LLMClient"]):
     async def _parts(
         self, response: httpx.Response, first_by: float, deadline: float
     ) -> AsyncIterator[StreamPart]:
-        pending: dict[int, _PendingCall] = {}
+        pending: dict[int, PendingCall] = {}
         reason: str | None = None
         usage: Usage | None = None
         async for data in self._events(response, first_by, deadline):
             if data.strip() == "[DONE]":
                 break
-            chunk = _json(data.encode(), "stream chunk")
+            chunk = parse_json(data.encode(), "stream chunk")
             if not isinstance(chunk, dict):
                 raise LLMBadAnswer("LLM stream chunk is not a JSON object")
             if "error" in chunk:
-                raise LLMServerError(f"LLM error in stream: {self._quote(_said(chunk))}", None)
-            usage = _usage(chunk.get("usage")) or usage
+                raise LLMServerError(
+                    f"LLM error in stream: {self._quote(error_message(chunk))}", None
+                )
+            usage = usage_of(chunk.get("usage")) or usage
             choices = chunk.get("choices")
             if not isinstance(choices, list) or not choices:
                 continue  # a usage-only chunk
@@ -369,13 +348,13 @@ class LLMClient(AbstractAsyncContextManager["LLMClient"]):
             if isinstance(content, str) and content:
                 yield TextDelta(content)
             for fragment in delta.get("tool_calls") or ():
-                _gather(pending, fragment)
+                gather_fragment(pending, fragment)
             if choice.get("finish_reason"):
                 reason = str(choice["finish_reason"])
         if reason is None:
             raise LLMTruncated("LLM stream ended before its finish")
         for index in sorted(pending):
-            yield _tool_call(pending[index], index, truncated=reason == "length")
+            yield tool_call(pending[index], index, truncated=reason == "length")
         yield Finished(reason, usage)
 
 
@@ -386,106 +365,3 @@ def _loop_time(monotonic_at: float) -> float:
     """A `time.monotonic` instant on the running loop's clock (asyncio.timeout_at's)."""
     loop = asyncio.get_running_loop()
     return loop.time() + (monotonic_at - time.monotonic())
-
-
-def _json(raw: bytes, what: str) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise LLMBadAnswer(f"LLM {what} is not JSON") from None
-
-
-def _first_choice(answer: Any) -> dict[str, Any]:
-    if not isinstance(answer, dict):
-        raise LLMBadAnswer("LLM answer is not a JSON object")
-    choices = answer.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise LLMBadAnswer("LLM answer without choices")
-    choice: dict[str, Any] = choices[0]
-    return choice
-
-
-def _said(body: Any) -> str:
-    """The message of an OpenAI-style error body (``{"error": {"message": ...}}``)."""
-    if isinstance(body, dict):
-        error = body.get("error")
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return str(error["message"])
-        if isinstance(error, str):
-            return error
-    return json.dumps(body)[:QUOTED_CHARS]
-
-
-def _error_text(raw: bytes) -> str:
-    try:
-        return _said(json.loads(raw))
-    except ValueError:
-        return raw.decode("utf-8", "replace")
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    """Seconds from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
-    millis = response.headers.get("retry-after-ms")
-    if millis:
-        try:
-            return max(float(millis) / 1000, 0.0)
-        except ValueError:
-            pass
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - time.time(), 0.0)
-
-
-def _usage(value: Any) -> Usage | None:
-    if not isinstance(value, dict):
-        return None
-    prompt, completion = value.get("prompt_tokens"), value.get("completion_tokens")
-    if isinstance(prompt, int) and isinstance(completion, int):
-        return Usage(prompt, completion)
-    return None
-
-
-def _gather(pending: dict[int, _PendingCall], fragment: Any) -> None:
-    """One streamed piece of a tool call: its index names the call, the first piece carries
-    its id and name, each piece a part of its arguments (one piece: all of it, as Ollama)."""
-    if not isinstance(fragment, dict):
-        raise LLMBadAnswer("LLM tool call fragment is not a JSON object")
-    index = fragment.get("index", len(pending))
-    if not isinstance(index, int):
-        raise LLMBadAnswer("LLM tool call fragment without an index")
-    call = pending.setdefault(index, _PendingCall())
-    if isinstance(fragment.get("id"), str) and fragment["id"]:
-        call.id = fragment["id"]
-    function = fragment.get("function") or {}
-    if not isinstance(function, dict):
-        raise LLMBadAnswer("LLM tool call function is not a JSON object")
-    if isinstance(function.get("name"), str) and function["name"]:
-        call.name = function["name"]
-    arguments = function.get("arguments")
-    if isinstance(arguments, str):
-        call.arguments.append(arguments)
-    elif isinstance(arguments, dict):  # some servers send them parsed
-        call.arguments.append(json.dumps(arguments))
-
-
-def _tool_call(call: _PendingCall, index: int, *, truncated: bool) -> ToolCall:
-    if not call.name:
-        raise LLMBadAnswer("LLM tool call without a name")
-    text = "".join(call.arguments).strip() or "{}"
-    try:
-        arguments = json.loads(text)
-    except ValueError:
-        error = LLMTruncated if truncated else LLMBadAnswer
-        raise error(f"LLM tool call {call.name!r}: arguments are not JSON") from None
-    if not isinstance(arguments, dict):
-        raise LLMBadAnswer(f"LLM tool call {call.name!r}: arguments are not a JSON object")
-    return ToolCall(call.id or f"call_{index}", call.name, arguments)
