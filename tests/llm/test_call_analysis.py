@@ -118,3 +118,54 @@ async def test_an_llm_answer_failing_its_checks_leaves_the_rules_analysis(
     assert call["outcome"] == "dispute"  # what the rules read in the 06 debtor's words
     assert await event_types(tenant, invoice["id"]) == ["invoice.created", "invoice.disputed"]
     assert len(llm_server.requests) == 1  # a bad answer is not asked again
+
+
+def dispute(body: dict[str, Any]) -> Reply:
+    return structured(
+        {
+            "outcome": "dispute",
+            "promise": None,
+            "dispute_reason": "not_owed",
+            "callback_at": None,
+            "opt_out": False,
+            "summary": "The debtor said the debt is not theirs.",
+            "sentiment": "negative",
+            "confidence": 0.95,
+        }
+    )
+
+
+async def test_what_our_agent_recorded_wins_over_the_llms_reading(
+    api: Api, llm_server: FakeOpenAI
+) -> None:
+    # Our own agent on the simulator (the 05 debtor promises; the agent records it through
+    # record_promise); the LLM reads the transcript as a dispute.
+    llm_server.responder = dispute
+    tenant = await api.tenant()
+    invoice = await tenant.invoice(
+        customer={
+            "name": "Jane Doe",
+            "phone": "+14155550105",
+            "email": "jane@example.com",
+            "timezone": zone_in_calling_hours(),
+        }
+    )
+    agent = await tenant.agent(mode="conversation")
+    body = {"invoice_id": invoice["id"], "actions": {"voice_agent_id": agent["id"]}}
+    made = (await tenant.ok("POST", "/v1/callouts", json=body))["data"]
+
+    async def done() -> bool:
+        data = (await tenant.ok("GET", f"/v1/callouts/{made['id']}"))["data"]
+        return data["status"] in ("completed", "failed", "cancelled")
+
+    await eventually(done, within=20)
+    [listed] = (await tenant.ok("GET", "/v1/calls", params={"invoice_id": invoice["id"]}))["data"]
+    call = (await tenant.ok("GET", f"/v1/calls/{listed['id']}"))["data"]
+
+    assert len(llm_server.requests) == 1  # the LLM analysed the call...
+    assert call["analysis_source"] == "llm"
+    assert call["outcome"] == "promise_to_pay"  # ...and the agent's record won
+    assert call["metadata"]["conversation"]["outcome"] == "promise_to_pay"
+    shown = (await tenant.ok("GET", f"/v1/invoices/{invoice['id']}"))["data"]
+    assert shown["status"] == "open"
+    assert shown["promised_date"] is not None
