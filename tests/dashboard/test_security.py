@@ -326,6 +326,14 @@ async def test_actions_change_what_the_api_shows(
     assert added.status_code == 303
     new_id = added.headers["location"].rsplit("/", 1)[1]
     assert (await tenant.ok("GET", f"/v1/callouts/{new_id}"))["data"]["status"] == "scheduled"
+    # An htmx request sends the token as a header and is told where to go next.
+    htmx = await browser.post(
+        f"/dashboard/callouts/{new_id}/reschedule",
+        data={"scheduled_time": "2031-01-02T09:00"},
+        headers={"HX-Request": "true", "X-CSRF-Token": csrf},
+    )
+    assert htmx.status_code == 204
+    assert htmx.headers["hx-redirect"] == f"/dashboard/callouts/{new_id}"
     cancelled = await browser.post(
         f"/dashboard/callouts/{callout['id']}/cancel",
         data={"csrf_token": csrf, "back": "https://evil.example/"},
