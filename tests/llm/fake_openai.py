@@ -6,6 +6,7 @@ Each request takes the next scripted `Reply` (``fake.script(...)``), else asks
 ``fake.responder(body)``, else is answered 500 "no scripted reply" (a test never gets an answer
 it did not write). Every request is recorded (``fake.requests``: body and headers), to assert
 the model, messages, tools, ``response_format`` and Authorization the client sent.
+``GET /v1/models`` lists ``fake.models``.
 
 The server checks what a real one refuses (400): no model, no messages, a ``response_format``
 ``json_schema`` whose name or strict schema OpenAI would not take (every object closed with
@@ -187,8 +188,13 @@ class FakeOpenAI(LocalServer):
         self._script: deque[Reply] = deque()
         self._ids = count(1)
         self._release: asyncio.Event | None = None
+        # What GET /v1/models lists (Ollama: the models pulled).
+        self.models: list[str] = [MODEL_NAME]
         self.app = Starlette(
-            routes=[Route("/v1/chat/completions", self._complete, methods=["POST"])]
+            routes=[
+                Route("/v1/chat/completions", self._complete, methods=["POST"]),
+                Route("/v1/models", self._models, methods=["GET"]),
+            ]
         )
 
     @property
@@ -256,6 +262,13 @@ class FakeOpenAI(LocalServer):
         if reply.raw is not None:
             return Response(reply.raw, media_type="application/json")
         return JSONResponse(_completion(reply, ident, model))
+
+    async def _models(self, request: Request) -> Response:
+        sent = request.headers.get("authorization", "")
+        if self.api_key is not None and sent != f"Bearer {self.api_key}":
+            return _error(401, "Incorrect API key provided.", "invalid_api_key")
+        listed = [{"id": m, "object": "model", "owned_by": "library"} for m in self.models]
+        return JSONResponse({"object": "list", "data": listed})
 
     async def _chunks(self, reply: Reply, ident: str, model: str) -> AsyncIterator[str]:
         base = {

@@ -1,5 +1,5 @@
-"""The doctor's checks: the database and its schema, the mail server, Redis, the stored
-secrets and each account's voice provider, the webhook endpoints, and whether due work is
+"""The doctor's checks: the database and its schema, the mail server, Redis, the LLM, the
+stored secrets and each account's voice provider, the webhook endpoints, and whether due work is
 being done. Each says in plain words what it found; ``fail`` findings make ``credira doctor``
 exit non-zero. Nothing is changed: the checks only read, connect and ask."""
 
@@ -23,6 +23,7 @@ from credira.db.engine import create_engine, create_sessionmaker
 from credira.db.migrate import head_revision, is_known_revision
 from credira.doctor import repository
 from credira.doctor.finding import Finding
+from credira.doctor.llm import llm_check
 from credira.doctor.providers import provider_check
 from credira.metrics.repository import callout_gauges
 from credira.provider.schemas import DEFAULT_API_BASE
@@ -65,6 +66,7 @@ async def check_all(settings: Settings, *, within: float = 10.0) -> list[Finding
         database_ok = await _guarded(findings, "database", within, _database(settings, engine))
         await _guarded(findings, "email", within, _email(settings, within))
         await _guarded(findings, "redis", within, _redis(settings, within))
+        await _guarded(findings, "llm", within, llm_check(settings, within))
         if database_ok:
             slow = within * 3  # a provider's API per account
             await _guarded(

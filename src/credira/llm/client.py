@@ -201,6 +201,28 @@ class LLMClient(AbstractAsyncContextManager["LLMClient"]):
             raise LLMBadAnswer("LLM structured answer is not a JSON object")
         return value
 
+    async def models(self) -> list[str]:
+        """The ids of the models the server lists (``GET {base}/models``: Ollama's pulled
+        models, vLLM's served one), within the first-token limit and without retries (the
+        doctor's question). Raises an `LLMError`."""
+        limit = self.settings.first_token_timeout
+        try:
+            async with asyncio.timeout(limit):
+                response = await self._http.get(f"{self.settings.url}/models")
+        except TimeoutError:
+            raise LLMTimeout("first_token", limit) from None
+        except httpx.TimeoutException:
+            raise LLMTimeout("connect", self.settings.connect_timeout) from None
+        except httpx.HTTPError as exc:
+            raise LLMUnavailable(f"LLM server unreachable: {type(exc).__name__}") from None
+        if response.status_code >= 300:
+            raise self._status_error(response)
+        listed = parse_json(response.content, "model list")
+        data = listed.get("data") if isinstance(listed, dict) else None
+        if not isinstance(data, list):
+            raise LLMBadAnswer("LLM model list without data")
+        return [str(m["id"]) for m in data if isinstance(m, dict) and m.get("id")]
+
     # -- sending, with retries ----------------------------------------------------------------
 
     async def _send(
