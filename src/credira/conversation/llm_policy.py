@@ -24,6 +24,9 @@ from credira.kit.clock import Clock
 from credira.llm import LLMClient, LLMError, TextDelta, ToolCall
 
 ROUNDS = 3
+# The conversation the model is sent: its system message and opening, then at most this many
+# of the latest messages (a long call costs neither unbounded tokens nor unbounded encoding).
+KEPT_MESSAGES = 40
 RULES = """Rules you must follow (our system enforces them whatever you say):
 - Say nothing about the debt, the invoice, the amount or the creditor until the person has
   confirmed they are {customer_name} and you have called verify_identity. Anyone else gets only
@@ -82,7 +85,7 @@ class LLMPolicy:
             text: list[str] = []
             calls: list[ToolCall] = []
             try:
-                async for part in self._client.chat(self._messages, TOOL_SPECS):
+                async for part in self._client.chat(self._sent(), TOOL_SPECS):
                     if isinstance(part, TextDelta) and part.text:
                         text.append(part.text)
                         yield part.text
@@ -112,6 +115,16 @@ class LLMPolicy:
                 )
             if not refused or guard.ending is not None:
                 return
+
+    def _sent(self) -> list[dict[str, Any]]:
+        head, rest = self._messages[:2], self._messages[2:]
+        if len(rest) <= KEPT_MESSAGES:
+            return self._messages
+        kept = rest[-KEPT_MESSAGES:]
+        # Never start on a tool result whose call was cut off.
+        while kept and kept[0]["role"] == "tool":
+            kept = kept[1:]
+        return head + kept
 
 
 def _opening(context: CallContext) -> str:
