@@ -1,5 +1,6 @@
-"""API figures: Credira and the bare-Starlette baseline under the same load, the paced p99,
-the same figures after a bulk load (scale), and the server's memory."""
+"""API figures: Credira, the bare-Starlette baseline on the same database stack and the floor
+(bare Starlette on the raw driver) under the same load in interleaved turns, the paced p99, the
+same figures after a bulk load (scale), and the server's memory."""
 
 from __future__ import annotations
 
@@ -12,7 +13,15 @@ from typing import Any
 from bench import profile, seed
 from bench.dbs import Database
 from bench.loadgen import merge
-from bench.servers import Server, load, memory, ready, spawn_baseline, spawn_credira
+from bench.servers import (
+    Server,
+    load,
+    memory,
+    ready,
+    spawn_baseline,
+    spawn_credira,
+    spawn_floor,
+)
 from credira.callout.state import CalloutStatus
 
 ENDPOINTS = ("get", "list", "put", "post")
@@ -109,8 +118,8 @@ def _check(result: dict[str, Any], what: str) -> dict[str, Any]:
 
 
 def in_turn(servers: list[Server], n: int) -> list[Server]:
-    """The servers' order in turn ``n``: as given, then reversed, and so on (A B, B A, A B, ...),
-    so that neither always goes first."""
+    """The servers' order in turn ``n``: as given, then reversed, and so on (A B C, C B A,
+    A B C, ...), so that none always goes first or last."""
     return servers if n % 2 == 0 else servers[::-1]
 
 
@@ -122,10 +131,10 @@ def measure(
     servers: list[Server], hot: Hot, tenant: seed.Tenant, cfg: dict[str, Any]
 ) -> dict[str, dict[str, Any]]:
     """Each endpoint's figure for each server, taken in ``cfg["slices"]`` interleaved slices
-    of ``duration / slices`` seconds (servers in turn, the order reversed every slice: A B,
-    B A, A B, ...) and pooled. On a shared machine the speed drifts over seconds; taking the
-    figures of both servers in turn over the same span, not one after the other, keeps such a
-    drift out of their ratio."""
+    of ``duration / slices`` seconds (servers in turn, the order reversed every slice: A B C,
+    C B A, A B C, ...) and pooled. On a shared machine the speed drifts over seconds; taking
+    the figures of every server in turn over the same span, not one after the other, keeps such
+    a drift out of their ratios."""
     slices = max(1, int(cfg.get("slices", 1)))
     out: dict[str, dict[str, Any]] = {s.name.split("-")[0]: {} for s in servers}
     counter = 0
@@ -166,27 +175,32 @@ def run(db: Database, logs: Path, cfg: dict[str, Any], *, progress: Any) -> dict
     result: dict[str, Any] = {"seed_seconds": {str(small): took}}
     credira = spawn_credira(db, logs, **UNLIMITED)
     baseline = spawn_baseline(db, logs)
-    ready(credira, baseline)
+    floor = spawn_floor(db, logs)
+    ready(credira, baseline, floor)
     try:
         time.sleep(1.0)
-        result["memory"] = {"idle": memory(credira.pid), "baseline_idle": memory(baseline.pid)}
+        result["memory"] = {
+            "idle": memory(credira.pid),
+            "baseline_idle": memory(baseline.pid),
+            "floor_idle": memory(floor.pid),
+        }
         progress(f"{db.kind}: API at {small:,} callouts")
-        result["figures"] = {str(small): measure([credira, baseline], hot, tenant, cfg)}
-        peak = result["figures"][str(small)]["credira"]["get"]["rps"]
+        first = measure([credira, baseline, floor], hot, tenant, cfg)
+        result["figures"] = {str(small): first}
+        progress(summary(db.kind, first))
+        peak = first["credira"]["get"]["rps"]
         rate = round(0.7 * peak, 1)
         progress(f"{db.kind}: paced GET at {rate}/s")
-        # The baseline at 70 % of its own peak too: on a 2-core machine shared by the server,
-        # PostgreSQL and the load generator, whether the target can be met here at all.
-        peaks = {
-            "credira": peak,
-            "baseline": result["figures"][str(small)]["baseline"]["get"]["rps"],
-        }
+        # The baseline and the floor at 70 % of their own peaks too: on a 2-core machine shared
+        # by the server, PostgreSQL and the load generator, whether the target can be met here
+        # at all.
+        peaks = {name: first[name]["get"]["rps"] for name in ("credira", "baseline", "floor")}
         # Several runs in turn, each server's median p99 run reported (with every run's p99):
         # one slow spell of the machine in a single 10 s run overloads a server at 70 % of a
         # peak measured minutes before.
-        runs: dict[str, list[dict[str, Any]]] = {"credira": [], "baseline": []}
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in peaks}
         for n in range(max(1, int(cfg.get("paced_runs", 1)))):
-            for server in in_turn([credira, baseline], n):
+            for server in in_turn([credira, baseline, floor], n):
                 name = server.name.split("-")[0]
                 runs[name].append(
                     _check(
@@ -209,22 +223,38 @@ def run(db: Database, logs: Path, cfg: dict[str, Any], *, progress: Any) -> dict
             **paced["credira"],
             "peak_rps": peak,
             "baseline": {**paced["baseline"], "peak_rps": peaks["baseline"]},
+            "floor": {**paced["floor"], "peak_rps": peaks["floor"]},
         }
         result["memory"]["after_load"] = memory(credira.pid)
         if cfg["profile"]:
             result["profile"] = profile_endpoints(credira, hot, tenant, cfg, logs, db.kind)
         if not cfg["scale_baseline"]:
             baseline.stop()
+            floor.stop()
         progress(f"{db.kind}: seeding up to {large:,} callouts")
         result["seed_seconds"][str(large)] = seed.seed_bulk(db, tenant, large - seeded, start=small)
         progress(f"{db.kind}: API at {large:,} callouts")
-        servers = [credira, baseline] if cfg["scale_baseline"] else [credira]
+        servers = [credira, baseline, floor] if cfg["scale_baseline"] else [credira]
         result["figures"][str(large)] = measure(servers, hot, tenant, cfg)
         result["memory"]["after_scale"] = memory(credira.pid)
     finally:
         credira.stop()
         baseline.stop()
+        floor.stop()
     return result
+
+
+def summary(kind: str, figures: dict[str, dict[str, Any]]) -> str:
+    """One line per endpoint: Credira's req/s, then its ratio to the floor (the headline), then
+    to the same-stack baseline."""
+    lines = [f"{kind}: Credira req/s, / floor (raw driver), / baseline (same stack):"]
+    for ep in ENDPOINTS:
+        c, f, b = (figures[name][ep]["rps"] for name in ("credira", "floor", "baseline"))
+        lines.append(
+            f"  {LABELS[ep]:<30} {c:8,.0f}   {c / f if f else float('nan'):5.2f}x floor "
+            f"({f:,.0f})   {c / b if b else float('nan'):5.2f}x baseline ({b:,.0f})"
+        )
+    return "\n".join(lines)
 
 
 def profile_endpoints(

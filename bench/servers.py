@@ -115,6 +115,18 @@ def spawn_baseline(db: Database, logs: Path) -> Server:
     )
 
 
+def spawn_floor(db: Database, logs: Path) -> Server:
+    """The floor: bare Starlette on the raw driver (bench/floor_app.py)."""
+    port = free_port()
+    return _spawn(
+        f"floor-{db.kind}",
+        [PYTHON, "-m", "bench.floor_app", "--port", str(port)],
+        environment(db),
+        port,
+        logs,
+    )
+
+
 def ready(*servers: Server) -> None:
     """Wait until every server answers /health (they start in parallel)."""
     try:
