@@ -40,8 +40,16 @@ def _set_cookie(request: Request, response: Response, name: str, value: str, pat
 
 def _form(request: Request, *, status: int = 200, error: str | None = None) -> Response:
     nonce = secrets.token_urlsafe(24)
+    # Over plain http a browser may drop the Secure cookie: say what to set, before it happens.
+    plain = request.url.scheme == "http" and runtime(request).settings.dashboard_cookie_secure
     response = render(
-        request, "sign_in.html", status=status, title="Sign in", nonce=nonce, error=error
+        request,
+        "sign_in.html",
+        status=status,
+        title="Sign in",
+        nonce=nonce,
+        error=error,
+        plain_http=plain,
     )
     _set_cookie(request, response, _SIGN_IN_COOKIE, nonce, SIGN_IN)
     return response
