@@ -252,3 +252,35 @@ def test_pages_fit_a_phone(browser: Browser, site: Site) -> None:
             check(page, name)
     finally:
         context.close()
+
+
+def test_lists_editors_and_the_live_preview(page: Page, site: Site) -> None:
+    page.goto("/dashboard/sign-in")
+    page.get_by_label("API key").fill(site.key)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#overview-panels")).to_be_visible()
+    for name, path in (
+        ("invoices", "/dashboard/invoices"),
+        ("calls", "/dashboard/calls"),
+        ("emails", "/dashboard/emails?status=unconfirmed"),
+        ("agents", "/dashboard/agents"),
+        ("plans", "/dashboard/plans"),
+        ("agent", f"/dashboard/agents/{site.story.agent_id}"),
+    ):
+        page.goto(path)
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        check(page, name)
+    page.goto("/dashboard/plans")
+    page.locator("#plans a").first.click()
+    check(page, "plan")
+    # The template editor renders the email again as the subject changes (htmx, no reload).
+    page.goto("/dashboard/templates")
+    check(page, "templates")
+    page.locator("#templates a").first.click()
+    expect(page.locator("#preview-subject")).to_be_visible()
+    page.get_by_label("Subject").fill("Hello {{customer_name}}, a live preview")
+    expect(page.locator("#preview-subject")).to_have_text("Hello Jane Example, a live preview")
+    page.get_by_label("HTML body").fill('<p style="color: #1b5e20">Live {{invoice_number}}</p>')
+    frame = page.frame_locator('iframe[name="email-preview"]')
+    expect(frame.locator("body")).to_have_text("Live INV-PREVIEW-1")
+    check(page, "template")

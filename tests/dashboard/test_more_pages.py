@@ -311,6 +311,24 @@ async def test_the_template_editor_previews_and_saves(
         data={"subject": "{{ customer_name", "html_content": "x", "text_content": "x"},
     )
     assert 'class="notice error"' in broken.text
+    # The HTML part is a document of its own: framed by the dashboard only, sandboxed.
+    document = await browser.post(
+        "/dashboard/templates/preview/email",
+        data={
+            "csrf_token": token,
+            "subject": "s",
+            "html_content": '<p style="color: red">Pay {{invoice_number}}</p>',
+            "text_content": "t",
+        },
+    )
+    assert document.text == '<p style="color: red">Pay INV-PREVIEW-1</p>'
+    policy = document.headers["content-security-policy"]
+    assert "sandbox" in policy
+    assert "frame-ancestors 'self'" in policy
+    assert "script-src" not in policy  # default-src 'none'
+    saved_part = await browser.get(f"/dashboard/templates/{template['id']}/email")
+    assert saved_part.status_code == 200
+    assert "sandbox" in saved_part.headers["content-security-policy"]
     unknown = await browser.post(
         "/dashboard/templates/preview",
         headers={"X-CSRF-Token": token},

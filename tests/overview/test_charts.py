@@ -128,3 +128,15 @@ def test_the_table_alternative_holds_the_figures() -> None:
     assert [th.text for th in table.iter("th")] == ["Day", "Calls", "Mon", "Tue"]
     assert [td.text for td in table.iter("td")] == ["1,200", "3"]
     assert charts.table("<b>", ["a"], [["<i>"]]).count("&lt;") == 2
+
+
+def test_a_long_legend_wraps_and_counts_get_whole_ticks() -> None:
+    names = [f"Outcome {n}" for n in range(6)]
+    svg = parse(charts.bar_chart("o", "Outcomes", ["Mon"], [Series(n, [1]) for n in names]))
+    legend = [t for t in svg.findall(f"{SVG}text") if (t.text or "").startswith("Outcome")]
+    rows = {t.get("y") for t in legend}
+    assert len(rows) == 2
+    width = float(svg.get("viewBox", "0 0 0 0").split()[2])
+    assert all(float(t.get("x", "0")) < width - 60 for t in legend)
+    ticks = {t.text for t in svg.findall(f"{SVG}text") if t.get("text-anchor") == "end"}
+    assert ticks == {"0", "2", "4", "6", "8"}

@@ -11,8 +11,9 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from markupsafe import escape
 from pydantic import BaseModel, ValidationError
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 
 from credira.agent import repository as agent_repository
 from credira.agent import service as agent_service
@@ -34,6 +35,15 @@ from credira.plan.schemas import CollectionPlanUpdate
 pages = router()
 
 LIST_SIZE = 100
+# The rendered email's HTML part is a document of its own in a frame: its inline styles apply
+# there (the dashboard's own pages allow none), and nothing in it runs or loads from elsewhere.
+EMAIL_PREVIEW_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+        "frame-ancestors 'self'; sandbox"
+    ),
+    "X-Frame-Options": "SAMEORIGIN",
+}
 
 
 def _invalid(exc: ValidationError) -> ValidationFailed:
@@ -173,6 +183,37 @@ def _preview(viewer: Viewer, subject: str, html: str, text: str) -> dict[str, An
     except CrediraError as exc:
         return {"preview_error": exc.message}
     return {"preview": rendered}
+
+
+def _email_document(viewer: Viewer, subject: str, html: str, text: str) -> Response:
+    context = _preview(viewer, subject, html, text)
+    if "preview" in context:
+        body = context["preview"].html
+    else:
+        body = f"<p>{escape(context['preview_error'])}</p>"
+    return HTMLResponse(body, headers=EMAIL_PREVIEW_HEADERS)
+
+
+@pages.get("/templates/{template_id}/email")
+async def template_email(
+    template_id: str,
+    viewer: Annotated[Viewer, Depends(page("emails:read", "access this email template"))],
+) -> Response:
+    """The saved template's HTML part, rendered for the sample invoice (the preview frame)."""
+    template = await template_service.get(viewer.session, viewer.account_id, template_id)
+    return _email_document(viewer, template.subject, template.html_content, template.text_content)
+
+
+@pages.post("/templates/preview/email")
+async def preview_email(
+    viewer: Annotated[Viewer, Depends(page("emails:read", "access email templates"))],
+) -> Response:
+    """The form's HTML part, rendered for the sample invoice (nothing is saved): the editor
+    posts it to the preview frame as the text changes."""
+    form = viewer.form
+    return _email_document(
+        viewer, form.get("subject", ""), form.get("html_content", ""), form.get("text_content", "")
+    )
 
 
 @pages.get("/templates/{template_id}")

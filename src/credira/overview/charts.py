@@ -77,14 +77,26 @@ def _open(chart_id: str, title: str, desc: str, width: int, height: int) -> list
     ]
 
 
-def _legend(series_names: Sequence[str], x: float, y: float) -> list[str]:
+LEGEND_STEP = 150  # horizontal room for one legend entry
+LEGEND_LINE = 16
+
+
+def _legend_rows(count: int, width: float) -> int:
+    per_row = max(int(width // LEGEND_STEP), 1)
+    return math.ceil(count / per_row)
+
+
+def _legend(series_names: Sequence[str], x: float, y: float, width: float = 600) -> list[str]:
+    """Entries in rows of what fits in ``width``, the first row's baseline at ``y``."""
     parts = []
+    per_row = max(int(width // LEGEND_STEP), 1)
     for n, name in enumerate(series_names):
         colour = PALETTE[n % len(PALETTE)]
-        left = x + n * 130
+        left = x + (n % per_row) * LEGEND_STEP
+        y_row = y + (n // per_row) * LEGEND_LINE
         parts.append(
-            f'<rect x="{left:.1f}" y="{y - 9:.1f}" width="10" height="10" fill="{colour}"/>'
-            f'<text x="{left + 14:.1f}" y="{y:.1f}" font-size="11" fill="{TEXT}">'
+            f'<rect x="{left:.1f}" y="{y_row - 9:.1f}" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{left + 14:.1f}" y="{y_row:.1f}" font-size="11" fill="{TEXT}">'
             f"{escape(name)}</text>"
         )
     return parts
@@ -124,13 +136,21 @@ def bar_chart(
     """Bars per label, one colour per series, stacked or side by side."""
     if any(len(s.values) != len(labels) for s in series):
         raise ValueError("each series needs one value per label")
-    left, right, top, bottom = 48.0, 8.0, 24.0, 36.0
+    left, right, top = 48.0, 8.0, 16.0
+    legend = len(series) > 1 or bool(series and series[0].name)
+    rows = _legend_rows(len(series), width - left - right) if legend else 0
+    bottom = 24.0 + LEGEND_LINE * rows
+    height += int(LEGEND_LINE * max(rows - 1, 0))  # the plot keeps its height
     plot_w, plot_h = width - left - right, height - top - bottom
     if stacked:
         peak = max((sum(float(s.values[n]) for s in series) for n in range(len(labels))), default=0)
     else:
         peak = max((float(v) for s in series for v in s.values), default=0)
-    ceiling = nice_ceiling(peak)
+    if all(isinstance(v, int) for s in series for v in s.values):
+        # Counts: whole numbers at each of the four ticks.
+        ceiling = 4 * max(nice_ceiling(peak / 4), 1.0)
+    else:
+        ceiling = nice_ceiling(peak)
     parts = _open(chart_id, title, desc or describe_series(labels, series, unit), width, height)
     for tick in range(5):
         value = ceiling * tick / 4
@@ -170,8 +190,8 @@ def bar_chart(
                 f'<text x="{left + slot * n + slot / 2:.1f}" y="{top + plot_h + 14:.1f}" '
                 f'font-size="11" text-anchor="middle" fill="{TEXT}">{escape(label)}</text>'
             )
-    if len(series) > 1 or (series and series[0].name):
-        parts += _legend([s.name for s in series], left, height - 6)
+    if legend:
+        parts += _legend([s.name for s in series], left, top + plot_h + 30, width - left - right)
     parts.append("</svg>")
     return _markup(parts)
 
@@ -234,7 +254,7 @@ def timeline(
             f"<title>{escape(point.label)}</title></circle>"
         )
     if len(groups) > 1:
-        parts += _legend(groups, left, 12)
+        parts += _legend(groups, left, 12, plot_w)
     parts.append("</svg>")
     return _markup(parts)
 
