@@ -1,8 +1,9 @@
 """``python -m bench [--quick] [--db sqlite|postgresql|both] [--only api|worker|scale|memory]``
 
-Measures Credira against a baseline in the same run (a bare Starlette app for the API, pgqueuer
-for the worker), writes the results to bench/results/<timestamp>.json and appends a section to
-bench/RESULTS.md. See bench/README.md.
+Measures Credira against baselines in the same run (for the API a bare Starlette app on the
+same database stack and the floor, bare Starlette on the raw driver; pgqueuer for the worker),
+writes the results to bench/results/<timestamp>.json and appends a section to bench/RESULTS.md.
+See bench/README.md.
 """
 
 from __future__ import annotations
@@ -139,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
                 f.write("\n" + section)
             progress("appended to bench/RESULTS.md")
     else:
+        if all("error" not in results[k] and "api" in results[k] for k in kinds):
+            print(report.markdown(results))  # the API's figures, ratios and targets
         progress("partial run: JSON written, RESULTS.md left alone")
     return 0 if all("error" not in results[k] for k in kinds) else 1
 

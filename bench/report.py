@@ -33,19 +33,28 @@ def _mark(ok: bool | None) -> str:
     return "-" if ok is None else ("met" if ok else "**missed**")
 
 
+def _against(c: dict[str, Any], b: dict[str, Any]) -> dict[str, float | None]:
+    return {
+        "rps": _ratio(c["rps"], b["rps"]),
+        "p50": _ratio(c["p50_ms"], b["p50_ms"]),
+        "p99": _ratio(c["p99_ms"], b["p99_ms"]),
+        "mean": _ratio(c.get("mean_ms", float("nan")), b.get("mean_ms", float("nan"))),
+    }
+
+
 def ratios(db: dict[str, Any]) -> dict[str, Any]:
-    """credira / baseline per endpoint (at the small size), large / small per endpoint."""
+    """credira / floor (when the run has it) and credira / baseline per endpoint (at the small
+    size), large / small per endpoint."""
     figures = db["api"]["figures"]
     small, large = sorted(figures, key=int)
     out: dict[str, Any] = {"framework": {}, "scale": {}}
+    if "floor" in figures[small]:
+        out["floor"] = {}
     for ep in ENDPOINTS:
         c, b = figures[small]["credira"][ep], figures[small]["baseline"][ep]
-        out["framework"][ep] = {
-            "rps": _ratio(c["rps"], b["rps"]),
-            "p50": _ratio(c["p50_ms"], b["p50_ms"]),
-            "p99": _ratio(c["p99_ms"], b["p99_ms"]),
-            "mean": _ratio(c.get("mean_ms", float("nan")), b.get("mean_ms", float("nan"))),
-        }
+        out["framework"][ep] = _against(c, b)
+        if "floor" in out:
+            out["floor"][ep] = _against(c, figures[small]["floor"][ep])
         big = figures[large]["credira"][ep]
         out["scale"][ep] = {
             "cost": _ratio(c["rps"], big["rps"]),  # > 1: the large database is slower
@@ -54,6 +63,10 @@ def ratios(db: dict[str, Any]) -> dict[str, Any]:
         if "baseline" in figures[large]:
             out["scale"][ep]["baseline_cost"] = _ratio(
                 b["rps"], figures[large]["baseline"][ep]["rps"]
+            )
+        if "floor" in figures[large]:
+            out["scale"][ep]["floor_cost"] = _ratio(
+                figures[small]["floor"][ep]["rps"], figures[large]["floor"][ep]["rps"]
             )
     return out
 
@@ -77,6 +90,12 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         worst_lat = max(v["p50"] for v in r.values())
         ok = worst_rps >= 0.5 and worst_lat <= 2.0
         return f"{_mark(ok)} (worst req/s ratio {worst_rps:.2f}, worst p50 ratio {worst_lat:.2f})"
+
+    def floor(d: dict[str, Any], endpoints: tuple[str, ...], least: float) -> str:
+        r = ratios(d)["floor"]
+        worst = min(r[ep]["rps"] for ep in endpoints)
+        each = ", ".join(f"{ep.upper()} {r[ep]['rps']:.2f}" for ep in endpoints)
+        return f"{_mark(worst >= least)} ({each})"
 
     def paced(d: dict[str, Any]) -> str:
         p = d["api"]["paced"]
@@ -113,6 +132,22 @@ def targets(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         mb = d["api"]["memory"]["idle"]["rss_mb"]
         return f"{_mark(mb < 150)} ({mb:.0f} MB)"
 
+    rows.append(
+        (
+            "GET by id and list req/s >= 0.25x the floor's",
+            cell("sqlite", lambda d: floor(d, ("get", "list"), 0.25)),
+            cell("postgresql", lambda d: floor(d, ("get", "list"), 0.25)),
+            "",
+        )
+    )
+    rows.append(
+        (
+            "PUT and POST req/s >= 0.15x the floor's",
+            cell("sqlite", lambda d: floor(d, ("put", "post"), 0.15)),
+            cell("postgresql", lambda d: floor(d, ("put", "post"), 0.15)),
+            "",
+        )
+    )
     rows.append(
         (
             "API req/s >= 0.5x baseline, p50 <= 2x",
@@ -203,7 +238,32 @@ def markdown(results: dict[str, Any]) -> str:
         r = ratios(d)
         out.append(f"### {kind}")
         out.append("")
-        out.append(f"API at {int(small):,} callouts (ratio = Credira / bare Starlette):")
+        if "floor" in r:
+            out.append(
+                f"API at {int(small):,} callouts against the floor (ratio = Credira / bare "
+                "Starlette on the raw driver: `sqlite3` on the event loop, asyncpg with "
+                "prepared statements):"
+            )
+            out.append("")
+            out.append(
+                "| endpoint | Credira req/s | floor req/s | req/s ratio | Credira p50 / p99 ms "
+                "| floor p50 / p99 ms | p50 ratio | p99 ratio | mean latency ratio |"
+            )
+            out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+            for ep in ENDPOINTS:
+                c, b = api["figures"][small]["credira"][ep], api["figures"][small]["floor"][ep]
+                f = r["floor"][ep]
+                out.append(
+                    f"| `{LABELS[ep]}` | {_n(c['rps'])} | {_n(b['rps'])} | "
+                    f"**{_n(f['rps'], 2)}** | {_n(c['p50_ms'], 1)} / {_n(c['p99_ms'], 1)} | "
+                    f"{_n(b['p50_ms'], 1)} / {_n(b['p99_ms'], 1)} | "
+                    f"{_n(f['p50'], 2)} | {_n(f['p99'], 2)} | {_n(f['mean'], 2)} |"
+                )
+            out.append("")
+        out.append(
+            f"API at {int(small):,} callouts against the same-stack baseline (ratio = Credira / "
+            "bare Starlette on SQLAlchemy async core):"
+        )
         out.append("")
         out.append(
             "| endpoint | Credira req/s | baseline req/s | req/s ratio | Credira p50 / p99 ms "
@@ -230,10 +290,18 @@ def markdown(results: dict[str, Any]) -> str:
                 f"; the bare baseline at 70 % of its own peak ({_n(p['baseline']['peak_rps'])} "
                 f"req/s): {_n(p['baseline']['rate'])} req/s offered, p50 "
                 f"{_n(p['baseline']['p50_ms'], 1)} ms, p99 {_n(p['baseline']['p99_ms'], 1)} ms"
-                f"{_runs(p['baseline'])}."
+                f"{_runs(p['baseline'])}"
                 if "baseline" in p
-                else "."
+                else ""
             )
+            + (
+                f"; the floor at 70 % of its own peak ({_n(p['floor']['peak_rps'])} req/s): "
+                f"{_n(p['floor']['rate'])} req/s offered, p50 {_n(p['floor']['p50_ms'], 1)} ms, "
+                f"p99 {_n(p['floor']['p99_ms'], 1)} ms{_runs(p['floor'])}"
+                if "floor" in p
+                else ""
+            )
+            + "."
         )
         out.append("")
         out.append(
@@ -243,6 +311,9 @@ def markdown(results: dict[str, Any]) -> str:
         out.append("")
         head = "| endpoint | req/s small | req/s large | cost ratio | p50 ms small / large |"
         sep = "|---|---:|---:|---:|---:|"
+        if any("floor_cost" in v for v in r["scale"].values()):
+            head += " floor cost ratio |"
+            sep += "---:|"
         if any("baseline_cost" in v for v in r["scale"].values()):
             head += " baseline cost ratio |"
             sep += "---:|"
@@ -255,6 +326,8 @@ def markdown(results: dict[str, Any]) -> str:
                 f"| `{LABELS[ep]}` | {_n(a['rps'])} | {_n(b['rps'])} | {_n(s['cost'], 2)} | "
                 f"{_n(a['p50_ms'], 1)} / {_n(b['p50_ms'], 1)} |"
             )
+            if "floor_cost" in s:
+                line += f" {_n(s['floor_cost'], 2)} |"
             if "baseline_cost" in s:
                 line += f" {_n(s['baseline_cost'], 2)} |"
             out.append(line)
@@ -264,8 +337,13 @@ def markdown(results: dict[str, Any]) -> str:
             f"Memory of `credira serve`: idle {_n(mem['idle']['rss_mb'])} MB RSS; peak (VmHWM) "
             f"{_n(mem['after_load']['peak_mb'])} MB after the API load, "
             f"{_n(mem.get('after_scale', {}).get('peak_mb'))} MB after the scale load "
-            f"(baseline idle {_n(mem['baseline_idle']['rss_mb'])} MB)."
+            f"(baseline idle {_n(mem['baseline_idle']['rss_mb'])} MB"
+            + (f", floor idle {_n(mem['floor_idle']['rss_mb'])} MB" if "floor_idle" in mem else "")
+            + ")."
         )
+        if "worker" not in d:  # an API-only run (printed, not appended)
+            out.append("")
+            continue
         w = d["worker"]
         out.append("")
         late = w["lateness"]
