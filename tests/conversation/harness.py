@@ -33,7 +33,7 @@ from credira.kit.clock import FrozenClock
 NOW = datetime(2026, 12, 8, 15, 0, tzinfo=UTC)  # 10:00 in New York
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "relay-test-auth-token-0123456789"
-FAST = Limits(silence_seconds=0.05, silences=2, reply_timeout=1.0)
+FAST = Limits(silence_seconds=0.3, silences=2, reply_timeout=3.0)
 
 
 def context(n: int, *, lang: str = "en-US", **overrides: Any) -> CallContext:

@@ -59,7 +59,7 @@ async def server(request: pytest.FixtureRequest) -> AsyncIterator[AgentServer]:
                 url=fake.url,
                 model="fake-model",
                 max_retries=0,
-                first_token_timeout=0.5,
+                first_token_timeout=1.5,
                 total_timeout=2.0,
                 retry_after_cap=0.1,
             )

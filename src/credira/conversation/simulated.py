@@ -15,8 +15,9 @@ from credira.conversation.debtor import PERSONAS, persona_for, pipe, play
 from credira.conversation.scripted import ScriptedPolicy
 from credira.kit.clock import Clock
 
-# A simulated debtor's silence needs no real wait.
-SIMULATED_LIMITS = Limits(silence_seconds=0.01, reply_timeout=5.0)
+# A simulated debtor answers at once: a quarter of a second without a word is its silence
+# (short, since the simulator places the call meanwhile; long enough for a busy event loop).
+SIMULATED_LIMITS = Limits(silence_seconds=0.25, reply_timeout=5.0)
 
 
 async def converse(request: CallRequest, clock: Clock) -> dict[str, Any]:
