@@ -141,6 +141,7 @@ class FakeRetell(LocalServer):
         self.drop_create = False
         self.lose_create = False
         self.create_refusal: int | None = None
+        self.down_for = 0  # the next creates answered 503, nothing placed
         self.app = Starlette(
             routes=[
                 Route("/v2/create-phone-call", self._create, methods=["POST"]),
@@ -172,6 +173,9 @@ class FakeRetell(LocalServer):
         self._check(body)
         if self.create_refusal is not None:
             return JSONResponse({"message": "Service unavailable"}, status_code=self.create_refusal)
+        if self.down_for:
+            self.down_for -= 1
+            return JSONResponse({"message": "Service unavailable"}, status_code=503)
         if self.lose_create:
             self.lose_create = False
             await asyncio.sleep(2.0)  # past the client's timeout; nothing was placed

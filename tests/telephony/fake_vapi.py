@@ -113,6 +113,7 @@ class FakeVapi(LocalServer):
         self.drop_create = False
         self.lose_create = False
         self.create_refusal: int | None = None
+        self.down_for = 0  # the next creates answered 503, nothing placed
         self.lists = 0  # GET /call requests
         self.app = Starlette(
             routes=[
@@ -145,6 +146,9 @@ class FakeVapi(LocalServer):
         self._check(body)
         if self.create_refusal is not None:
             return JSONResponse({"message": "Unavailable"}, self.create_refusal)
+        if self.down_for:
+            self.down_for -= 1
+            return JSONResponse({"message": "Service unavailable"}, status_code=503)
         if self.lose_create:
             self.lose_create = False
             await asyncio.sleep(2.0)  # past the client's timeout; nothing was placed

@@ -85,6 +85,7 @@ async def test_unhappy_retell_endings_are_retried_later(api: Api, retell: FakeRe
         "+14155550192": ("dial_no_answer", "no_answer"),
         "+14155550193": ("dial_failed", "failed"),
         "+14155550194": ("voicemail_reached", "voicemail"),
+        "+14155550195": ("manual_stopped", "cancelled"),
     }
     retell.scenarios.update(
         {phone: Scenario(reason=reason) for phone, (reason, _) in endings.items()}

@@ -94,6 +94,7 @@ async def test_unhappy_telnyx_endings_are_retried_later(api: Api, telnyx: FakeTe
         "+14155550182": (Scenario(cause="timeout"), "no_answer"),
         "+14155550183": (Scenario(cause="not_found"), "failed"),
         "+14155550184": (Scenario(amd="machine"), "voicemail"),
+        "+14155550185": (Scenario(cause="originator_cancel"), "cancelled"),
     }
     telnyx.scenarios.update({phone: scenario for phone, (scenario, _) in scenarios.items()})
     endings = {phone: status for phone, (_, status) in scenarios.items()}

@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 
 from credira.channel.voice.port import CallRequest
-from tests.support import Api, Tenant, free_port
+from tests.support import Api, Tenant, eventually, free_port
 from tests.telephony.fake_retell import FakeRetell
 from tests.telephony.fake_retell import Scenario as RetellScenario
 from tests.telephony.fake_vapi import FakeVapi
@@ -139,6 +139,28 @@ async def test_a_provider_that_is_down_leaves_the_callout_to_its_retry(
     _, callout_id = await call_out(tenant, "+14155550175", provider=provider.name)
     callout = await settled(tenant, callout_id)
     assert (callout["status"], callout["hold_reason"]) == ("scheduled", "retry_after_failed")
+
+
+async def test_a_provider_down_for_a_while_is_retried_and_calls_once_it_is_back(
+    api: Api, provider: Provider
+) -> None:
+    tenant = await provider.tenant(api)
+    retries = {"max_call_attempts": 3, "retry_minutes": [0]}  # retried at once
+    await tenant.ok("PUT", "/v1/account/settings", json=retries)
+    phone = "+14155550178"
+    provider.scenario(phone)
+    provider.fake.down_for = 1
+    invoice, callout_id = await call_out(tenant, phone, provider=provider.name)
+
+    async def done() -> dict[str, Any] | None:
+        data: dict[str, Any] = (await tenant.ok("GET", f"/v1/callouts/{callout_id}"))["data"]
+        return data if data["status"] != "scheduled" and data["status"] != "active" else None
+
+    assert (await eventually(done, within=20))["status"] == "completed"
+    listed = (await tenant.ok("GET", "/v1/calls", params={"invoice_id": invoice["id"]}))["data"]
+    assert sorted(call["status"] for call in listed) == ["completed", "failed"]
+    assert provider.fake.creates == 2
+    assert len(provider.placed) == 1
 
 
 async def test_a_dial_cut_off_by_the_workers_death_is_found_when_the_attempt_resumes(

@@ -81,6 +81,7 @@ async def test_unhappy_vapi_endings_are_retried_later(api: Api, vapi: FakeVapi) 
         "+14155550162": ("customer-did-not-answer", "no_answer"),
         "+14155550163": ("voicemail", "voicemail"),
         "+14155550164": ("twilio-failed-to-connect-call", "failed"),
+        "+14155550165": ("manually-canceled", "cancelled"),
     }
     vapi.scenarios.update(
         {phone: Scenario(reason=reason) for phone, (reason, _) in endings.items()}
