@@ -86,3 +86,28 @@ async def test_the_simulators_debtors_talk_to_the_agent_and_its_tools_make_the_o
         if line["type"] == "turn" and line["speaker"] == "agent"
     ]
     assert not any("1,250" in text or "INV-" in text or "invoice" in text for text in said)
+
+
+PAYMENT_LINK = next(digits for digits, name in BY_DIGITS.items() if name == "payment_link")
+
+
+async def test_the_payment_link_asked_for_on_the_call_goes_by_email(shared_api: Api) -> None:
+    tenant = await shared_api.tenant()
+    await tenant.ok(
+        "POST",
+        "/v1/email-templates",
+        json={
+            "name": "Reminder",
+            "subject": "Invoice {{ invoice_number }}",
+            "category": "payment_reminder",
+            "html_content": "<p>Pay {{ amount }} here: {{ payment_link }}</p>",
+            "text_content": "Pay {{ amount }} here: {{ payment_link }}",
+        },
+    )
+    agent = await tenant.agent(mode="conversation")
+    call = await concluded(tenant, PAYMENT_LINK, agent["id"])
+    assert tools(call) == ["verify_identity", "send_payment_link", "end_call"]
+    assert call["outcome"] == "acknowledged"
+    emails = await tenant.ok("GET", "/v1/emails", params={"callout_id": call["callout_id"]})
+    [email] = emails["data"]
+    assert "jane@example.com" in str(email)

@@ -23,6 +23,7 @@ from credira.callout import state as callout_state
 from credira.callout.state import CalloutStatus
 from credira.channel.voice.port import FINAL_STATUSES, ProviderCall, VoiceProviderError
 from credira.channel.voice.registry import VoiceProviders
+from credira.conversation.effects import email_payment_link
 from credira.conversation.record import recorded_analysis
 from credira.db.locked import write_locked
 from credira.invoice import repository as invoice_repository
@@ -205,6 +206,11 @@ class Concluding:
                 now=now,
                 public_url=self.public_url,
             )
+            if result.conversation is not None and result.conversation.get("payment_link_sent"):
+                # Our agent was asked for the payment link: it goes by email now.
+                await email_payment_link(
+                    session, callout=callout, invoice=invoice, call_id=call.id, now=now
+                )
             if analysis.outcome == "wrong_party":
                 callout_state.finish(
                     session,
