@@ -16,6 +16,8 @@ from credira.llm import LLMBadAnswer, LLMSettings
 from credira.llm.analysis import (
     INSTRUCTIONS,
     SCHEMA,
+    TRANSCRIPT_MAX_CHARS,
+    TURN_MAX_CHARS,
     CallAnalyst,
     CallFacts,
     Inferred,
@@ -248,3 +250,24 @@ def test_the_analysis_limit_is_the_analysts() -> None:
     assert made.client.settings.total_timeout == 3
     assert made.client.settings.first_token_timeout == 3
     assert made.client.settings.max_retries == 1
+
+
+def test_a_long_transcript_keeps_its_beginning_and_end_within_the_limit() -> None:
+    lines = ["Agent: Hello, this is Ava about invoice INV-7."]
+    lines += [
+        f"Debtor: Let me tell you a long story, part {n}. " + "blah " * 40 for n in range(600)
+    ]
+    lines += ["Debtor: " + "x" * 10_000, "Debtor: Fine, I will pay 100 on Friday."]
+    _, user = messages(CallFacts("\n".join(lines), ENDED, ZONE, INVOICE), nonce="n")
+    content = user["content"]
+    facts = json.loads(content.split("\n", 1)[0].removeprefix("Facts: "))
+    fenced = content.split("BEGIN TRANSCRIPT n\n", 1)[1].split("\nEND TRANSCRIPT n")[0]
+    turns = json.loads(fenced)
+    assert len(fenced) <= TRANSCRIPT_MAX_CHARS + 10
+    assert turns[0]["text"] == "Hello, this is Ava about invoice INV-7."
+    assert turns[-1]["text"] == "Fine, I will pay 100 on Friday."
+    assert len(turns[-2]["text"]) == TURN_MAX_CHARS
+    assert facts["turns_omitted_in_the_middle"] == len(lines) - len(turns)
+    assert "turns_omitted_in_the_middle" not in json.loads(
+        messages(CALL)[1]["content"].split("\n", 1)[0].removeprefix("Facts: ")
+    )

@@ -55,6 +55,9 @@ DISPUTE_REASONS = (
     "other",
 )
 SUMMARY_MAX_CHARS = 600
+# Of the transcript in the request (about 8,000 tokens), and of one turn in it.
+TRANSCRIPT_MAX_CHARS = 32_000
+TURN_MAX_CHARS = 4_000
 PROMISE_HORIZON = timedelta(days=366)
 CALLBACK_HORIZON = timedelta(days=60)
 # A whole analysis: one request and one retry at most, well inside the callout's lease.
@@ -199,7 +202,7 @@ def messages(call: CallFacts, nonce: str | None = None) -> list[Message]:
     nonce = nonce or secrets.token_hex(8)
     local = call.ended_at.astimezone(call.zone)
     invoice = call.invoice
-    facts = {
+    facts: dict[str, Any] = {
         "nonce": nonce,
         "call_ended_local": local.isoformat(timespec="minutes"),
         "debtor_time_zone": call.zone.key,
@@ -212,10 +215,9 @@ def messages(call: CallFacts, nonce: str | None = None) -> list[Message]:
         "customer_name": invoice.customer_name,
         "company_name": invoice.company_name,
     }
-    turns = [
-        json.dumps({"speaker": turn.speaker, "text": turn.text}, ensure_ascii=False)
-        for turn in parse_transcript(call.transcript)
-    ]
+    turns, omitted = _fenced_turns(call.transcript)
+    if omitted:
+        facts["turns_omitted_in_the_middle"] = omitted
     transcript = ",\n".join(turns)
     user = (
         f"Facts: {json.dumps(facts, ensure_ascii=False)}\n\n"
@@ -223,6 +225,29 @@ def messages(call: CallFacts, nonce: str | None = None) -> list[Message]:
         "Classify the debtor's side of this call. Answer with the JSON object only."
     )
     return [{"role": "system", "content": INSTRUCTIONS}, {"role": "user", "content": user}]
+
+
+def _fenced_turns(transcript: str) -> tuple[list[str], int]:
+    """The transcript's turns as JSON lines, within `TRANSCRIPT_MAX_CHARS` (a model's context
+    is finite, and an answer must come within the time limit): a longer one keeps its first
+    third and its last two thirds of turns (the call's end holds what was agreed), each turn
+    cut at `TURN_MAX_CHARS`; and how many turns in the middle were left out."""
+    turns = parse_transcript(transcript)
+    encoded = [
+        json.dumps({"speaker": t.speaker, "text": t.text[:TURN_MAX_CHARS]}, ensure_ascii=False)
+        for t in turns
+    ]
+    if sum(len(e) + 2 for e in encoded) <= TRANSCRIPT_MAX_CHARS:
+        return encoded, 0
+    first, used = 0, 0
+    while first < len(encoded) and used + len(encoded[first]) + 2 <= TRANSCRIPT_MAX_CHARS // 3:
+        used += len(encoded[first]) + 2
+        first += 1
+    last = len(encoded)
+    while last > first and used + len(encoded[last - 1]) + 2 <= TRANSCRIPT_MAX_CHARS:
+        last -= 1
+        used += len(encoded[last]) + 2
+    return encoded[:first] + encoded[last:], last - first
 
 
 # -- checking the answer ----------------------------------------------------------------------
