@@ -24,7 +24,8 @@ from bench import api, dbs, machine, report, worker
 HERE = Path(__file__).resolve().parent
 MODES: dict[str, dict[str, Any]] = {
     "quick": {
-        # Under 2 minutes even on a 2-core host at half its usual speed (about 110 s there).
+        # About 2 minutes on a 2-core host at half its usual speed (110 s there before the
+        # floor's loads, which add about 12 s; 3 minutes at a load average of 10).
         "concurrency": 16,
         "warmup": 0.2,
         "duration": 0.8,
@@ -57,7 +58,7 @@ MODES: dict[str, dict[str, Any]] = {
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[1])
-    parser.add_argument("--quick", action="store_true", help="short run (under 2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="short run (about 2 minutes)")
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument(
         "--only",
