@@ -177,3 +177,23 @@ async def test_an_unreachable_llm_gives_no_analysis() -> None:
         assert await made.inferred(CALL) is None
     finally:
         await made.aclose()
+
+
+async def test_no_log_line_holds_the_key(
+    analyst: CallAnalyst, fake: FakeOpenAI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A retried 429, then a refused key that the server quotes back: both are logged.
+    fake.script(rate_limited("0.05"), structured(answer()))
+    assert await analyst.inferred(CALL) is not None
+    wrong = "sk-wrong-analysis-key-4242"
+    made = CallAnalyst(LLMSettings(url=fake.url, model="llama3.2", api_key=wrong), seconds=2)
+    try:
+        assert await made.inferred(CALL) is None
+    finally:
+        await made.aclose()
+    logged = capsys.readouterr()
+    assert "llm.retry" in logged.out
+    assert "call.analysis.llm_failed" in logged.out
+    assert "Incorrect API key provided: ***" in logged.out
+    assert wrong not in logged.out + logged.err
+    assert "sk-analysis-key" not in logged.out + logged.err
