@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, column
 from sqlalchemy.orm import Mapped, mapped_column
 
 from credira.models.base import Base, Timestamps
@@ -19,10 +19,18 @@ class Callout(Timestamps, Base):
         # The worker's claim query: callouts of a status in claim order (urgent first, then
         # the longest due), walked in order and left after the first rows it takes.
         Index("ix_callouts_due", "status", "priority_rank", "run_at"),
-        # The overview: an account's callouts of a day, and its scheduled ones in due order
-        # with why they wait (counted without reading the rows).
+        # The overview: an account's callouts of a day, its scheduled ones in due order, and
+        # its held ones by reason (few, whatever the table's size).
         Index("ix_callouts_account_scheduled", "account_id", "scheduled_time", "status"),
-        Index("ix_callouts_account_run", "account_id", "status", "run_at", "hold_reason"),
+        Index("ix_callouts_account_run", "account_id", "status", "run_at"),
+        Index(
+            "ix_callouts_account_held",
+            "account_id",
+            "status",
+            "hold_reason",
+            postgresql_where=column("hold_reason").is_not(None),
+            sqlite_where=column("hold_reason").is_not(None),
+        ),
         # The dashboard's list: an account's callouts in id order, whatever their status.
         Index("ix_callouts_account_id", "account_id", "id"),
     )
