@@ -259,6 +259,12 @@ class Conversation:
                     token = "".join(held) + token
                     held.clear()
                 await emit(token)
+        except asyncio.CancelledError:
+            # The debtor barged in (or the call ended): what was said so far stays in the
+            # transcript, marked interrupted.
+            if parts:
+                self.record.said("agent", "".join(parts), self.now(), interrupted=True)
+            raise
         except (TimeoutError, PolicyFailed) as exc:
             log.warning(
                 "conversation.policy_failed", call_id=self.context.call_id, error=str(exc)[:200]

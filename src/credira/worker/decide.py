@@ -375,8 +375,21 @@ def _conversation_extras(ready: _Ready) -> dict[str, str]:
         zone=ready.zones[0].key,
         settings=ready.account.settings if ready.account else None,
         email=ready.callout.contact_email,
-        history=[],
+        history=_history(ready),
     )
+
+
+def _history(ready: _Ready) -> list[str]:
+    """What the agent is told of earlier contacts about the invoice."""
+    history: list[str] = []
+    if ready.invoice.promised_date is not None:
+        history.append(f"The debtor promised to pay by {ready.invoice.promised_date.isoformat()}.")
+    earlier = ready.callout.attempt_count - (1 if ready.counts else 0)
+    if earlier > 0:
+        history.append(f"{earlier} earlier call attempts for this reminder went unanswered.")
+    if ready.callout.origin == "callback":
+        history.append("The debtor asked to be called back at this time.")
+    return history
 
 
 async def _within_provider_limits(
