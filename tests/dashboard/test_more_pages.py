@@ -370,6 +370,7 @@ async def test_the_agent_and_plan_editors_save_through_the_api_services(
     assert "Ava Two" in (await browser.get("/dashboard/agents")).text
     assert (await browser.get(f"/dashboard/agents/{theirs.agent['id']}")).status_code == 404
 
+    assert (await browser.get(f"/dashboard/plans/{theirs.plan['id']}")).status_code == 404
     plan_page = await browser.get(f"/dashboard/plans/{mine.plan['id']}")
     assert plan_page.status_code == 200
     version = plan_page.text.split('name="version" value="', 1)[1].split('"', 1)[0]
