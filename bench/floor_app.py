@@ -443,13 +443,15 @@ async def account_of(request: Request) -> str:
 
 
 async def body_of(request: Request) -> dict[str, Any]:
+    """The request's JSON object: malformed JSON or another value is the API's 400, a field of
+    the wrong kind its 422."""
     try:
         body = orjson.loads(await request.body())
     except orjson.JSONDecodeError:
-        raise Refused(422, "VALIDATION_ERROR") from None
-    if not isinstance(body, dict) or not isinstance(body.get("metadata", {}), dict):
-        raise Refused(422, "VALIDATION_ERROR")
-    if body.get("priority", "medium") not in RANK:
+        raise Refused(400, "INVALID_REQUEST") from None
+    if not isinstance(body, dict):
+        raise Refused(400, "INVALID_REQUEST")
+    if not isinstance(body.get("metadata", {}), dict) or body.get("priority", "low") not in RANK:
         raise Refused(422, "VALIDATION_ERROR")
     return body
 

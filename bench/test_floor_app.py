@@ -106,12 +106,24 @@ async def _exchange(db: Database, tenant: seed.Tenant, hot: api.Hot) -> None:
             made = await data(c, "POST", "/v1/callouts", json=body)
             assert await data(f, "GET", f"/v1/callouts/{made['id']}") == made
 
-            # Refusals: no key, another account's (or no) callout, a bad body.
-            assert (
-                await f.get(f"/v1/callouts/{one}", headers={"Authorization": ""})
-            ).status_code == 401
-            assert (await f.get("/v1/callouts/callout_missing")).status_code == 404
-            assert (await f.put(f"/v1/callouts/{one}", content=b"[")).status_code == 422
+            # Refusals as the API's: no key, no such callout, bad bodies.
+            refused: list[tuple[str, str, dict[str, Any]]] = [
+                ("GET", f"/v1/callouts/{one}", {"headers": {"Authorization": ""}}),
+                ("GET", "/v1/callouts/callout_missing", {}),
+                ("PUT", f"/v1/callouts/{two}", {"content": b"{"}),
+                ("PUT", f"/v1/callouts/{two}", {"json": [1]}),
+                ("PUT", f"/v1/callouts/{two}", {"json": {"metadata": []}}),
+                ("PUT", f"/v1/callouts/{two}", {"json": {"priority": "soon"}}),
+            ]
+            for method, path, kw in refused:
+                ours, theirs = (
+                    await f.request(method, path, **kw),
+                    await c.request(method, path, **kw),
+                )
+                assert (ours.status_code, ours.json()["error"]["code"]) == (
+                    theirs.status_code,
+                    theirs.json()["error"]["code"],
+                ), (method, path, kw)
     finally:
         await floor_app.state.store.close()
 
