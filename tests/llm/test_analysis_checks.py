@@ -271,3 +271,11 @@ def test_a_long_transcript_keeps_its_beginning_and_end_within_the_limit() -> Non
     assert "turns_omitted_in_the_middle" not in json.loads(
         messages(CALL)[1]["content"].split("\n", 1)[0].removeprefix("Facts: ")
     )
+
+
+@pytest.mark.parametrize("amount", [1e30, 1e-30, 5e-324])
+def test_an_amount_past_any_sense_is_refused_not_a_crash(amount: float) -> None:
+    unknown_amount = CallFacts(TRANSCRIPT, ENDED, ZONE, InvoiceFacts(currency="USD"))
+    promise = {"date": None, "amount": amount, "currency": "USD"}
+    with pytest.raises(LLMBadAnswer, match=r"promise\.amount|unreadable"):
+        check(answer(promise=promise), unknown_amount)

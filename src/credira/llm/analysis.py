@@ -344,6 +344,14 @@ def check(answer: Mapping[str, Any], call: CallFacts) -> Inferred:
     """The answer checked against the schema and against sense, or `LLMBadAnswer` naming the
     first field that fails. Details that do not belong to the outcome (a promise on a dispute)
     are dropped; an opt-out makes the outcome ``opt_out`` whatever else was read."""
+    try:
+        return _check(answer, call)
+    except (ArithmeticError, ValueError, TypeError, OverflowError) as exc:
+        # Whatever else the model could put in a field (an amount past Decimal's precision)
+        raise LLMBadAnswer(f"LLM analysis refused: unreadable ({type(exc).__name__})") from None
+
+
+def _check(answer: Mapping[str, Any], call: CallFacts) -> Inferred:
     required = set(SCHEMA["required"])
     if set(answer) != required:
         missing, extra = sorted(required - set(answer)), sorted(set(answer) - required)
@@ -435,7 +443,10 @@ class CallAnalyst:
                 error=type(exc).__name__,
                 detail=exc.message[:300],
             )
-            return None
+        except Exception:
+            # A fault of ours must not cost the call its conclusion: the rules have it.
+            log.exception("call.analysis.llm_crashed", model=self.client.model)
+        return None
 
     async def aclose(self) -> None:
         await self.client.aclose()
