@@ -369,3 +369,14 @@ async def test_chat_is_the_stream_under_the_name_src_calls(
         TextDelta("hi"),
         Finished("stop", Usage(12, 5)),
     ]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-5", "soon", "Wed, 21 Oct 2015 07:28:00 GMT"])
+async def test_an_unreadable_or_past_retry_after_is_retried_at_once_or_by_backoff(
+    client: LLMClient, fake: FakeOpenAI, value: str
+) -> None:
+    fake.script(rate_limited(value), text("ok"))
+    started = time.monotonic()
+    assert (await collect(client))[0] == TextDelta("ok")
+    assert time.monotonic() - started < 1.0
+    assert len(fake.requests) == 2

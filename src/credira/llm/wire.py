@@ -6,6 +6,7 @@ error bodies and Retry-After. Pure: no I/O.
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -94,25 +95,30 @@ def error_text(raw: bytes) -> str:
 
 
 def retry_after(response: httpx.Response) -> float | None:
-    """Seconds from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
+    """Seconds from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date); None when
+    absent or unreadable (``nan``, ``inf`` included)."""
+    seconds: float | None = None
     millis = response.headers.get("retry-after-ms")
-    if millis:
-        try:
-            return max(float(millis) / 1000, 0.0)
-        except ValueError:
-            pass
     value = response.headers.get("retry-after")
-    if not value:
-        return None
+    if millis:
+        seconds = _number(millis, 1000)
+    if seconds is None and value:
+        seconds = _number(value, 1)
+        if seconds is None:
+            try:
+                when = parsedate_to_datetime(value)
+            except (TypeError, ValueError, OverflowError):
+                return None
+            seconds = when.timestamp() - time.time()
+    return None if seconds is None else max(seconds, 0.0)
+
+
+def _number(text: str, per_second: float) -> float | None:
     try:
-        return max(float(value), 0.0)
+        number = float(text) / per_second
     except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
         return None
-    return max(when.timestamp() - time.time(), 0.0)
+    return number if math.isfinite(number) else None
 
 
 def usage_of(value: Any) -> Usage | None:
