@@ -138,13 +138,16 @@ def _transcript(
     if scenario in ("no_answer", "busy", "failure"):
         return None
     if conversation is not None and scenario != "voicemail":
-        return render_transcript(
-            [
-                Turn(line["speaker"], line["text"])
-                for line in conversation.get("lines") or []
-                if line.get("type") == "turn"
-            ]
-        ).removesuffix("\n") or None
+        return (
+            render_transcript(
+                [
+                    Turn(line["speaker"], line["text"])
+                    for line in conversation.get("lines") or []
+                    if line.get("type") == "turn"
+                ]
+            ).removesuffix("\n")
+            or None
+        )
     if scenario == "voicemail":
         turns = [Turn("agent", f"{script} Please call us back at your earliest convenience.")]
     elif scenario == "long":
