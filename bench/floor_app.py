@@ -111,14 +111,12 @@ def public(row: Sequence[Any], time: Callable[[Any], str | None]) -> dict[str, A
 class Store(Protocol):
     async def open(self) -> None: ...
     async def close(self) -> None: ...
-    async def account(self, key_hash: str) -> str | None: ...
-    async def callout(self, account: str, callout_id: str) -> dict[str, Any] | None: ...
-    async def callouts(self, account: str, invoice_id: str) -> list[dict[str, Any]] | None: ...
-    async def update(
-        self, account: str, callout_id: str, body: dict[str, Any]
-    ) -> dict[str, Any]: ...
+    # Each takes the hash of the request's key and finds its account first (401 when none).
+    async def callout(self, key: str, callout_id: str) -> dict[str, Any] | None: ...
+    async def callouts(self, key: str, invoice_id: str) -> list[dict[str, Any]] | None: ...
+    async def update(self, key: str, callout_id: str, body: dict[str, Any]) -> dict[str, Any]: ...
     async def create(
-        self, account: str, body: dict[str, Any], scheduled: datetime | None
+        self, key: str, body: dict[str, Any], scheduled: datetime | None
     ) -> dict[str, Any]: ...
 
 
@@ -199,15 +197,17 @@ class SQLiteStore:
             await asyncio.sleep(wait)
             wait *= 2
 
-    async def account(self, key_hash: str) -> str | None:
-        rows = await self._run(self.reader, self.q["key"], (key_hash,))
-        return str(rows[0][0]) if rows and rows[0][1] == "active" else None
+    async def _account(self, key: str) -> str:
+        rows = await self._run(self.reader, self.q["key"], (key,))
+        return active(rows[0] if rows else None)
 
-    async def callout(self, account: str, callout_id: str) -> dict[str, Any] | None:
+    async def callout(self, key: str, callout_id: str) -> dict[str, Any] | None:
+        account = await self._account(key)
         rows = await self._run(self.reader, self.q["callout"], (callout_id, account))
         return public(rows[0], api_time_text) if rows else None
 
-    async def callouts(self, account: str, invoice_id: str) -> list[dict[str, Any]] | None:
+    async def callouts(self, key: str, invoice_id: str) -> list[dict[str, Any]] | None:
+        account = await self._account(key)
         if not await self._run(self.reader, self.q["invoice"], (invoice_id, account)):
             return None
         rows = await self._run(self.reader, self.q["list"], (account, invoice_id))
@@ -224,7 +224,8 @@ class SQLiteStore:
                 raise
             self.writer.execute("COMMIT")
 
-    async def update(self, account: str, callout_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def update(self, key: str, callout_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        account = await self._account(key)
         async with self._writing() as conn:
             row = conn.execute(self.q["callout"], (callout_id, account)).fetchone()
             if row is None:
@@ -250,9 +251,10 @@ class SQLiteStore:
         return out
 
     async def create(
-        self, account: str, body: dict[str, Any], scheduled: datetime | None
+        self, key: str, body: dict[str, Any], scheduled: datetime | None
     ) -> dict[str, Any]:
         agent_id = (body.get("actions") or {}).get("voice_agent_id")
+        account = await self._account(key)
         async with self._writing() as conn:
             invoice = conn.execute(self.q["post_invoice"], (body["invoice_id"], account)).fetchone()
             if invoice is None:
@@ -329,59 +331,67 @@ class PostgresStore:
     async def close(self) -> None:
         await self.pool.close()
 
-    async def account(self, key_hash: str) -> str | None:
-        row = await self.pool.fetchrow(self.q["key"], key_hash)
-        return str(row[0]) if row is not None and row[1] == "active" else None
+    async def _account(self, conn: Any, key: str) -> str:
+        return active(await conn.fetchrow(self.q["key"], key))
 
-    async def callout(self, account: str, callout_id: str) -> dict[str, Any] | None:
-        row = await self.pool.fetchrow(self.q["callout"], callout_id, account)
+    async def callout(self, key: str, callout_id: str) -> dict[str, Any] | None:
+        async with self.pool.acquire() as conn:
+            account = await self._account(conn, key)
+            row = await conn.fetchrow(self.q["callout"], callout_id, account)
         return None if row is None else public(row, api_time)
 
-    async def callouts(self, account: str, invoice_id: str) -> list[dict[str, Any]] | None:
+    async def callouts(self, key: str, invoice_id: str) -> list[dict[str, Any]] | None:
         async with self.pool.acquire() as conn:
+            account = await self._account(conn, key)
             if await conn.fetchrow(self.q["invoice"], invoice_id, account) is None:
                 return None
             rows = await conn.fetch(self.q["list"], account, invoice_id)
         return [public(r, api_time) for r in rows]
 
-    async def update(self, account: str, callout_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        async with self.pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(self.q["callout"], callout_id, account)
-            if row is None:
-                raise Refused(404, "NOT_FOUND")
-            metadata, priority, rank = patched(row, body)
-            now = datetime.now(UTC)
-            done = await conn.execute(
-                self.q["update"],
-                orjson.dumps(metadata).decode(),
-                priority,
-                rank,
-                now,
-                row[VERSION] + 1,
-                row[0],
-                row[VERSION],
-            )
-            if done != "UPDATE 1":
-                raise Refused(409, "CONFLICT")
+    async def update(self, key: str, callout_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        async with self.pool.acquire() as conn:
+            account = await self._account(conn, key)
+            async with conn.transaction():
+                row = await conn.fetchrow(self.q["callout"], callout_id, account)
+                if row is None:
+                    raise Refused(404, "NOT_FOUND")
+                metadata, priority, rank = patched(row, body)
+                now = datetime.now(UTC)
+                done = await conn.execute(
+                    self.q["update"],
+                    orjson.dumps(metadata).decode(),
+                    priority,
+                    rank,
+                    now,
+                    row[VERSION] + 1,
+                    row[0],
+                    row[VERSION],
+                )
+                if done != "UPDATE 1":
+                    raise Refused(409, "CONFLICT")
         out = public(row, api_time)
         out.update(metadata=metadata, priority=priority, updated_time=api_time(now))
         return out
 
     async def create(
-        self, account: str, body: dict[str, Any], scheduled: datetime | None
+        self, key: str, body: dict[str, Any], scheduled: datetime | None
     ) -> dict[str, Any]:
         agent_id = (body.get("actions") or {}).get("voice_agent_id")
-        async with self.pool.acquire() as conn, conn.transaction():
-            invoice = await conn.fetchrow(self.q["post_invoice"], body["invoice_id"], account)
-            if invoice is None:
-                raise Refused(404, "NOT_FOUND")
-            if invoice[1] != "open":
-                raise Refused(409, "CONFLICT")
-            if agent_id is not None and not await conn.fetchrow(self.q["agent"], agent_id, account):
-                raise Refused(404, "NOT_FOUND")
-            now = datetime.now(UTC)
-            row = new_row(account, invoice, body, agent_id, scheduled or now, now)
-            await conn.execute(self.q["insert"], *row)
+        async with self.pool.acquire() as conn:
+            account = await self._account(conn, key)
+            async with conn.transaction():
+                invoice = await conn.fetchrow(self.q["post_invoice"], body["invoice_id"], account)
+                if invoice is None:
+                    raise Refused(404, "NOT_FOUND")
+                if invoice[1] != "open":
+                    raise Refused(409, "CONFLICT")
+                if agent_id is not None and not await conn.fetchrow(
+                    self.q["agent"], agent_id, account
+                ):
+                    raise Refused(404, "NOT_FOUND")
+                now = datetime.now(UTC)
+                row = new_row(account, invoice, body, agent_id, scheduled or now, now)
+                await conn.execute(self.q["insert"], *row)
         return created(row, api_time)
 
 
@@ -433,13 +443,18 @@ def fail(status: int, code: str) -> Response:
     return Response(orjson.dumps(body), status, media_type="application/json")
 
 
-async def account_of(request: Request) -> str:
+def key_of(request: Request) -> str:
+    """The hash of the request's bearer key, as Credira keeps keys."""
     header = request.headers.get("authorization", "")
     token = header[7:] if header.startswith("Bearer ") else ""
-    account = await state.store.account(hashlib.sha256(token.encode()).hexdigest())
-    if account is None:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def active(row: Sequence[Any] | None) -> str:
+    """The account of a key's row (its user's account and status), or 401."""
+    if row is None or row[1] != "active":
         raise Refused(401, "UNAUTHORIZED")
-    return account
+    return str(row[0])
 
 
 async def body_of(request: Request) -> dict[str, Any]:
@@ -471,8 +486,7 @@ def refusals(
 
 @refusals
 async def get_callout(request: Request) -> Response:
-    account = await account_of(request)
-    data = await state.store.callout(account, request.path_params["callout_id"])
+    data = await state.store.callout(key_of(request), request.path_params["callout_id"])
     return fail(404, "NOT_FOUND") if data is None else reply(data)
 
 
@@ -481,8 +495,7 @@ async def list_callouts(request: Request) -> Response:
     invoice_id = request.query_params.get("invoice_id")
     if not invoice_id:
         return fail(400, "INVALID_REQUEST")
-    account = await account_of(request)
-    items = await state.store.callouts(account, invoice_id)
+    items = await state.store.callouts(key_of(request), invoice_id)
     if items is None:
         return fail(404, "NOT_FOUND")
     return reply(items[:100], total_callouts=min(len(items), 100), has_more=len(items) > 100)
@@ -491,8 +504,7 @@ async def list_callouts(request: Request) -> Response:
 @refusals
 async def update_callout(request: Request) -> Response:
     body = await body_of(request)
-    account = await account_of(request)
-    data = await state.store.update(account, request.path_params["callout_id"], body)
+    data = await state.store.update(key_of(request), request.path_params["callout_id"], body)
     return reply(data, message="Callout updated successfully")
 
 
@@ -509,8 +521,7 @@ async def create_callout(request: Request) -> Response:
         return fail(422, "VALIDATION_ERROR")
     if scheduled is not None and scheduled.tzinfo is None:
         return fail(422, "VALIDATION_ERROR")
-    account = await account_of(request)
-    data = await state.store.create(account, body, scheduled)
+    data = await state.store.create(key_of(request), body, scheduled)
     return reply(data, 201, message="Callout created successfully")
 
 
