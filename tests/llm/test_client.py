@@ -380,3 +380,21 @@ async def test_an_unreadable_or_past_retry_after_is_retried_at_once_or_by_backof
     assert (await collect(client))[0] == TextDelta("ok")
     assert time.monotonic() - started < 1.0
     assert len(fake.requests) == 2
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        '{"choices": [{"index": 0, "delta": {"tool_calls": 5}, "finish_reason": null}]}',
+        '{"choices": [{"index": 0, "delta": {"tool_calls": [7]}, "finish_reason": null}]}',
+        '{"choices": [{"index": 0, "delta": "text", "finish_reason": null}]}',
+        '{"choices": ["text"]}',
+        "[1, 2]",
+    ],
+)
+async def test_a_chunk_out_of_the_protocol_is_a_bad_answer(
+    client: LLMClient, fake: FakeOpenAI, chunk: str
+) -> None:
+    fake.script(malformed(chunk))
+    with pytest.raises(LLMBadAnswer):
+        await collect(client)

@@ -369,7 +369,10 @@ class LLMClient(AbstractAsyncContextManager["LLMClient"]):
             content = delta.get("content")
             if isinstance(content, str) and content:
                 yield TextDelta(content)
-            for fragment in delta.get("tool_calls") or ():
+            fragments = delta.get("tool_calls") or []
+            if not isinstance(fragments, list):
+                raise LLMBadAnswer("LLM stream tool calls are not a list")
+            for fragment in fragments:
                 gather_fragment(pending, fragment)
             if choice.get("finish_reason"):
                 reason = str(choice["finish_reason"])
