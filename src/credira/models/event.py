@@ -24,8 +24,9 @@ class Event(Base):
         Index("ix_events_account_object", "account_id", "object_id", "id"),
         Index("ix_events_account_invoice", "account_id", "invoice_id", "id"),
         Index("ix_events_created", "created_time"),
-        # The overview: an account's promises and payments over time.
-        Index("ix_events_account_type", "account_id", "type", "created_time"),
+        # The overview: an account's promises and payments over time, with the invoice each
+        # names (joined without reading the event's row).
+        Index("ix_events_account_type", "account_id", "type", "created_time", "object_id"),
         # The events not yet fanned out to webhook endpoints: few, whatever the log's size.
         Index(
             "ix_events_webhooks_pending",

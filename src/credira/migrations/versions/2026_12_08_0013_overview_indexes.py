@@ -40,7 +40,9 @@ def upgrade() -> None:
         postgresql_where=sa.text("hold_reason IS NOT NULL"),
         sqlite_where=sa.text("hold_reason IS NOT NULL"),
     )
-    op.create_index("ix_events_account_type", "events", ["account_id", "type", "created_time"])
+    op.create_index(
+        "ix_events_account_type", "events", ["account_id", "type", "created_time", "object_id"]
+    )
     for table in _LISTED:
         op.create_index(f"ix_{table}_account_id", table, ["account_id", "id"])
     op.create_index("ix_emails_account_status", "emails", ["account_id", "status", "id"])
