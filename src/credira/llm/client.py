@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Self
 
@@ -61,6 +61,9 @@ from credira.llm.wire import (
 )
 
 log = structlog.get_logger("credira.llm")
+
+# What reading an answer of an unforeseen shape could raise, besides our own checks.
+UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, IndexError, ArithmeticError)
 
 Message = Mapping[str, Any]
 BACKOFF_SECONDS = (0.25, 1.0, 2.0)
@@ -143,10 +146,20 @@ class LLMClient(AbstractAsyncContextManager["LLMClient"]):
         started = time.monotonic()
         deadline = started + self.settings.total_timeout
         response, first_by = await self._send(body, deadline, stream=True)
+        parts = self._parts(response, first_by, deadline)
         try:
-            async for part in self._parts(response, first_by, deadline):
+            while True:
+                try:
+                    part = await anext(parts)
+                except StopAsyncIteration:
+                    break
+                except UNREADABLE as exc:
+                    # Whatever shape of answer no check foresaw is a bad answer too: the
+                    # caller handles LLMError only.
+                    raise LLMBadAnswer(f"LLM answer unreadable ({type(exc).__name__})") from None
                 yield part
         finally:
+            await parts.aclose()
             await response.aclose()
         log.debug(
             "llm.stream.finished", model=self.model, seconds=round(time.monotonic() - started, 3)
@@ -181,6 +194,12 @@ class LLMClient(AbstractAsyncContextManager["LLMClient"]):
         )
         deadline = time.monotonic() + self.settings.total_timeout
         response, _ = await self._send(body, deadline, stream=False)
+        try:
+            return self._structured_answer(response)
+        except UNREADABLE as exc:
+            raise LLMBadAnswer(f"LLM answer unreadable ({type(exc).__name__})") from None
+
+    def _structured_answer(self, response: httpx.Response) -> dict[str, Any]:
         answer = parse_json(response.content, "answer")
         choice = first_choice(answer)
         message = choice.get("message")
@@ -342,7 +361,7 @@ class LLMClient(AbstractAsyncContextManager["LLMClient"]):
 
     async def _parts(
         self, response: httpx.Response, first_by: float, deadline: float
-    ) -> AsyncIterator[StreamPart]:
+    ) -> AsyncGenerator[StreamPart, None]:
         pending: dict[int, PendingCall] = {}
         reason: str | None = None
         usage: Usage | None = None
