@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from tests.support import Api, Tenant, eventually, zone_in_calling_hours
 
+from credira.auth.permissions import ALL_PERMISSIONS
 from credira.conversation.debtor import BY_DIGITS
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -52,7 +53,10 @@ def tools(call: dict[str, Any]) -> list[str]:
 async def test_the_simulators_debtors_talk_to_the_agent_and_its_tools_make_the_outcome(
     shared_api: Api,
 ) -> None:
-    tenant = await shared_api.tenant()
+    tenant = await shared_api.tenant(permissions=list(ALL_PERMISSIONS))
+    # The account's settings reach the agent: a collector's disclosure, its callback number.
+    settings = {"third_party_collector": True, "callback_number": "+14155550100"}
+    await tenant.ok("PUT", "/v1/account/settings", json=settings)
     agent = await tenant.agent(mode="conversation")
     assert agent["mode"] == "conversation"
     promise, dispute, opt_out, wrong = await asyncio.gather(
@@ -65,6 +69,7 @@ async def test_the_simulators_debtors_talk_to_the_agent_and_its_tools_make_the_o
     assert promise["invoice"]["promised_date"] is not None
     assert "I'll pay the full amount on Friday" in promise["transcript"]
     assert promise["transcript"].startswith("Agent: Hello, this call is recorded.")
+    assert "Agent: This is a communication from a debt collector." in promise["transcript"]
 
     assert tools(dispute) == ["verify_identity", "record_dispute", "end_call"]
     assert dispute["outcome"] == "dispute"
@@ -86,6 +91,7 @@ async def test_the_simulators_debtors_talk_to_the_agent_and_its_tools_make_the_o
         if line["type"] == "turn" and line["speaker"] == "agent"
     ]
     assert not any("1,250" in text or "INV-" in text or "invoice" in text for text in said)
+    assert not any("debt collector" in text for text in said)
 
 
 PAYMENT_LINK = next(digits for digits, name in BY_DIGITS.items() if name == "payment_link")
