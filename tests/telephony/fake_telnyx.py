@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import secrets
 import time
@@ -25,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import websockets
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from starlette.applications import Starlette
@@ -32,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from credira.conversation.debtor import play
 from tests.telephony.fake_twilio import WAV
 from tests.telephony.local_server import LocalServer
 
@@ -47,6 +50,9 @@ class Scenario:
     amd: str = "human"
     digits: str | None = "1"
     chaos: bool = False
+    # A conversation agent's call (``conversation_relay_start``): what the debtor says on the
+    # relay socket (``credira.conversation.debtor`` steps).
+    debtor: list[str] | None = None
 
 
 @dataclass
@@ -89,6 +95,10 @@ class FakeTelnyx(LocalServer):
         self.dials = 0  # requests, repeated command_ids included
         self.problems: list[str] = []
         self.webhooks: list[tuple[str, int]] = []
+        # Where Conversation Relay's sockets reach the app (``ws://127.0.0.1:port``), and
+        # what each call's socket heard.
+        self.relay_to: str | None = None
+        self.relayed: dict[str, list[dict[str, Any]]] = {}
         self.dial_delay = 0.0  # the first dial answers this late
         self.dial_refusal: int | None = None
         self.app = Starlette(
@@ -207,6 +217,8 @@ class FakeTelnyx(LocalServer):
             self._spawn(self._later(call, "call.speak.ended", status="completed"))
         elif action == "hangup":
             self._spawn(self._hangup(call, "normal_clearing"))
+        elif action == "conversation_relay_start":
+            self._spawn(self._relay(call, str(body.get("conversation_relay_url") or "")))
         return JSONResponse({"data": {"result": "ok"}})
 
     async def _recording(self, request: Request) -> Response:
@@ -261,6 +273,39 @@ class FakeTelnyx(LocalServer):
                 await self.hook(call, "call.machine.detection.ended", result=result)
         except Exception as exc:  # a broken scenario shows in the test
             self.problems.append(f"scenario failed: {exc!r}")
+
+    async def _relay(self, call: FakeCall, url: str) -> None:
+        """Conversation Relay: the socket opened (Telnyx signs no handshake), the setup frame
+        naming the call, the debtor's words, then ``call.conversation.ended``."""
+        if self.relay_to is None or call.scenario.debtor is None:
+            self.problems.append("a Conversation Relay with no socket to open")
+            return
+        local = self.relay_to + "/" + url.split("/", 3)[3]
+        try:
+            async with websockets.connect(local) as socket:
+
+                async def send(frame: dict[str, Any]) -> None:
+                    if frame.get("type") == "setup":
+                        frame = {
+                            **frame,
+                            "callControlId": call.call_control_id,
+                            "callSid": call.call_control_id,
+                        }
+                    with contextlib.suppress(websockets.ConnectionClosed):
+                        await socket.send(json.dumps(frame))
+
+                async def receive() -> dict[str, Any] | None:
+                    try:
+                        loaded = json.loads(await socket.recv())
+                    except websockets.ConnectionClosed:
+                        return None
+                    return loaded if isinstance(loaded, dict) else None
+
+                self.relayed[call.call_control_id] = await play(call.scenario.debtor, send, receive)
+        except Exception as exc:  # a broken relay shows in the test
+            self.problems.append(f"relay failed: {exc!r}")
+            return
+        await self.hook(call, "call.conversation.ended", reason="assistant_ended")
 
     async def _gathered(self, call: FakeCall) -> None:
         await asyncio.sleep(0.05)

@@ -1,5 +1,6 @@
-"""The relay socket of a conversation agent's Twilio call (``/hooks/twilio/relay/{token}``):
-no API key; the handshake is Twilio's, signed and bound to the attempt (`relay`)."""
+"""The relay socket of a conversation agent's call (``/hooks/twilio/relay/{token}``,
+``/hooks/telnyx/relay/{token}``): no API key; the handshake is bound to the attempt by its
+token, and Twilio's is signed too (`relay`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from fastapi import APIRouter, WebSocket
 
 from credira.api.deps import Runtime
 from credira.channel.voice.port import VoiceProviderError
+from credira.channel.voice.telnyx import TelnyxVoice
 from credira.channel.voice.twilio import TwilioVoice
 from credira.conversation.agent import Policy
 from credira.conversation.context import CallContext
@@ -39,12 +41,23 @@ async def _model(runtime: Runtime) -> AsyncIterator[LLMClient | None]:
 async def twilio_relay(websocket: WebSocket, token: str) -> None:
     """ConversationRelay's socket for one call attempt: refused (1008) unless Twilio signed
     the handshake for the account whose attempt the token names."""
+    await _relay(websocket, token, "twilio")
+
+
+@router.websocket("/telnyx/relay/{token}")
+async def telnyx_relay(websocket: WebSocket, token: str) -> None:
+    """Telnyx's Conversation Relay socket for one call attempt: refused (1008) unless the
+    token is the one issued for that attempt (signed with the account's API key, unexpired)."""
+    await _relay(websocket, token, "telnyx")
+
+
+async def _relay(websocket: WebSocket, token: str, name: str) -> None:
     runtime: Runtime = websocket.app.state.runtime
     try:
-        twilio = runtime.voice.get("twilio")
+        provider = runtime.voice.get(name)
     except VoiceProviderError:
-        twilio = None
-    if not isinstance(twilio, TwilioVoice):
+        provider = None
+    if not isinstance(provider, TwilioVoice | TelnyxVoice):
         await websocket.close(code=POLICY_VIOLATION)
         return
     clock = runtime.clock
@@ -58,7 +71,7 @@ async def twilio_relay(websocket: WebSocket, token: str) -> None:
         await serve(
             websocket,
             token,
-            twilio,
+            provider,
             public_url=runtime.settings.public_url,
             clock=clock,
             policy_for=policy_for,

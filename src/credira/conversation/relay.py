@@ -1,13 +1,16 @@
 """ConversationRelay's WebSocket: the provider's end of a conversation agent's call.
 
-The call's TwiML names ``wss://<public>/hooks/twilio/relay/<token>``, the token a signed,
+The call's TwiML names ``wss://<public>/hooks/twilio/relay/<token>`` (Telnyx's
+``conversation_relay_start`` command ``.../hooks/telnyx/relay/<token>``), the token a signed,
 expiring name of the call attempt it was issued for (``sign_token``): ``<call id>.<expiry>.
-<HMAC-SHA256 over both with the account's auth token>``. A handshake is accepted only when
-the token is genuine and unexpired, and the request carries Twilio's ``X-Twilio-Signature``
-over that URL (the same auth token); its ``setup`` frame must name the call Twilio placed
-for that attempt. Anything else is closed with 1008 (policy violation) and logged, before a
-word is said. The conversation's record is kept (``RelayStore.finished``) before the
-``end`` frame goes out, so the call's final status callback finds it there.
+<HMAC-SHA256 over both with the account's auth token (Telnyx: API key)>``. A handshake is
+accepted only when the token is genuine and unexpired, and, for Twilio, the request carries
+``X-Twilio-Signature`` over that URL (the same auth token; Telnyx does not sign its
+handshake, so the token is its credential); its ``setup`` frame must name the call the
+provider placed for that attempt. Anything else is closed with 1008 (policy violation)
+and logged, before a word is said. The conversation's record is kept
+(``RelayStore.finished``) before the ``end`` frame goes out, so the call's final status
+callback finds it there.
 """
 
 from __future__ import annotations
@@ -37,7 +40,6 @@ log = structlog.get_logger("credira.conversation.relay")
 TOKEN_TTL = timedelta(minutes=5)  # between the TwiML's fetch and the socket's opening
 SETUP_SECONDS = 10.0
 POLICY_VIOLATION = 1008
-RELAY_PATH = "/hooks/twilio/relay/"
 
 
 def _mac(call_id: str, expires: int, secret: str) -> str:
@@ -68,14 +70,14 @@ def token_valid(token: str, call_id: str, secret: str, now: datetime) -> bool:
     return hmac.compare_digest(parts[2], _mac(call_id, expires, secret))
 
 
-def relay_url(public_url: str, token: str) -> str:
-    """The socket's URL as the provider is given it (and signs it)."""
+def relay_url(public_url: str, token: str, provider: str = "twilio") -> str:
+    """The socket's URL as the provider is given it (and, Twilio, signs it)."""
     base = public_url.rstrip("/")
     if base.startswith("https://"):
         base = "wss://" + base.removeprefix("https://")
     elif base.startswith("http://"):
         base = "ws://" + base.removeprefix("http://")
-    return f"{base}{RELAY_PATH}{token}"
+    return f"{base}/hooks/{provider}/relay/{token}"
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,10 @@ class RelayCall:
     auth_token: str  # the account's: signs the token and the handshake
     account_sid: str
     provider_call_id: str | None
+    # Whether the provider signs the handshake (Twilio's X-Twilio-Signature); Telnyx does not,
+    # and the token, signed with the account's API key, is the handshake's credential.
+    signed: bool = True
+    provider: str = "twilio"
 
 
 class RelayStore(Protocol):
@@ -180,8 +186,10 @@ async def _handshake(
         raise Refused("no conversation call waits for this token")
     if not token_valid(token, call_id, call.auth_token, clock.now()):
         raise Refused("the token is forged, another attempt's, or expired")
+    if not call.signed:
+        return call
     signature = websocket.headers.get("x-twilio-signature", "")
-    url = relay_url(public_url, token)
+    url = relay_url(public_url, token, call.provider)
     if not signature or not RequestValidator(call.auth_token).validate(url, {}, signature):
         raise Refused("the handshake is not signed by Twilio for this account")
     return call
@@ -197,6 +205,7 @@ async def _setup(websocket: WebSocket, call: RelayCall) -> None:
         raise Refused("the first frame is not setup")
     if frame.get("accountSid") not in (None, call.account_sid):
         raise Refused("another Twilio account's call")
-    sid = frame.get("callSid")
+    # Telnyx names the call by its call_control_id (its callSid too).
+    sid = frame.get("callControlId") or frame.get("callSid")
     if call.provider_call_id and sid != call.provider_call_id:
         raise Refused("the setup names another call")

@@ -46,6 +46,8 @@ from credira.channel.voice.port import (
     VoiceProviderError,
 )
 from credira.channel.voice.reported import Report
+from credira.conversation.context import CallContext, context_of, wants_conversation
+from credira.conversation.relay import RelayCall, relay_url, sign_token
 from credira.kit.clock import Clock
 from credira.models import ProviderCall as CallRow
 from credira.provider.service import ProviderAccount
@@ -140,6 +142,7 @@ class TelnyxVoice(HostedCalls):
             poll_seconds=poll_seconds,
         )
         self._hook_url = f"{public_url.rstrip('/')}/hooks/telnyx"
+        self._public_url = public_url.rstrip("/")
 
     async def _request(
         self, account: ProviderAccount, method: str, path: str, **kwargs: Any
@@ -171,6 +174,10 @@ class TelnyxVoice(HostedCalls):
             "reported": "initiated",
             "dial_time": now,
             "heard_time": now,
+            # Our own agent's call: what it knows of the debt, for its relay socket.
+            "conversation": {"context": context_of(request).to_json()}
+            if wants_conversation(request)
+            else None,
         }
         async with self._sessionmaker() as session:
             written = await repository.insert_new(session, row)
@@ -380,6 +387,8 @@ class TelnyxVoice(HostedCalls):
             if row.answered_by == "machine":
                 text = f"{row.script} {words.voicemail}"
                 await self._command(row, "speak", self._speech(row, text), step="message")
+            elif row.conversation is not None:
+                await self._relay(row)
             else:
                 menu = self._speech(row, f"{row.script} {words.menu}")
                 gather = {
@@ -393,8 +402,49 @@ class TelnyxVoice(HostedCalls):
         elif kind == "call.gather.ended":
             text = words.thanks[row.digits] if row.digits in KEYPAD else words.no_answer
             await self._command(row, "speak", self._speech(row, text), step="answer")
-        elif kind == "call.speak.ended":
+        elif kind in ("call.speak.ended", "call.conversation.ended"):
             await self._command(row, "hangup", {}, step="hangup")
+
+    # --- Our own agent (``credira.conversation``) ---
+
+    async def _relay(self, row: CallRow) -> None:
+        """Our own agent on the line: Conversation Relay connects the call to our socket, its
+        token naming this attempt, signed with the account's API key."""
+        account = await self._account(row.account_id)
+        token = sign_token(row.call_id, account["api_key"], self._clock.now())
+        body = {
+            "conversation_relay_url": relay_url(self._public_url, token, self.name),
+            "conversation_relay_dtmf_detection": True,
+            "client_state": client_state(row.call_id),
+        }
+        await self._command(row, "conversation_relay_start", body, step="relay")
+
+    async def opened(self, call_id: str) -> RelayCall | None:
+        """A conversation agent's call whose socket may open (``relay.RelayStore``)."""
+        async with self._read_sessionmaker() as session:
+            row = await repository.by_call_id(session, self.name, call_id)
+        if row is None or row.conversation is None or "record" in row.conversation:
+            return None
+        account = await self._accounts(row.account_id)
+        if account is None:
+            return None
+        return RelayCall(
+            call_id=row.call_id,
+            context=CallContext.from_json(row.conversation["context"]),
+            auth_token=account["api_key"],
+            account_sid="",
+            provider_call_id=row.provider_call_id,
+            signed=False,
+            provider=self.name,
+        )
+
+    async def finished(self, call_id: str, record: dict[str, Any]) -> None:
+        """Keep the conversation's record on the call's row (read when the call is final)."""
+        async with self._sessionmaker() as session:
+            row = await repository.by_call_id(session, self.name, call_id, lock=True)
+            if row is not None and row.conversation is not None:
+                row.conversation = {**row.conversation, "record": record}
+                await session.commit()
 
 
 def _message(response: httpx.Response) -> str:
