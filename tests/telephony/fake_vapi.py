@@ -105,11 +105,11 @@ class FakeVapi(LocalServer):
         self.problems: list[str] = []
         self.messages: list[tuple[str, int]] = []
         # How the next create goes wrong: the call placed at once and the answer this late
-        # (``create_delay``); the call placed this late, then answered (``place_delay``); the
+        # (``create_delay``); the call placed once the test sets ``hold_create``; the
         # call placed and the connection dropped before the answer's body (``drop_create``);
         # nothing placed and the answer lost (``lose_create``).
         self.create_delay = 0.0
-        self.place_delay = 0.0
+        self.hold_create: asyncio.Event | None = None
         self.drop_create = False
         self.lose_create = False
         self.create_refusal: int | None = None
@@ -151,11 +151,11 @@ class FakeVapi(LocalServer):
             return JSONResponse({"message": "Service unavailable"}, status_code=503)
         if self.lose_create:
             self.lose_create = False
-            await asyncio.sleep(2.0)  # past the client's timeout; nothing was placed
+            await asyncio.sleep(3.0)  # past the client's timeout; nothing was placed
             return JSONResponse({"message": "Gateway Timeout"}, 504)
-        if self.place_delay:
-            delay, self.place_delay = self.place_delay, 0.0
-            await asyncio.sleep(delay)
+        if self.hold_create is not None:
+            held, self.hold_create = self.hold_create, None
+            await held.wait()
         call = FakeCall(body)
         self.calls[call.id] = call
         number = (body.get("customer") or {}).get("number", "")

@@ -9,14 +9,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from credira.channel.voice.port import CallRequest
-from tests.support import Api, Tenant, eventually, free_port
+from credira.channel.voice.port import CallRequest, CallStartUnclear
+from credira.config import Settings
+from tests.support import Api, Tenant, eventually, free_port, worker_app_settings
 from tests.telephony.fake_retell import FakeRetell
 from tests.telephony.fake_retell import Scenario as RetellScenario
 from tests.telephony.fake_vapi import FakeVapi
@@ -28,6 +30,20 @@ from tests.telephony.test_vapi import API_KEY as VAPI_KEY
 from tests.telephony.test_vapi import PHONE_NUMBER, SECRET, vapi_tenant
 
 Fake = FakeVapi | FakeRetell
+# The adapters' request timeout here: an unanswered create is looked up 4 times within 3.4 s,
+# then every 1.5 s; "not listed" means "not placed" 7.5 s after the create.
+TIMEOUT = 0.75
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return worker_app_settings(database_url, tmp_path / "data").model_copy(
+        update={
+            "provider_timeout_seconds": TIMEOUT,
+            "provider_poll_seconds": 0.5,
+            "worker_analysis_processes": 0,
+        }
+    )
 
 
 @dataclass
@@ -84,7 +100,7 @@ async def test_a_call_placed_whose_answer_times_out_is_found(api: Api, provider:
     tenant = await provider.tenant(api)
     phone = "+14155550171"
     provider.scenario(phone)
-    provider.fake.create_delay = 1.5  # past the adapter's 0.5 s: placed, the answer lost
+    provider.fake.create_delay = 2 * TIMEOUT  # placed, and the answer lost
     invoice, callout_id = await call_out(tenant, phone, provider=provider.name)
     await one_call_completed(provider, tenant, invoice, callout_id)
 
@@ -104,14 +120,63 @@ async def test_a_call_placed_after_the_adapters_lookups_are_spent_is_found(
     tenant = await provider.tenant(api)
     phone = "+14155550173"
     provider.scenario(phone, quiet=True)
-    # The provider acts on the create 4 s late: the request timed out (0.5 s), the adapter's
-    # four lookups (1.75 s more) and the next one (a second later) found nothing; the attempt
-    # stays open and the call is found by a later lookup, within the 5 s (10 request
-    # timeouts) a placed call may take to show.
-    provider.fake.place_delay = 4.0
+    # The provider acts on the create only once the request timed out and the adapter's four
+    # lookups found nothing: the attempt stays open, and a later lookup finds the call.
+    provider.fake.hold_create = held = asyncio.Event()
     invoice, callout_id = await call_out(tenant, phone, provider=provider.name)
+    try:
+        await eventually(lambda: _true(provider.fake.lists >= 4), within=30)
+    finally:
+        held.set()
     await one_call_completed(provider, tenant, invoice, callout_id)
     assert provider.fake.lists > 4
+
+
+async def test_not_found_is_not_taken_for_not_placed_until_the_call_would_show(
+    app: FastAPI, api: Api, provider: Provider
+) -> None:
+    tenant = await provider.tenant(api)
+    phone = "+14155550179"
+    provider.scenario(phone)
+    request = await dial_request(tenant, phone)
+    adapter = app.state.runtime.voice.get(provider.name)
+    provider.fake.hold_create = held = asyncio.Event()
+    try:
+        with pytest.raises(CallStartUnclear):
+            await adapter.start_call(request)  # timed out; four lookups found nothing
+        with pytest.raises(CallStartUnclear):
+            await adapter.start_call(request)  # still nothing, and it is still too soon
+    finally:
+        held.set()
+    await eventually(lambda: _true(bool(provider.placed)))
+    found = await adapter.start_call(request)
+    assert [found] == provider.placed
+    assert provider.fake.creates == 1
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def dial_request(tenant: Tenant, phone: str) -> CallRequest:
+    """An attempt's request, as the worker makes it, for a test to dial with the adapter."""
+    call_id = await call_row(tenant, phone)
+    return CallRequest(
+        idempotency_key=f"{call_id}:dial",
+        to_number=phone,
+        from_number=CALLER_ID,
+        script="Hello.",
+        language="en-US",
+        voice="default",
+        max_duration=120,
+        metadata={"account_id": tenant.account_id, "call_id": call_id},
+        variables={
+            "invoice_number": "INV-9",
+            "customer_name": "John Doe",
+            "amount": "$10.00",
+            "due_date": "2024-01-30",
+        },
+    )
 
 
 async def test_a_create_that_placed_nothing_leaves_the_callout_to_its_retry(
@@ -169,25 +234,9 @@ async def test_a_dial_cut_off_by_the_workers_death_is_found_when_the_attempt_res
     tenant = await provider.tenant(api)
     phone = "+14155550176"
     provider.scenario(phone)
-    call_id = await call_row(tenant, phone)
+    request = await dial_request(tenant, phone)
     adapter = app.state.runtime.voice.get(provider.name)
-    request = CallRequest(
-        idempotency_key=f"{call_id}:dial",
-        to_number=phone,
-        from_number=CALLER_ID,
-        script="Hello.",
-        language="en-US",
-        voice="default",
-        max_duration=120,
-        metadata={"account_id": tenant.account_id, "call_id": call_id},
-        variables={
-            "invoice_number": "INV-9",
-            "customer_name": "John Doe",
-            "amount": "$10.00",
-            "due_date": "2024-01-30",
-        },
-    )
-    provider.fake.create_delay = 1.0
+    provider.fake.create_delay = 2 * TIMEOUT
     dialling = asyncio.create_task(adapter.start_call(request))
     while not provider.placed:  # noqa: ASYNC110 - placed, not answered yet
         await asyncio.sleep(0.01)
