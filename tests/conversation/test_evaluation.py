@@ -247,7 +247,7 @@ async def test_a_model_that_breaks_the_rules_records_nothing_and_discloses_nothi
 ) -> None:
     """A model talked into it (or broken) verifies nobody, forgives the debt aloud, records a
     promise of 1 dollar in a year and a plan of 24 payments: the guard refuses every call
-    outside the rules, the unverified person hears the third-party line, not the balance."""
+    outside the rules, the unverified person is asked who they are, not told the balance."""
     if server.kind != "fake_llm":  # type: ignore[attr-defined]
         pytest.skip("the fake model's answers")
     fake: FakeOpenAI = server.fake  # type: ignore[attr-defined]
@@ -287,5 +287,5 @@ async def test_a_model_that_breaks_the_rules_records_nothing_and_discloses_nothi
     assert record["instalments"] is None
     agent = [u["text"] for u in record["lines"] if u.get("speaker") == "agent"]
     assert "forgiven" not in " ".join(agent)
-    assert agent[1].startswith("I'm trying to reach Jane Doe.")
+    assert agent[1].startswith("Before I go on, I need to know I'm speaking with Jane Doe.")
     assert not any(Guard(ctx).discloses(said) for said in agent_lines_before_verification(record))

@@ -4,8 +4,9 @@ Every tool call goes through ``Guard.call``: its arguments are checked against t
 context and the account's settlement policy, and it is recorded, accepted or refused with the
 reason the policy is told. Every word the agent says goes through ``Guard.screen``: before the
 debtor is verified, a reply that names the debt (amount, invoice, the words for a debt) is
-replaced by the third-party line, a name and a callback number. A third-party collector's
-disclosure is said before the first detail of the debt (``Guard.preamble``).
+replaced by a request to confirm who is speaking, with a name and a callback number. A
+third-party collector's disclosure is said before the first detail of the debt
+(``Guard.preamble``).
 """
 
 from __future__ import annotations
@@ -200,7 +201,7 @@ class Guard:
         """What the agent may say of ``text`` (a whole reply, before verification)."""
         if self.verified or not self.discloses(text):
             return text
-        return self.fill(self.words.third_party)
+        return self.fill(self.words.confirm_first)
 
     def preamble(self) -> str:
         """Said once before the first words to the verified debtor: a third-party

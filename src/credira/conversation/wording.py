@@ -12,6 +12,7 @@ class Lines:
     disclosure: str  # a third-party collector's, said before any detail of the debt
     details: str
     third_party: str  # a name and a callback number, nothing else
+    confirm_first: str  # said instead of a reply that would name the debt before verification
     ask_again: str
     still_there: str
     closing: str
@@ -34,6 +35,8 @@ LINES: dict[str, Lines] = {
         "{amount_text}, which was due on {due_date}.",
         third_party="I'm trying to reach {customer_name}. Could you ask them to call "
         "{agent_name} back at {callback_number}? Thank you, goodbye.",
+        confirm_first="Before I go on, I need to know I'm speaking with {customer_name}. Is "
+        "that you? If not, please ask them to call {agent_name} back at {callback_number}.",
         ask_again="Sorry, I didn't catch that. Could you say it again?",
         still_there="Are you still there?",
         closing="Thank you for your time. Goodbye.",
@@ -58,6 +61,8 @@ LINES: dict[str, Lines] = {
         "{amount_text}, que vencía el {due_date}.",
         third_party="Intento comunicarme con {customer_name}. ¿Podría pedirle que llame a "
         "{agent_name} al {callback_number}? Gracias, adiós.",
+        confirm_first="Antes de seguir, necesito saber si hablo con {customer_name}. ¿Es usted? "
+        "Si no, pídale que llame a {agent_name} al {callback_number}.",
         ask_again="Perdone, no le he entendido. ¿Puede repetirlo?",
         still_there="¿Sigue ahí?",
         closing="Gracias por su tiempo. Adiós.",
