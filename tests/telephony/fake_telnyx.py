@@ -53,6 +53,11 @@ class Scenario:
     # A conversation agent's call (``conversation_relay_start``): what the debtor says on the
     # relay socket (``credira.conversation.debtor`` steps).
     debtor: list[str] | None = None
+    # Webhooks stop after call.initiated, and the call ends (``cause``) unheard of: its
+    # call.hangup is lost, or with ``late_hangup`` comes once the adapter has read the ended
+    # call (and the next read waits for it).
+    quiet: bool = False
+    late_hangup: bool = False
 
 
 @dataclass
@@ -63,6 +68,8 @@ class FakeCall:
     alive: bool = True
     answered: bool = False
     commands: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    reads: int = 0  # GET /calls/{id}
+    late: asyncio.Task[None] | None = None  # the late call.hangup's delivery
 
     def payload(self, **extra: Any) -> dict[str, Any]:
         return {
@@ -189,6 +196,18 @@ class FakeTelnyx(LocalServer):
         call = self.calls.get(request.path_params["sid"])
         if call is None:
             return JSONResponse({"errors": [{"title": "Not found"}]}, status_code=404)
+        call.reads += 1
+        if not call.alive and call.scenario.late_hangup:
+            if call.late is None:
+                cause = call.scenario.cause or "normal_clearing"
+                call.late = asyncio.ensure_future(
+                    self.hook(call, "call.hangup", hangup_cause=cause, hangup_source="callee")
+                )
+                self._tasks.add(call.late)
+                call.late.add_done_callback(self._tasks.discard)
+            else:
+                await asyncio.shield(call.late)
+        # Telnyx's read of a call: alive or not, and when; never how it ended.
         return JSONResponse({"data": {**call.payload(), "is_alive": call.alive}})
 
     async def _action(self, request: Request) -> Response:
@@ -259,6 +278,9 @@ class FakeTelnyx(LocalServer):
             await asyncio.sleep(0.05)
             await self.hook(call, "call.initiated", state="bridging")
             await asyncio.sleep(0.05)
+            if scenario.quiet:
+                call.alive = False  # ended, and no webhook says how
+                return
             if scenario.cause is not None:
                 await self._hangup(call, scenario.cause)
                 return

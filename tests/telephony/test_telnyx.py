@@ -103,6 +103,26 @@ async def test_unhappy_telnyx_endings_are_retried_later(api: Api, telnyx: FakeTe
     assert [action for action, _ in machine.commands] == ["speak", "hangup"]
 
 
+async def test_a_call_that_ends_unheard_of_ends_as_its_late_hangup_says(
+    api: Api, telnyx: FakeTelnyx
+) -> None:
+    """Webhooks stop; the API's read says the call is over, not how: a call.hangup that comes
+    after that read still decides (busy, not no answer), and one that never comes leaves the
+    call as the read shows it once a poll period has passed."""
+    tenant = await telnyx_tenant(api, telnyx)
+    busy, lost = "+14155550191", "+14155550192"
+    telnyx.scenarios[busy] = Scenario(cause="user_busy", quiet=True, late_hangup=True)
+    telnyx.scenarios[lost] = Scenario(cause="user_busy", quiet=True)
+    calls = await unhappy_endings(tenant, {busy: "busy", lost: "no_answer"}, provider="telnyx")
+    placed = {call.body["to"]: call for call in telnyx.calls.values()}
+    for phone in (busy, lost):
+        assert calls[phone]["provider_call_id"] == placed[phone].call_control_id
+    assert placed[busy].reads >= 1
+    assert placed[lost].reads >= 2  # found over, then read again a period later
+    assert [event for event, _ in telnyx.webhooks].count("call.hangup") == 1
+    assert all(200 <= status < 300 for _, status in telnyx.webhooks), telnyx.webhooks
+
+
 async def test_a_dial_whose_answer_times_out_is_sent_again_with_its_command_id(
     api: Api, telnyx: FakeTelnyx
 ) -> None:

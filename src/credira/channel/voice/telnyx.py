@@ -15,7 +15,10 @@ answer, a last sentence, then ``hangup``. Every command carries a ``command_id``
 pressed becomes the debtor's line of the transcript (``keypad``), ``call.hangup``'s
 ``hangup_cause`` the final status, ``call.cost`` the cost. Reports are merged into the attempt's
 ``provider_calls`` row moving forward only; the worker follows the row, and reads
-``GET /calls/{id}`` (alive or not) when webhooks stop coming.
+``GET /calls/{id}`` (alive or not) when webhooks stop coming. That read says a call is over but
+not how it ended (busy, no answer, rejected): a call found over waits one more poll period for
+its ``call.hangup``, which says, and only a call still unheard of then ends as the read shows
+(no answer, or completed once answered).
 """
 
 from __future__ import annotations
@@ -143,6 +146,8 @@ class TelnyxVoice(HostedCalls):
         )
         self._hook_url = f"{public_url.rstrip('/')}/hooks/telnyx"
         self._public_url = public_url.rstrip("/")
+        # Calls a read found over before their call.hangup came.
+        self._ended_unheard: set[str] = set()
 
     async def _request(
         self, account: ProviderAccount, method: str, path: str, **kwargs: Any
@@ -236,8 +241,16 @@ class TelnyxVoice(HostedCalls):
         ended = row.ended_time or row.heard_time
         return (self._clock.now() - ended).total_seconds() < SETTLE_SECONDS
 
+    async def get_call(self, provider_call_id: str) -> ProviderCall:
+        shown = await super().get_call(provider_call_id)
+        if shown.status in FINAL_STATUSES:
+            self._ended_unheard.discard(provider_call_id)
+        return shown
+
     async def _poll(self, row: CallRow) -> CallRow | None:
-        """``GET /calls/{id}``: a call no longer alive ended without our hearing how."""
+        """``GET /calls/{id}``: a call no longer alive ended without our hearing how. Its
+        ``call.hangup`` (late, not lost) is awaited for one more poll period; a call still
+        unheard of then ends as the read shows."""
         sid = row.provider_call_id or ""
         try:
             account = await self._account(row.account_id)
@@ -249,7 +262,15 @@ class TelnyxVoice(HostedCalls):
             return None
         data = response.json().get("data") or {}
         if data.get("is_alive") is not False:
+            self._ended_unheard.discard(sid)
             return None
+        if sid not in self._ended_unheard:
+            # The next read is a poll period away: time for a late call.hangup to come.
+            self._ended_unheard.add(sid)
+            log.info("telnyx.call.ended_unheard", call_id=row.call_id, provider_call_id=sid)
+            return None
+        self._ended_unheard.discard(sid)
+        log.warning("telnyx.call.hangup_unheard", call_id=row.call_id, provider_call_id=sid)
         answered = row.answered_time is not None
         status: CallStatus = "completed" if answered else "no_answer"
         ended = _instant(data.get("end_time")) or self._clock.now()
