@@ -13,9 +13,15 @@ from credira.models import Call, Email, Invoice
 
 
 def _newest_first(query: Select[Any], column: Any, before: str | None, limit: int) -> Select[Any]:
+    """The page's ids first (from the account's index in id order, without reading a row),
+    then their rows. Asked for the rows at once, PostgreSQL may walk the primary key backwards
+    instead, reading every newer row of other accounts on its way (103,000 rows, 120 ms, when
+    another account wrote last)."""
     if before is not None:
         query = query.where(column < before)
-    return query.order_by(column.desc()).limit(limit + 1)
+    ids = query.with_only_columns(column).order_by(column.desc()).limit(limit + 1)
+    model = query.column_descriptions[0]["entity"]
+    return select(model).where(column.in_(ids.scalar_subquery())).order_by(column.desc())
 
 
 def _split(rows: list[Any], limit: int) -> tuple[list[Any], bool]:
