@@ -10,16 +10,12 @@ Create Date: 2026-12-08 04:00:00.000000
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-# 0010 to 0012 are written alongside this revision; until their files are in, chain to the
-# latest one there is, so the history keeps one head.
-_BEFORE = [r for r in ("0012", "0011", "0010") if any(Path(__file__).parent.glob(f"*_{r}_*.py"))]
-down_revision: str | None = _BEFORE[0] if _BEFORE else "0009"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
