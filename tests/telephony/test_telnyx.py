@@ -123,6 +123,7 @@ async def test_a_call_that_ends_unheard_of_ends_as_its_late_hangup_says(
     assert all(200 <= status < 300 for _, status in telnyx.webhooks), telnyx.webhooks
 
 
+@pytest.mark.provider_timeout(0.5)
 async def test_a_dial_whose_answer_times_out_is_sent_again_with_its_command_id(
     api: Api, telnyx: FakeTelnyx
 ) -> None:

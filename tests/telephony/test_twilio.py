@@ -115,6 +115,7 @@ async def test_unhappy_endings_are_retried_later(api: Api, twilio: FakeTwilio) -
     assert "call us back" in voicemail.twiml[0]
 
 
+@pytest.mark.provider_timeout(0.5)
 async def test_dial_whose_answer_times_out_is_found_not_dialled_again(
     api: Api, twilio: FakeTwilio
 ) -> None:
@@ -196,6 +197,7 @@ async def test_forged_unsigned_or_foreign_callbacks_change_nothing(
     assert (await the_call(tenant, invoice["id"]))["status"] == call["status"] == "completed"
 
 
+@pytest.mark.provider_timeout(0.5)
 async def test_a_dial_cut_off_mid_request_is_found_when_the_attempt_resumes(
     app: FastAPI, api: Api, twilio: FakeTwilio
 ) -> None:
