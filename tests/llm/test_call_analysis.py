@@ -11,9 +11,13 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from tests.llm.conftest import KEY
 from tests.llm.fake_openai import FakeOpenAI, Reply, structured
 from tests.support import Api, Tenant, eventually, zone_in_calling_hours
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
 def facts_of(body: dict[str, Any]) -> dict[str, Any]:

@@ -8,22 +8,63 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
+from fastapi import FastAPI
+from pydantic import SecretStr
 
 from credira.auth.permissions import ALL_PERMISSIONS
+from credira.config import Settings
+from tests.llm.conftest import KEY
 from tests.llm.fake_openai import FakeOpenAI, Reply, structured
-from tests.support import Api
+from tests.support import Api, worker_app_settings
 from tests.telephony import fake_twilio, fake_vapi
-from tests.telephony.flows import call_out, settled, the_call
+from tests.telephony.flows import PUBLIC, call_out, settled, the_call
 
 SID = "AC" + "7" * 32
 TOKEN = "8e" * 16
 VAPI_KEY = "vapi-" + "4" * 32
 VAPI_NUMBER = "6a1f3c9e-0000-4000-8000-00000000beef"
 VAPI_SECRET = "whsec-" + "t" * 26
+
+
+# An app of its own per test (the provider fakes call it back): the root conftest's ``app``
+# on ``settings``, with a local OpenAI-compatible server of the test's own.
+
+
+@pytest_asyncio.fixture
+async def llm_server() -> AsyncIterator[FakeOpenAI]:
+    async with FakeOpenAI(api_key=KEY) as fake:
+        yield fake
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, llm_server: FakeOpenAI) -> Settings:
+    overrides = {
+        "worker_analysis_processes": 0,
+        "provider_timeout_seconds": 0.5,
+        "provider_poll_seconds": 0.5,
+        "llm_url": llm_server.url,
+        "llm_model": "llama3.2",
+        "llm_api_key": SecretStr(KEY),
+    }
+    return worker_app_settings(database_url, tmp_path / "data").model_copy(update=overrides)
+
+
+@pytest_asyncio.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as http:
+        yield http
+
+
+@pytest.fixture
+def api(client: httpx.AsyncClient) -> Api:
+    return Api(client)
 
 
 def callback_tomorrow_at_three(body: dict[str, Any]) -> Reply:
