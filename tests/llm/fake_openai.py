@@ -169,6 +169,9 @@ def refusal(message: str = "I can't help with that.") -> Reply:
 class Recorded:
     body: dict[str, Any]
     headers: dict[str, str]
+    # The client's end of the TCP connection the request came on (host, port): requests on
+    # one kept-alive connection share it.
+    peer: tuple[str, int] | None = None
 
     @property
     def authorization(self) -> str | None:
@@ -230,7 +233,8 @@ class FakeOpenAI(LocalServer):
             return _error(400, "We could not parse the JSON body of your request.")
         if not isinstance(body, dict):
             return _error(400, "The body must be a JSON object.")
-        self.requests.append(Recorded(body, headers))
+        peer = (request.client.host, request.client.port) if request.client else None
+        self.requests.append(Recorded(body, headers, peer))
         if self.api_key is not None and headers.get("authorization") != f"Bearer {self.api_key}":
             sent = headers.get("authorization", "").removeprefix("Bearer ")
             return _error(401, f"Incorrect API key provided: {sent}.", "invalid_api_key")

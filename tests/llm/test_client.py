@@ -124,6 +124,20 @@ async def test_stream_yields_text_as_it_comes_then_finished(
     assert sent.authorization == f"Bearer {KEY}"
 
 
+async def test_streamed_answers_read_to_their_end_keep_one_connection(
+    client: LLMClient, fake: FakeOpenAI
+) -> None:
+    # The stream is read past [DONE] to the body's end, so the connection goes back to the
+    # pool: a conversation's turns do not each open a new TCP connection.
+    fake.script(text("One."), tool_calls(call("end_call", {})), text("Three."))
+    for _ in range(3):
+        parts = await collect(client)
+        assert isinstance(parts[-1], Finished)
+    peers = {r.peer for r in fake.requests}
+    assert len(fake.requests) == 3
+    assert len(peers) == 1, peers
+
+
 async def test_stream_assembles_tool_calls_split_across_chunks(
     client: LLMClient, fake: FakeOpenAI
 ) -> None:

@@ -22,6 +22,7 @@ error message (the server's words quoted in an error have it blanked out).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
@@ -67,6 +68,8 @@ UNREADABLE = (ValueError, TypeError, KeyError, AttributeError, IndexError, Arith
 
 Message = Mapping[str, Any]
 BACKOFF_SECONDS = (0.25, 1.0, 2.0)
+# How long a stream's body may go on after its ``[DONE]`` before the connection is given up.
+DRAIN_SECONDS = 0.5
 
 
 class LLMClient(AbstractAsyncContextManager["LLMClient"]):
@@ -365,8 +368,10 @@ class LLMClient(AbstractAsyncContextManager["LLMClient"]):
         pending: dict[int, PendingCall] = {}
         reason: str | None = None
         usage: Usage | None = None
-        async for data in self._events(response, first_by, deadline):
+        events = self._events(response, first_by, deadline)
+        async for data in events:
             if data.strip() == "[DONE]":
+                await _drain(events)
                 break
             chunk = parse_json(data.encode(), "stream chunk")
             if not isinstance(chunk, dict):
@@ -403,6 +408,18 @@ class LLMClient(AbstractAsyncContextManager["LLMClient"]):
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+
+async def _drain(events: AsyncIterator[str]) -> None:
+    """Read a stream past its ``[DONE]`` to the body's end (the chunked encoding's last chunk
+    often comes in a read of its own), so that httpx returns the connection to the pool rather
+    than closing it: a model request per turn then costs no new TCP connection. A server that
+    keeps the body open longer than ``DRAIN_SECONDS`` after ``[DONE]`` loses the connection
+    instead (closing the response drops it); what it sends there is ignored."""
+    with contextlib.suppress(TimeoutError, LLMError):
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for _ in events:
+                pass
 
 
 def _loop_time(monotonic_at: float) -> float:
