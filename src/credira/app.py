@@ -105,6 +105,8 @@ def create_app(
                 await worker_task
             if runtime.limiter is not None:
                 await runtime.limiter.aclose()
+            if runtime.llm_client is not None:
+                await runtime.llm_client.aclose()
             if owned_engine:
                 await db.dispose()
 

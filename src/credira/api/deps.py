@@ -18,6 +18,7 @@ from credira.channel.voice.registry import VoiceProviders
 from credira.config import Settings
 from credira.errors import Forbidden, Unauthorized
 from credira.kit.clock import Clock
+from credira.llm import LLMClient, LLMSettings
 from credira.ratelimit.http import limit_request
 from credira.ratelimit.limiter import RequestLimiter
 
@@ -40,6 +41,8 @@ class Runtime:
     signing_key: bytes = b""
     limiter: RequestLimiter | None = None
     usage_stamps: UsageStamps = field(default_factory=UsageStamps)
+    # The voice agent's model (CREDIRA_LLM_URL): one client, so one connection pool, per process.
+    llm_client: LLMClient | None = None
 
     @property
     def rate_limiter(self) -> RequestLimiter:
@@ -47,6 +50,17 @@ class Runtime:
         if self.limiter is None:
             self.limiter = RequestLimiter.from_settings(self.settings)
         return self.limiter
+
+    @property
+    def agent_llm(self) -> LLMClient | None:
+        """The client of ``CREDIRA_LLM_URL`` every conversation shares (its pool holds the
+        connections kept alive between turns and calls), built on first use and closed at
+        shutdown; None without a model (the deterministic policy)."""
+        if self.llm_client is None:
+            llm = LLMSettings.from_settings(self.settings)
+            if llm is not None:
+                self.llm_client = LLMClient(llm)
+        return self.llm_client
 
     def wake_worker(self) -> None:
         """New due work was committed: let the embedded worker look now, not at its next poll."""

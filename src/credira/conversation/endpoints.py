@@ -4,9 +4,6 @@ token, and Twilio's is signed too (`relay`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 import structlog
 from fastapi import APIRouter, WebSocket
 
@@ -19,22 +16,10 @@ from credira.conversation.context import CallContext
 from credira.conversation.llm_policy import LLMPolicy
 from credira.conversation.relay import POLICY_VIOLATION, serve
 from credira.conversation.scripted import ScriptedPolicy
-from credira.llm import LLMClient, LLMSettings
 
 log = structlog.get_logger("credira.conversation")
 
 router = APIRouter(prefix="/hooks")
-
-
-@asynccontextmanager
-async def _model(runtime: Runtime) -> AsyncIterator[LLMClient | None]:
-    """The LLM of ``CREDIRA_LLM_URL`` for one call, or None (the deterministic policy)."""
-    settings = LLMSettings.from_settings(runtime.settings)
-    if settings is None:
-        yield None
-        return
-    async with LLMClient(settings) as client:
-        yield client
 
 
 @router.websocket("/twilio/relay/{token}")
@@ -61,18 +46,19 @@ async def _relay(websocket: WebSocket, token: str, name: str) -> None:
         await websocket.close(code=POLICY_VIOLATION)
         return
     clock = runtime.clock
-    async with _model(runtime) as client:
+    # One client per process: every call's turns share its pool of kept-alive connections.
+    client = runtime.agent_llm
 
-        def policy_for(context: CallContext) -> Policy:
-            if client is None:
-                return ScriptedPolicy(clock)
-            return LLMPolicy(client, context, clock)
+    def policy_for(context: CallContext) -> Policy:
+        if client is None:
+            return ScriptedPolicy(clock)
+        return LLMPolicy(client, context, clock)
 
-        await serve(
-            websocket,
-            token,
-            provider,
-            public_url=runtime.settings.public_url,
-            clock=clock,
-            policy_for=policy_for,
-        )
+    await serve(
+        websocket,
+        token,
+        provider,
+        public_url=runtime.settings.public_url,
+        clock=clock,
+        policy_for=policy_for,
+    )
