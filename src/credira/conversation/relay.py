@@ -170,7 +170,8 @@ async def serve(
     record = await conversation.run()
     await keep(record)
     if websocket.application_state == WebSocketState.CONNECTED:
-        with contextlib.suppress(RuntimeError):
+        # The provider may hang up first (its close is not read after the end frame).
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
             await websocket.close()
     return record
 
