@@ -6,7 +6,7 @@ the first token screened and sent. Also: the memory one open conversation holds.
 
 The agent runs alone in a process of its own (uvicorn serving the relay socket, the same
 `credira.conversation.relay.serve` a Twilio call reaches, the deterministic policy or the LLM
-policy); the debtors (many concurrent sockets) and the fake model run in this process.
+policy); the fake model in another; the debtors (many concurrent sockets) in this process.
 
     python -m bench.agent [--calls 100] [--turns 20] [--policy llm|scripted]
 """
@@ -141,6 +141,21 @@ def _model_app() -> Starlette:
     return Starlette(routes=[Route("/v1/chat/completions", completions, methods=["POST"])])
 
 
+def _model(port: int) -> None:
+    """The fake model's process."""
+    config = uvicorn.Config(_model_app(), host="127.0.0.1", port=port, log_level="warning")
+    asyncio.run(uvicorn.Server(config).serve())
+
+
+async def _listening(port: int) -> None:
+    for _ in range(200):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.1):
+                return
+        except OSError:
+            await asyncio.sleep(0.05)
+
+
 def _rss(pid: int) -> int:
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -190,23 +205,20 @@ async def _debtor(
 
 async def run(calls: int, turns: int, policy: str, pause: float) -> dict[str, Any]:
     model_port, agent_port = _free_port(), _free_port()
-    model = uvicorn.Server(
-        uvicorn.Config(_model_app(), host="127.0.0.1", port=model_port, log_level="warning")
-    )
-    serving = asyncio.create_task(model.serve())
+    spawn = multiprocessing.get_context("spawn")
+    # The model answers from a process of its own: in this one, its answers would wait behind
+    # the debtors' frames on one event loop, and that wait would be timed as the agent's.
+    model = spawn.Process(target=_model, args=(model_port,), daemon=True)
+    if policy == "llm":
+        model.start()
     llm_url = f"http://127.0.0.1:{model_port}/v1" if policy == "llm" else None
-    process = multiprocessing.get_context("spawn").Process(
-        target=_agent, args=(agent_port, llm_url), daemon=True
-    )
+    process = spawn.Process(target=_agent, args=(agent_port, llm_url), daemon=True)
     process.start()
     assert process.pid is not None
     try:
-        for _ in range(200):
-            try:
-                with socket.create_connection(("127.0.0.1", agent_port), timeout=0.1):
-                    break
-            except OSError:
-                await asyncio.sleep(0.05)
+        if policy == "llm":
+            await _listening(model_port)
+        await _listening(agent_port)
         idle = _rss(process.pid)
         # A warm-up call (imports, first connections), not counted.
         await _debtor(agent_port, 0, 3, [], asyncio.Event(), _set(asyncio.Event()))
@@ -225,8 +237,9 @@ async def run(calls: int, turns: int, policy: str, pause: float) -> dict[str, An
     finally:
         process.terminate()
         process.join(5)
-        model.should_exit = True
-        await serving
+        if model.pid is not None:
+            model.terminate()
+            model.join(5)
     samples.sort()
     ms = [s * 1000 for s in samples]
     return {
