@@ -139,6 +139,7 @@ async def test_a_dial_whose_answer_times_out_is_sent_again_with_its_command_id(
     assert call["outcome"] == "dispute"
 
 
+@pytest.mark.provider_timeout(0.5)  # its waits between tries are in timeouts
 async def test_telnyx_down_leaves_the_callout_scheduled_for_a_retry(
     api: Api, telnyx: FakeTelnyx
 ) -> None:

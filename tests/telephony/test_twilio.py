@@ -135,6 +135,7 @@ async def test_dial_whose_answer_times_out_is_found_not_dialled_again(
     assert invoice_now["status"] == "disputed"
 
 
+@pytest.mark.provider_timeout(0.5)  # its waits between tries are in timeouts
 async def test_twilio_down_leaves_the_callout_scheduled_for_a_retry(
     api: Api, twilio: FakeTwilio
 ) -> None:
