@@ -17,14 +17,19 @@ from tests.conversation.harness import context
 from tests.conversation.test_evaluation import agent_lines_before_verification
 from tests.support import Api, Tenant, eventually, zone_in_calling_hours
 
-from credira.conversation.debtor import BY_DIGITS
+from credira.conversation.debtor import BY_DIGITS, persona_for
 from credira.conversation.guard import Guard
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 CASE_OF = {case.name: case for case in CASES}
-# Every persona of the simulator's numbers has its case in the evaluation suite.
-PERSONAS = sorted(BY_DIGITS.items())
+# The simulator's 09 is also its long call for every agent: the call stays in progress 30 s
+# (real time) after the conversation ended, too long to wait here; its debtor ("goodbye") is
+# the evaluation suite's. Any number the table does not name is "acknowledge" (99 here).
+LONG_CALL = "09"
+PERSONAS = sorted(
+    [(d, name) for d, name in BY_DIGITS.items() if d != LONG_CALL] + [("99", "acknowledge")]
+)
 COMPANY = "Acme Corporation"
 FINAL = ("completed", "no_answer", "busy", "failed", "voicemail", "cancelled")
 
@@ -37,18 +42,20 @@ async def events_of(tenant: Tenant, object_id: str) -> list[dict[str, Any]]:
 
 async def place(tenant: Tenant, digits: str, agents: dict[str, str]) -> dict[str, Any]:
     """An invoice and a callout to the number ending ``digits``, by the agent of its language."""
-    lang = "es-ES" if BY_DIGITS[digits].startswith("spanish") else "en-US"
+    phone = f"+141555501{digits}"
+    name = persona_for(phone)
+    lang = "es-ES" if name.startswith("spanish") else "en-US"
     invoice = await tenant.invoice(
         customer={
             "name": "Jane Doe",
-            "phone": f"+141555501{digits}",
+            "phone": phone,
             "email": "jane@example.com",
             "timezone": zone_in_calling_hours(),
         }
     )
     body = {"invoice_id": invoice["id"], "actions": {"voice_agent_id": agents[lang]}}
     callout = (await tenant.ok("POST", "/v1/callouts", json=body))["data"]
-    return {"digits": digits, "invoice": invoice, "callout": callout}
+    return {"persona": name, "invoice": invoice, "callout": callout}
 
 
 async def concluded(tenant: Tenant, placed: dict[str, Any]) -> dict[str, Any]:
@@ -149,6 +156,10 @@ def problems_of(case: Case, got: dict[str, Any]) -> list[str]:
         found.append(f"callout events {callout_types} (expected to end with {ending})")
     elif "callout.active" not in callout_types:
         found.append(f"callout events {callout_types} (no callout.active)")
+    elif not spoke and got["callout_events"][-1]["data"].get("hold_reason") != (
+        "retry_after_completed"
+    ):
+        found.append(f"callout held for {got['callout_events'][-1]['data'].get('hold_reason')}")
 
     # The outcome's effect on the invoice.
     invoice_types = [e["type"] for e in got["invoice_events"]]
@@ -190,16 +201,17 @@ async def test_every_simulated_debtor_ends_in_its_outcome_with_its_events(shared
     assert missing == []
     placed = [await place(tenant, digits, agents) for digits, _ in PERSONAS]
     results = await asyncio.gather(*(concluded(tenant, p) for p in placed))
+    assert sorted(got["persona"] for got in results) == sorted(name for _, name in PERSONAS)
     problems = {
-        BY_DIGITS[got["digits"]]: found
+        got["persona"]: found
         for got in results
-        if (found := problems_of(CASE_OF[BY_DIGITS[got["digits"]]], got))
+        if (found := problems_of(CASE_OF[got["persona"]], got))
     }
     assert problems == {}, problems
 
     # The checks fail on a missing event: each of the call's, the callout's and the
     # effects' events left out in turn is found missing.
-    by_name = {BY_DIGITS[got["digits"]]: got for got in results}
+    by_name = {got["persona"]: got for got in results}
     for name, kind, missing_type in [
         ("cooperative", "call_events", "call.completed"),
         ("cooperative", "call_events", "call.initiated"),
