@@ -23,13 +23,10 @@ from credira.conversation.guard import Guard
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 CASE_OF = {case.name: case for case in CASES}
-# The simulator's 09 is also its long call for every agent: the call stays in progress 30 s
-# (real time) after the conversation ended, too long to wait here; its debtor ("goodbye") is
-# the evaluation suite's. Any number the table does not name is "acknowledge" (99 here).
-LONG_CALL = "09"
-PERSONAS = sorted(
-    [(d, name) for d, name in BY_DIGITS.items() if d != LONG_CALL] + [("99", "acknowledge")]
-)
+# Every debtor of the table (09's included: the script agents' long call is no longer than
+# its conversation for a conversation agent), and "acknowledge" for any number the table does
+# not name (99 here).
+PERSONAS = sorted([*BY_DIGITS.items(), ("99", "acknowledge")])
 COMPANY = "Acme Corporation"
 FINAL = ("completed", "no_answer", "busy", "failed", "voicemail", "cancelled")
 

@@ -207,8 +207,11 @@ class VoiceSimulator:
         conversation = None
         if wants_conversation(request) and scenario not in UNANSWERED:
             # Our own agent's call: its scripted debtor talks to it now, and the call's
-            # timeline plays out the result.
+            # timeline plays out the result. The conversation is the call: 09's debtor says
+            # goodbye, with no half minute in progress after it (the script agents' long call).
             conversation = await converse(request, self._clock)
+            if scenario == "long":
+                scenario = "acknowledge"
         placed = _Placed(
             "sim_" + new_token(),
             scenario,
