@@ -117,6 +117,29 @@ class HostedCalls:
                 await session.commit()
             return row
 
+    # --- Our own agent's calls (Twilio and Telnyx relay them to it) ---
+
+    async def _relayable(
+        self, call_id: str
+    ) -> tuple[CallRow, dict[str, Any], ProviderAccount] | None:
+        """A conversation agent's call whose socket may still open: its row, its conversation
+        (the context it was dialled with) and its account's credentials; None once its
+        conversation was recorded (or for any other call)."""
+        async with self._read_sessionmaker() as session:
+            row = await repository.by_call_id(session, self.name, call_id)
+        if row is None or row.conversation is None or "record" in row.conversation:
+            return None
+        account = await self._accounts(row.account_id)
+        return None if account is None else (row, row.conversation, account)
+
+    async def finished(self, call_id: str, record: dict[str, Any]) -> None:
+        """Keep the conversation's record on the call's row (read when the call is final)."""
+        async with self._sessionmaker() as session:
+            row = await repository.by_call_id(session, self.name, call_id, lock=True)
+            if row is not None and row.conversation is not None:
+                row.conversation = {**row.conversation, "record": record}
+                await session.commit()
+
     # --- Placing a call once, without the provider's help ---
 
     @property

@@ -164,21 +164,8 @@ class TelnyxVoice(HostedCalls):
         account = await self._account(account_id)
         if not request.from_number:
             raise VoiceProviderError("a Telnyx call needs the agent's from_number", retryable=False)
-        now = self._clock.now()
         row = {
-            "idempotency_key": request.idempotency_key,
-            "call_id": call_id,
-            "account_id": account_id,
-            "provider": self.name,
-            "provider_call_id": None,
-            "to_number": request.to_number,
-            "from_number": request.from_number,
-            "script": request.script,
-            "language": request.language,
-            "voice": request.voice,
-            "reported": "initiated",
-            "dial_time": now,
-            "heard_time": now,
+            **self._attempt_row(request),
             # Our own agent's call: what it knows of the debt, for its relay socket.
             "conversation": {"context": context_of(request).to_json()}
             if wants_conversation(request)
@@ -442,30 +429,19 @@ class TelnyxVoice(HostedCalls):
 
     async def opened(self, call_id: str) -> RelayCall | None:
         """A conversation agent's call whose socket may open (``relay.RelayStore``)."""
-        async with self._read_sessionmaker() as session:
-            row = await repository.by_call_id(session, self.name, call_id)
-        if row is None or row.conversation is None or "record" in row.conversation:
+        found = await self._relayable(call_id)
+        if found is None:
             return None
-        account = await self._accounts(row.account_id)
-        if account is None:
-            return None
+        row, conversation, account = found
         return RelayCall(
             call_id=row.call_id,
-            context=CallContext.from_json(row.conversation["context"]),
+            context=CallContext.from_json(conversation["context"]),
             auth_token=account["api_key"],
             account_sid="",
             provider_call_id=row.provider_call_id,
             signed=False,
             provider=self.name,
         )
-
-    async def finished(self, call_id: str, record: dict[str, Any]) -> None:
-        """Keep the conversation's record on the call's row (read when the call is final)."""
-        async with self._sessionmaker() as session:
-            row = await repository.by_call_id(session, self.name, call_id, lock=True)
-            if row is not None and row.conversation is not None:
-                row.conversation = {**row.conversation, "record": record}
-                await session.commit()
 
 
 def _message(response: httpx.Response) -> str:
