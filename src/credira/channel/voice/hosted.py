@@ -36,7 +36,7 @@ from credira.channel.voice.port import (
     ProviderCall,
     VoiceProviderError,
 )
-from credira.channel.voice.reported import Report, merge
+from credira.channel.voice.reported import Report, merge, shown
 from credira.kit.batch import GroupCommit
 from credira.kit.clock import Clock
 from credira.models import ProviderCall as CallRow
@@ -318,8 +318,9 @@ class HostedCalls:
         raise NotImplementedError
 
     def _shown(self, row: CallRow) -> ProviderCall:
-        """What the worker following the call sees of its row."""
-        raise NotImplementedError
+        """What the worker following the call sees of its row (the provider's own transcript,
+        unless the adapter makes its own)."""
+        return shown(row)
 
     async def _read(self, provider_call_ids: list[str]) -> list[CallRow | None]:
         async with self._read_sessionmaker() as session:

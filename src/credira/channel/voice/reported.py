@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from credira.call.state import CallStatus as LifeCycle
 from credira.call.state import may_move
-from credira.channel.voice.port import FINAL_STATUSES, CallStatus
+from credira.channel.voice.port import FINAL_STATUSES, CallStatus, ProviderCall
 from credira.models import ProviderCall as CallRow
 
 
@@ -76,3 +77,22 @@ def answered_time(row: CallRow) -> datetime | None:
     if row.ended_time is not None and row.duration:
         return row.ended_time - timedelta(seconds=row.duration)
     return None
+
+
+def shown(row: CallRow) -> ProviderCall:
+    """The row as the port shows it, for a provider that reports the call's own transcript
+    (an AI agent run by the provider: Vapi, Retell)."""
+    status = cast(CallStatus, row.reported)
+    final = status in FINAL_STATUSES
+    return ProviderCall(
+        provider_call_id=row.provider_call_id or "",
+        status=status,
+        answered_time=answered_time(row),
+        ended_time=(row.ended_time or row.heard_time) if final else None,
+        duration=(row.duration or 0) if final else None,
+        transcript=row.transcript if final and status in ("completed", "voicemail") else None,
+        from_number=row.from_number,
+        cost=row.cost,
+        currency=row.currency,
+        error=row.error if status == "failed" else None,
+    )

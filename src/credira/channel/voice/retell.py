@@ -27,7 +27,7 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -50,7 +50,7 @@ from credira.channel.voice.port import (
     Recording,
     VoiceProviderError,
 )
-from credira.channel.voice.reported import Report, answered_time
+from credira.channel.voice.reported import Report
 from credira.kit.clock import Clock
 from credira.models import ProviderCall as CallRow
 from credira.provider.service import ProviderAccount
@@ -149,23 +149,6 @@ def report_of_call(call: Mapping[str, Any]) -> Report:
         recording_url=call.get("recording_url"),
         transcript=call.get("transcript") if final else None,
         error=str(call.get("disconnection_reason")) if status == "failed" else None,
-    )
-
-
-def view(row: CallRow) -> ProviderCall:
-    status = cast(CallStatus, row.reported)
-    final = status in FINAL_STATUSES
-    return ProviderCall(
-        provider_call_id=row.provider_call_id or "",
-        status=status,
-        answered_time=answered_time(row),
-        ended_time=(row.ended_time or row.heard_time) if final else None,
-        duration=(row.duration or 0) if final else None,
-        transcript=row.transcript if final and status in ("completed", "voicemail") else None,
-        from_number=row.from_number,
-        cost=row.cost,
-        currency=row.currency,
-        error=row.error if status == "failed" else None,
     )
 
 
@@ -277,9 +260,6 @@ class RetellVoice(HostedCalls):
         if len(found) > 1:
             log.error("retell.call.placed_twice", call_id=row.call_id, provider_call_ids=found)
         return found[0] if found else None
-
-    def _shown(self, row: CallRow) -> ProviderCall:
-        return view(row)
 
     async def _poll(self, row: CallRow) -> CallRow | None:
         sid = row.provider_call_id or ""

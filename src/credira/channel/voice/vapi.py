@@ -23,7 +23,7 @@ import hmac
 import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -46,7 +46,7 @@ from credira.channel.voice.port import (
     Recording,
     VoiceProviderError,
 )
-from credira.channel.voice.reported import Report, answered_time
+from credira.channel.voice.reported import Report
 from credira.kit.clock import Clock
 from credira.models import ProviderCall as CallRow
 from credira.provider.service import ProviderAccount
@@ -183,23 +183,6 @@ def report_of_end(
     )
 
 
-def view(row: CallRow) -> ProviderCall:
-    status = cast(CallStatus, row.reported)
-    final = status in FINAL_STATUSES
-    return ProviderCall(
-        provider_call_id=row.provider_call_id or "",
-        status=status,
-        answered_time=answered_time(row),
-        ended_time=(row.ended_time or row.heard_time) if final else None,
-        duration=(row.duration or 0) if final else None,
-        transcript=row.transcript if final and status in ("completed", "voicemail") else None,
-        from_number=row.from_number,
-        cost=row.cost,
-        currency=row.currency,
-        error=row.error if status == "failed" else None,
-    )
-
-
 class VapiVoice(HostedCalls):
     name = "vapi"
     title = "Vapi"
@@ -329,9 +312,6 @@ class VapiVoice(HostedCalls):
             # Ours may be past the page: not knowing is not "not placed".
             raise VoiceProviderError(f"Vapi lists {len(listed)} calls or more in that time")
         return None
-
-    def _shown(self, row: CallRow) -> ProviderCall:
-        return view(row)
 
     async def _poll(self, row: CallRow) -> CallRow | None:
         sid = row.provider_call_id or ""
